@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SigningKey } from "../../crypto/keys.js";
+import { ensureDir, type HomeConfig, homePaths } from "../../governance/home.js";
+import { policyHash, readPolicyDocument, signPolicy, storePolicy } from "../../governance/policy.js";
+import { createSigningKey, type TrustStoreFile } from "../../governance/trust.js";
+import { openStateDb } from "../../state/db.js";
+import { initWorkspace } from "../../workspace/index.js";
+import { CliError } from "../output.js";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const EXAMPLE_POLICIES_DIR = join(REPO_ROOT, "examples", "policies");
+
+export interface InitResult {
+  home: string;
+  config: HomeConfig;
+  policies: { name: string; file: string; hash: string }[];
+  reused: boolean;
+}
+
+/** Creates GSMCP_HOME: keys per role, trust store, config, state db, signed example policies, seeded workspace. */
+export async function initHome(home: string, opts: { force?: boolean; seed?: number } = {}): Promise<InitResult> {
+  const paths = homePaths(home);
+  if (existsSync(paths.config) && !opts.force) {
+    throw new CliError(
+      `${paths.root} is already initialised`,
+      1,
+      "use --force to recreate it (this discards its keys, receipts and workspace)",
+    );
+  }
+  if (opts.force && existsSync(paths.root)) {
+    for (const entry of readdirSync(paths.root)) rmSync(join(paths.root, entry), { recursive: true, force: true });
+  }
+  for (const d of [
+    paths.root,
+    paths.keys,
+    paths.policies,
+    paths.telemetry,
+    paths.workspace,
+    paths.tokens,
+    paths.proofs,
+  ])
+    ensureDir(d);
+
+  const policySigner = createSigningKey(paths, "policySigner", "local policy signer");
+  const tokenIssuer = createSigningKey(paths, "tokenIssuer", "gsmcp-local-issuer");
+  const approver = createSigningKey(paths, "approver", "local approver");
+  const receiptSigner = createSigningKey(paths, "receiptSigner", "local receipt signer");
+  const trust: TrustStoreFile = {
+    policy_signers: [policySigner.entry],
+    token_issuers: [tokenIssuer.entry],
+    approvers: [approver.entry],
+    receipt_signers: [receiptSigner.entry],
+  };
+  writeFileSync(paths.trust, `${JSON.stringify(trust, null, 2)}\n`);
+
+  const ws = await initWorkspace(paths.workspace, {
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    force: true,
+  });
+  const serverId = randomUUID();
+  const config: HomeConfig = {
+    server_id: serverId,
+    audience: `urn:gsmcp:server:${serverId}`,
+    token_issuer: tokenIssuer.entry.name,
+    backend: "local",
+    workspace_name: ws.ids.workspaceName,
+    created_at: new Date().toISOString(),
+  };
+  writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+  openStateDb(paths.stateDb).close();
+
+  const policies = signExamplePolicies(paths, policySigner.key);
+  return { home: paths.root, config, policies, reused: false };
+}
+
+function signExamplePolicies(paths: ReturnType<typeof homePaths>, key: SigningKey) {
+  const out: InitResult["policies"] = [];
+  for (const file of readdirSync(EXAMPLE_POLICIES_DIR).filter((f) => f.endsWith(".wpc.json"))) {
+    const { wpc } = readPolicyDocument(join(EXAMPLE_POLICIES_DIR, file));
+    const env = signPolicy(wpc, [key]);
+    const hash = policyHash(wpc);
+    const stored = storePolicy(paths, env, hash);
+    // Also keep a readable name-addressed copy of the envelope next to the store.
+    writeFileSync(
+      join(paths.policies, `${basename(file, ".wpc.json")}.dsse.json`),
+      `${JSON.stringify(env, null, 2)}\n`,
+    );
+    out.push({ name: wpc.policy_name, file: stored, hash });
+  }
+  return out;
+}

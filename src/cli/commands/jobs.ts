@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { requireHome } from "../../governance/home.js";
+import { JobStore } from "../../governance/jobs.js";
+import { openStateDb } from "../../state/db.js";
+import { CliError, out } from "../output.js";
+
+function withJobs<T>(home: string, fn: (jobs: JobStore) => T): T {
+  const { paths } = requireHome(home);
+  const db = openStateDb(paths.stateDb);
+  try {
+    return fn(new JobStore(db));
+  } finally {
+    db.close();
+  }
+}
+
+export function registerJobCommands(program: Command, home: () => string): void {
+  const jobs = program.command("jobs").description("job state: list, pause, resume");
+  jobs
+    .command("list")
+    .option("--json", "JSON output")
+    .action((o: { json?: boolean }) => {
+      const list = withJobs(home(), (j) => j.list());
+      if (o.json) return out(JSON.stringify(list, null, 2));
+      if (!list.length) return out("no jobs yet");
+      for (const j of list)
+        out(
+          `${j.job}\t${j.status}\t${j.agent}\tcalls=${j.calls}\trows=${j.rows}\t${j.last_seen}${j.reason ? `\t${j.reason}` : ""}`,
+        );
+    });
+  for (const [verb, status] of [
+    ["pause", "paused"],
+    ["resume", "active"],
+    ["complete", "completed"],
+  ] as const) {
+    jobs
+      .command(verb)
+      .argument("<job>", "job id")
+      .option("--reason <text>", "why", `${verb}d by operator`)
+      .action((job: string, o: { reason: string }) => {
+        const ok = withJobs(home(), (j) => j.setStatus(job, status, o.reason));
+        if (!ok) throw new CliError(`no job "${job}"`, 1, "see gsmcp jobs list");
+        out(`job ${job} is ${status}`);
+      });
+  }
+}

@@ -1,0 +1,61 @@
+/** Every way the governance path can refuse or fail; the same code goes into the receipt, the event and the CLI. */
+export type GovernanceCode =
+  | "home_missing"
+  | "auth_missing"
+  | "auth_invalid"
+  | "auth_expired"
+  | "auth_untrusted_issuer"
+  | "auth_scope_hash_mismatch"
+  | "auth_ttl_exceeds_policy"
+  | "auth_policy_pin_mismatch"
+  | "auth_policy_pin_missing"
+  | "policy_missing"
+  | "policy_invalid"
+  | "policy_unsigned"
+  | "policy_untrusted"
+  | "policy_hash_mismatch"
+  | "unknown_tool"
+  | "invalid_arguments"
+  | "op_denied"
+  | "op_not_allowed"
+  | "op_out_of_token_scope"
+  | "workspace_not_allowed"
+  | "kql_invalid"
+  | "kql_forbidden_construct"
+  | "kql_table_not_allowed"
+  | "approval_required"
+  | "approval_invalid"
+  | "job_paused"
+  | "budget_exceeded"
+  | "receipt_persist_failed"
+  | "telemetry_failed"
+  | "backend_error"
+  | "internal_error";
+
+/** A structured refusal: what is wrong (`message`) and what to do about it (`fix`). */
+export class GovernanceError extends Error {
+  override readonly name = "GovernanceError";
+  constructor(
+    readonly code: GovernanceCode,
+    message: string,
+    readonly fix?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: GovernanceCode; message: string; fix?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.fix ? { fix: this.fix } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function asGovernanceError(err: unknown, fallback: GovernanceCode = "internal_error"): GovernanceError {
+  if (err instanceof GovernanceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GovernanceError(fallback, message);
+}

@@ -1,0 +1,59 @@
+import type { Redaction } from "../types/wpc.js";
+
+const BUILTIN: Record<string, RegExp> = {
+  email: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g,
+  upn: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g,
+  ipv4: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g,
+  ipv6: /\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b/g,
+  // Bearer tokens, JWTs, Azure storage keys / SAS signatures, generic key=value secrets, PEM private keys.
+  secrets:
+    /(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})|(?:Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)|(?:AccountKey=[A-Za-z0-9+/=]{20,})|(?:sig=[A-Za-z0-9%+/=]{20,})|(?:(?:password|passwd|pwd|secret|api[_-]?key|client[_-]?secret)\s*[:=]\s*["']?[^\s"',;]{6,})|(?:-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)/gi,
+};
+
+/** A compiled redactor for one policy: replaces matches with «redacted:kind». */
+export class Redactor {
+  private readonly patterns: [name: string, re: RegExp][];
+  private readonly fields: Set<string>;
+
+  constructor(redaction: Redaction | undefined) {
+    this.patterns = [
+      ...(redaction?.builtin ?? []).map((b) => [b, BUILTIN[b]!] as [string, RegExp]),
+      ...(redaction?.patterns ?? []).map((p) => [p.name, new RegExp(p.regex, "g")] as [string, RegExp]),
+    ];
+    this.fields = new Set((redaction?.fields ?? []).map((f) => f.toLowerCase()));
+  }
+
+  get active(): boolean {
+    return this.patterns.length > 0 || this.fields.size > 0;
+  }
+
+  /** Returns a redacted deep copy and how many replacements were made. */
+  redact<T>(value: T): { value: T; count: number } {
+    let count = 0;
+    const walk = (v: unknown, key?: string): unknown => {
+      if (key !== undefined && this.fields.has(key.toLowerCase()) && v !== null && v !== undefined) {
+        count++;
+        return "«redacted:field»";
+      }
+      if (typeof v === "string") {
+        let s = v;
+        for (const [name, re] of this.patterns) {
+          s = s.replace(re, () => {
+            count++;
+            return `«redacted:${name}»`;
+          });
+        }
+        return s;
+      }
+      if (Array.isArray(v)) return v.map((x) => walk(x));
+      if (v && typeof v === "object") {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) out[k] = walk(x, k);
+        return out;
+      }
+      return v;
+    };
+    const value2 = this.active ? (walk(value) as T) : value;
+    return { value: value2, count };
+  }
+}

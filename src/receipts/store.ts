@@ -1,0 +1,54 @@
+import type { SigningKey } from "../crypto/keys.js";
+import type { Db } from "../state/db.js";
+import { GENESIS_HASH, type Receipt, type ReceiptDraft, receiptHash, signReceipt } from "./receipt.js";
+
+/** Append-only, hash-chained, signed receipt log in SQLite. */
+export class ReceiptStore {
+  private readonly lastStmt;
+  private readonly insertStmt;
+  private readonly appendTx;
+
+  constructor(
+    private readonly db: Db,
+    private readonly key: SigningKey,
+  ) {
+    this.lastStmt = db.prepare<[], { seq: number; hash: string }>(
+      "SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1",
+    );
+    this.insertStmt = db.prepare("INSERT INTO receipts (seq, receipt_id, job, hash, body) VALUES (?, ?, ?, ?, ?)");
+    // IMMEDIATE: the read of the chain head and the insert are one unit, even with a second process (CLI) writing.
+    this.appendTx = db.transaction((draft: ReceiptDraft): Receipt => {
+      const last = this.lastStmt.get();
+      const body = { ...draft, seq: (last?.seq ?? 0) + 1, prev_hash: last?.hash ?? GENESIS_HASH };
+      const signed = signReceipt(body as Omit<Receipt, "signature">, this.key);
+      this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, receiptHash(signed), JSON.stringify(signed));
+      return signed;
+    });
+  }
+
+  /** Signs, chains and persists a receipt. Throws if it cannot be persisted: callers must then refuse the call. */
+  append(draft: ReceiptDraft): Receipt {
+    return this.appendTx.immediate(draft);
+  }
+
+  all(): Receipt[] {
+    return this.db
+      .prepare<[], { body: string }>("SELECT body FROM receipts ORDER BY seq")
+      .all()
+      .map((r) => JSON.parse(r.body) as Receipt);
+  }
+
+  forJob(job: string): Receipt[] {
+    return this.db
+      .prepare<[string], { body: string }>("SELECT body FROM receipts WHERE job = ? ORDER BY seq")
+      .all(job)
+      .map((r) => JSON.parse(r.body) as Receipt);
+  }
+
+  get(receiptId: string): Receipt | undefined {
+    const row = this.db
+      .prepare<[string], { body: string }>("SELECT body FROM receipts WHERE receipt_id = ?")
+      .get(receiptId);
+    return row ? (JSON.parse(row.body) as Receipt) : undefined;
+  }
+}

@@ -1,0 +1,42 @@
+import { SecurityInsights } from "@azure/arm-securityinsight";
+import { DefaultAzureCredential } from "@azure/identity";
+import { LogsQueryClient } from "@azure/monitor-query-logs";
+import { GovernanceError } from "../governance/errors.js";
+import type { WorkspaceIds } from "./backend.js";
+import { SdkBackend } from "./sdk-backend.js";
+
+/** Azure configuration from the environment; every missing variable is named. */
+export function azureIdsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkspaceIds {
+  const need = {
+    AZURE_SUBSCRIPTION_ID: env.AZURE_SUBSCRIPTION_ID,
+    AZURE_RESOURCE_GROUP: env.AZURE_RESOURCE_GROUP,
+    SENTINEL_WORKSPACE_NAME: env.SENTINEL_WORKSPACE_NAME,
+    SENTINEL_WORKSPACE_ID: env.SENTINEL_WORKSPACE_ID,
+  };
+  const missing = Object.entries(need)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  if (missing.length) {
+    throw new GovernanceError(
+      "backend_error",
+      `GSMCP_BACKEND=azure needs ${missing.join(", ")}`,
+      "set them (see docs/azure.md) or use GSMCP_BACKEND=local",
+    );
+  }
+  return {
+    subscriptionId: need.AZURE_SUBSCRIPTION_ID!,
+    resourceGroup: need.AZURE_RESOURCE_GROUP!,
+    workspaceName: need.SENTINEL_WORKSPACE_NAME!,
+    workspaceId: need.SENTINEL_WORKSPACE_ID!,
+  };
+}
+
+/** The Azure backend: DefaultAzureCredential (managed identity, workload identity, CLI) and the public endpoints. */
+export function openAzureBackend(): SdkBackend {
+  const ids = azureIdsFromEnv();
+  const credential = new DefaultAzureCredential();
+  return new SdkBackend(ids, {
+    securityInsights: new SecurityInsights(credential, ids.subscriptionId),
+    logsQuery: new LogsQueryClient(credential),
+  });
+}

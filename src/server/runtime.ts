@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { GovernanceError } from "../governance/errors.js";
+import { type HomeConfig, type HomePaths, requireHome } from "../governance/home.js";
+import { JobStore } from "../governance/jobs.js";
+import { Governor } from "../governance/pipeline.js";
+import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
+import { readTokenRef } from "../governance/token.js";
+import { loadSigningKey, TrustStore } from "../governance/trust.js";
+import { ReceiptStore } from "../receipts/store.js";
+import type { SentinelBackend } from "../sentinel/backend.js";
+import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
+import { openBackend } from "../sentinel/open.js";
+import { type Db, openStateDb } from "../state/db.js";
+import { JsonlSink } from "../telemetry/jsonl-sink.js";
+import type { TelemetrySink } from "../telemetry/sink.js";
+
+export interface RuntimeOptions {
+  home: string;
+  /** Raw token or "@file" (GSMCP_CST). */
+  tokenRef?: string;
+  /** Policy path or hash (GSMCP_POLICY). */
+  policyRef?: string;
+  backend?: "local" | "azure";
+  ungoverned?: boolean;
+}
+
+export interface Runtime {
+  paths: HomePaths;
+  config: HomeConfig;
+  governor: Governor;
+  db: Db;
+  trust: TrustStore;
+  telemetry: TelemetrySink;
+  policy: VerifiedPolicy | GovernanceError;
+  close(): Promise<void>;
+}
+
+/** Builds a governor from GSMCP_HOME and the session's token and policy. A missing home is the only hard error. */
+export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const { paths, config } = requireHome(opts.home);
+  const trust = TrustStore.load(paths);
+  const db = openStateDb(paths.stateDb);
+  const receipts = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
+  const telemetry = new JsonlSink({ dir: paths.telemetry });
+  const jobs = new JobStore(db);
+
+  let policy: VerifiedPolicy | GovernanceError;
+  try {
+    if (!opts.policyRef) {
+      throw new GovernanceError(
+        "policy_missing",
+        "no policy configured",
+        "set GSMCP_POLICY to a signed policy file or its sha256 hash",
+      );
+    }
+    policy = loadPolicy(opts.policyRef, paths, trust);
+  } catch (e) {
+    policy = e instanceof GovernanceError ? e : new GovernanceError("policy_invalid", (e as Error).message);
+  }
+
+  let token = "";
+  try {
+    token = readTokenRef(opts.tokenRef, (p) => readFileSync(p, "utf8"));
+  } catch (e) {
+    // An unreadable @file means no token: every call is refused as auth_missing, with a receipt.
+    process.stderr.write(`gsmcp: cannot read the token file named by GSMCP_CST: ${(e as Error).message}\n`);
+  }
+
+  let backendPromise: Promise<SentinelBackend> | undefined;
+  const backend = () => {
+    backendPromise ??= openBackend(
+      paths,
+      opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure") ?? config.backend,
+    );
+    return backendPromise;
+  };
+  const analyzeKql = createKqlFactsAnalyzer(backend);
+
+  const governor = new Governor({
+    serverId: config.server_id,
+    audience: config.audience,
+    tenantId: process.env.AZURE_TENANT_ID ?? "local",
+    trust,
+    policy,
+    token,
+    receipts,
+    telemetry,
+    jobs,
+    backend,
+    analyzeKql,
+    workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
+    ...(opts.ungoverned ? { ungoverned: true } : {}),
+  });
+
+  return {
+    paths,
+    config,
+    governor,
+    db,
+    trust,
+    telemetry,
+    policy,
+    async close() {
+      if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();
+      await telemetry.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { REPO_ROOT } from "../cli/commands/init.js";
+
+export interface StdioSession {
+  client: Client;
+  stderr: () => string;
+  close(): Promise<void>;
+}
+
+/** Starts `gsmcp serve` as a child process and connects an MCP SDK client to it over stdio (what hosts do). */
+export async function connectStdio(env: Record<string, string>): Promise<StdioSession> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [join(REPO_ROOT, "bin", "gsmcp.js"), "serve"],
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stderr: "pipe",
+  });
+  let err = "";
+  transport.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const client = new Client({ name: "gsmcp-client", version: "0.1.0" });
+  await client.connect(transport);
+  return {
+    client,
+    stderr: () => err,
+    async close() {
+      await client.close();
+    },
+  };
+}

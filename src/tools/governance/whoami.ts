@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { defineTool } from "../types.js";
+
+export default defineTool({
+  op: "governance.whoami",
+  title: "Who am I",
+  description:
+    "This job's identity and limits: job id, agent, policy (name and hash), allowed operations, token expiry.",
+  input: z.strictObject({}),
+  output: z.object({
+    job: z.string(),
+    agent: z.string(),
+    policy: z.object({ name: z.string(), hash: z.string() }),
+    allowed_ops: z.array(z.string()),
+    token_expires_at: z.string(),
+  }),
+  effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
+  rbac: { role: "none", action: "none (reads this server's state)" },
+  approvalDefault: "none",
+  rollback: { posture: "none", description: "Read-only." },
+  async run(_args, ctx) {
+    const g = ctx.governance!;
+    return {
+      job: g.job,
+      agent: g.agent,
+      policy: { name: g.policyName, hash: g.policyHash },
+      allowed_ops: g.scope,
+      token_expires_at: g.tokenExpiresAt,
+    };
+  },
+});

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { incidentSummary, severity, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { defineTool, READ_EFFECTS } from "../types.js";
+
+export default defineTool({
+  op: "incidents.list",
+  title: "List incidents",
+  description: "List Microsoft Sentinel incidents, newest first, optionally filtered by status and severity.",
+  input: z.strictObject({
+    top: z.number().int().min(1).max(1000).optional().describe("Maximum incidents to return (capped by policy)."),
+    status: z.enum(["New", "Active", "Closed"]).optional(),
+    severity: severity.optional(),
+    workspace,
+  }),
+  output: z.object({ note: untrustedNote, incidents: z.array(incidentSummary), truncated: z.boolean() }),
+  effects: READ_EFFECTS,
+  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/incidents/read" },
+  approvalDefault: "none",
+  rollback: { posture: "none", description: "Read-only; nothing to roll back." },
+  facts: (a) => ({
+    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
+    ...(a.workspace ? { workspace: a.workspace } : {}),
+  }),
+  async run(args, ctx) {
+    const cap = Math.min(args.top ?? ctx.maxRows ?? 50, ctx.maxRows ?? Number.POSITIVE_INFINITY);
+    const incidents = await ctx.backend.listIncidents({
+      top: cap,
+      ...(args.status ? { status: args.status } : {}),
+      ...(args.severity ? { severity: args.severity } : {}),
+    });
+    return { note: UNTRUSTED_NOTE, incidents, truncated: args.top !== undefined && args.top > cap };
+  },
+});

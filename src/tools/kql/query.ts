@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { isoDuration, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { defineTool, READ_EFFECTS } from "../types.js";
+
+export default defineTool({
+  op: "kql.query",
+  title: "Run a KQL query",
+  description:
+    "Run a read-only KQL query against the Sentinel Log Analytics workspace. The policy restricts tables, forbids cross-workspace and external access, bounds the time range (passed to the API as the hard timespan) and caps rows.",
+  input: z.strictObject({
+    query: z.string().min(1).max(10000).describe("KQL query text."),
+    timespan: isoDuration
+      .optional()
+      .describe("Time range (ISO 8601 duration) to query; bounded by policy. Default: the policy maximum."),
+    workspace,
+  }),
+  output: z.object({
+    note: untrustedNote,
+    columns: z.array(z.object({ name: z.string(), type: z.string() })),
+    rows: z.array(z.array(z.unknown())),
+    truncated: z.boolean(),
+    timespan: z.string(),
+  }),
+  effects: READ_EFFECTS,
+  rbac: { role: "Log Analytics Reader", action: "Microsoft.OperationalInsights/workspaces/query/read" },
+  approvalDefault: "none",
+  rollback: { posture: "none", description: "Read-only; restrict retention and sharing of query output." },
+  facts: (a) => ({
+    kql: { query: a.query, ...(a.timespan ? { timespan: a.timespan } : {}) },
+    ...(a.workspace ? { workspace: a.workspace } : {}),
+  }),
+  async run(args, ctx) {
+    const timespan = ctx.timespan ?? args.timespan ?? "P1D";
+    const table = await ctx.backend.queryLogs(args.query, timespan);
+    const cap = ctx.maxRows ?? table.rows.length;
+    return {
+      note: UNTRUSTED_NOTE,
+      columns: table.columns,
+      rows: table.rows.slice(0, cap),
+      truncated: table.rows.length > cap,
+      timespan,
+    };
+  },
+});

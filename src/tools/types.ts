@@ -1,0 +1,72 @@
+import type { z } from "zod";
+import type { Decision } from "../governance/decide.js";
+import type { SentinelBackend } from "../sentinel/backend.js";
+
+export interface ToolEffects {
+  readOnly: boolean;
+  destructive: boolean;
+  idempotent: boolean;
+  openWorld: boolean;
+}
+
+export type RollbackPosture = "none" | "revert" | "supersede" | "disable-restore" | "delete";
+
+/** Facts a tool tells the decision engine about one call, derived from its (validated) arguments. */
+export interface CallFacts {
+  requestedRows?: number;
+  workspace?: string;
+  kql?: { query: string; timespan?: string };
+}
+
+/** What a handler gets: the backend, and the constraints the decision put on this call. */
+export interface ToolContext {
+  backend: SentinelBackend;
+  decision: Decision;
+  /** Row cap from the decision (undefined: no cap). */
+  maxRows?: number;
+  /** Time bound (ISO 8601 duration) from the decision, for KQL. */
+  timespan?: string;
+  /** Governance-only context for governance tools. */
+  governance?: GovernanceView;
+}
+
+/** Read-only view of the caller's governance state, for governance_* tools. */
+export interface GovernanceView {
+  job: string;
+  agent: string;
+  policyName: string;
+  policyHash: string;
+  scope: string[];
+  tokenExpiresAt: string;
+  explain(
+    op: string,
+    args: Record<string, unknown>,
+  ): Promise<{ tool?: string; decision: Decision; approval_required: boolean }>;
+}
+
+/** One declaration per tool: everything a reviewer, the manifest and the pipeline need. */
+export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  op: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  effects: ToolEffects;
+  rbac: { role: string; action: string };
+  approvalDefault: "none" | "required";
+  rollback: { posture: RollbackPosture; description: string };
+  facts?: (args: z.infer<I>) => CallFacts;
+  run(args: z.infer<I>, ctx: ToolContext): Promise<z.infer<O>>;
+}
+
+/** MCP tool name for an op id: sentinel_<group>_<verb>, governance ops as governance_<verb>. */
+export function toolNameFor(op: string): string {
+  return op.startsWith("governance.") ? op.replaceAll(".", "_") : `sentinel_${op.replaceAll(".", "_")}`;
+}
+
+/** Declares a tool with its types inferred from the zod schemas. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef<I, O> {
+  return def;
+}
+
+export const READ_EFFECTS: ToolEffects = { readOnly: true, destructive: false, idempotent: true, openWorld: true };
