@@ -31,7 +31,7 @@ export function registerPolicyCommands(program: Command, home: () => string): vo
       const env = signPolicy(wpc, [loadSigningKey(paths, "policySigner")]);
       const hash = policyHash(wpc);
       storePolicy(paths, env, hash);
-      const target = o.out ?? file.replace(/(\.wpc)?\.json$/, "") + ".dsse.json";
+      const target = o.out ?? `${file.replace(/(\.wpc)?\.json$/, "")}.dsse.json`;
       writeFileSync(target, `${JSON.stringify(env, null, 2)}\n`);
       out(`signed ${wpc.policy_name} ${hash}`);
       out(`envelope: ${target}`);
