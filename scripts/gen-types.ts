@@ -7,6 +7,7 @@ const targets: [schema: string, out: string][] = [
   ["schemas/cst-claims.schema.json", "src/types/cst.ts"],
   ["schemas/receipt.schema.json", "src/types/receipt.ts"],
   ["schemas/agent-security-event.schema.json", "src/types/agent-security-event.ts"],
+  ["schemas/approval.schema.json", "src/types/approval.ts"],
 ];
 
 export async function generate(): Promise<Map<string, string>> {

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { resolveHome } from "../governance/home.js";
+import { registerApprovalCommands } from "./commands/approvals.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { initHome } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
+import { registerManifestCommand } from "./commands/manifest.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerReceiptCommands } from "./commands/receipts.js";
+import { registerRollbackCommand } from "./commands/rollback.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerWorkspaceCommands } from "./commands/workspace.js";
@@ -37,8 +40,11 @@ export async function main(argv: string[]): Promise<number> {
   registerPolicyCommands(program, home);
   registerTokenCommands(program, home);
   registerReceiptCommands(program, home);
+  registerApprovalCommands(program, home);
   registerJobCommands(program, home);
   registerWorkspaceCommands(program, home);
+  registerRollbackCommand(program, home);
+  registerManifestCommand(program);
   registerDemoCommand(program, home);
 
   try {

@@ -58,6 +58,21 @@ export class JobStore {
     return this.db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?").run(status, reason, job).changes > 0;
   }
 
+  /** Keeps each authenticated token once, so a job's proof bundle can carry the CST that authorized it. */
+  recordToken(jti: string, job: string, jws: string, exp: number, now: Date): void {
+    this.db
+      .prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)")
+      .run(jti, job, jws, exp, now.toISOString());
+  }
+
+  tokens(job: string): { jti: string; jws: string; exp: number; first_seen: string }[] {
+    return this.db
+      .prepare<[string], { jti: string; jws: string; exp: number; first_seen: string }>(
+        "SELECT jti, jws, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen",
+      )
+      .all(job);
+  }
+
   flag(job: string, flag: string, now: Date): void {
     this.db.prepare("INSERT INTO job_flags (job, flag, time) VALUES (?, ?, ?)").run(job, flag, now.toISOString());
   }

@@ -9,6 +9,7 @@ import { KNOWN_OPS, toolByName, toolByOp } from "../tools/registry.js";
 import { type CallFacts, type GovernanceView, type ToolDef, toolNameFor } from "../tools/types.js";
 import type { CstClaims } from "../types/cst.js";
 import type { Receipt } from "../types/receipt.js";
+import { type ApprovalStore, verifyApprovalSignature } from "./approvals.js";
 import { type Decision, type DecisionRequest, decide, effectiveScope, type KqlFacts } from "./decide.js";
 import { asGovernanceError, GovernanceError } from "./errors.js";
 import type { JobStore } from "./jobs.js";
@@ -31,6 +32,7 @@ export interface GovernorDeps {
   receipts: ReceiptStore;
   telemetry: TelemetrySink;
   jobs: JobStore;
+  approvals: ApprovalStore;
   backend: () => Promise<SentinelBackend>;
   /** Analyzes a KQL query for policy (tables, forbidden constructs). */
   analyzeKql: (query: string) => Promise<KqlFacts>;
@@ -181,6 +183,7 @@ export class Governor {
     // 3. Job state: a paused or completed job's token is refused.
     const nowDate = new Date(this.now());
     const job = this.deps.jobs.touch(claims.job, claims.sub, policy.hash, nowDate);
+    this.recordTokenOnce(claims);
     if (job.status !== "active") {
       const err = new GovernanceError(
         "job_paused",
@@ -205,34 +208,102 @@ export class Governor {
       return this.refuse({ ...base, caller, error: err, decision, request });
     }
 
-    // 5. Approval gate: writes the policy gates are refused until an approval exists (explicit mode).
+    // 5. Approval gate: a gated write runs only with a signed approval bound to job + op + arguments + policy.
+    let approvalId: string | undefined;
     if (decision.approval) {
-      const err = new GovernanceError(
-        "approval_required",
-        `${op} requires approval "${decision.approval.name}" (${decision.approval.mode}) before it can run`,
-        "ask an approver to approve this exact call; approvals are bound to job, op and arguments",
-        { approval: decision.approval.name, args_hash: jcsHash(validArgs) },
-      );
-      return this.refuse({ ...base, caller, error: err, decision: { ...decision, effect: "BLOCK" }, request });
+      const gate = this.approvalGate(caller, op, validArgs, decision);
+      if (gate.error)
+        return this.refuse({
+          ...base,
+          caller,
+          error: gate.error,
+          decision: { ...decision, effect: "BLOCK" },
+          request,
+          ...(gate.approvalId ? { approvalId: gate.approvalId } : {}),
+        });
+      approvalId = gate.approvalId;
     }
 
-    // 6. Execute on the backend with the decision's constraints.
+    // 6. Execute on the backend with the decision's constraints. Writes are two-phase: prior state is captured and an
+    //    intent receipt persisted before the backend call; without it nothing executes.
     const maxRows = decision.constraints.find((c) => c.kind === "max_rows");
     const span = decision.constraints.find((c) => c.kind === "timespan");
     let output: Record<string, unknown>;
+    let intent: Receipt | undefined;
     try {
       const backend = await this.deps.backend();
-      output = (await tool.run(validArgs, {
+      const ctx = {
         backend,
         decision,
         ...(maxRows && maxRows.kind === "max_rows" ? { maxRows: maxRows.value } : {}),
         ...(span && span.kind === "timespan" ? { timespan: span.value } : {}),
         governance: this.governanceView(caller),
-      })) as Record<string, unknown>;
+      };
+      if (!tool.effects.readOnly) {
+        const prior = tool.capture ? await tool.capture(validArgs as never, ctx) : undefined;
+        Object.assign(ctx, { prior });
+        try {
+          intent = this.deps.receipts.append(
+            this.draft({
+              ...base,
+              caller,
+              decision,
+              request,
+              status: "pending",
+              phase: "intent",
+              ...(approvalId ? { approvalId } : {}),
+              rollback: {
+                posture: tool.rollback.posture,
+                description: tool.rollback.description,
+                ...(prior !== undefined ? { prior_state: prior } : {}),
+              },
+            }),
+          );
+        } catch (e) {
+          return errorResult(
+            new GovernanceError(
+              "receipt_persist_failed",
+              `intent receipt could not be persisted, nothing was executed: ${(e as Error).message}`,
+              "check GSMCP_HOME (disk space, permissions)",
+            ),
+          );
+        }
+        if (approvalId && !this.deps.approvals.consume(approvalId, intent.receipt_id, new Date(this.now()))) {
+          const err = new GovernanceError(
+            "approval_invalid",
+            `approval ${approvalId} was already used`,
+            "each approval authorizes one call; request a new one",
+          );
+          return this.finish({
+            ...base,
+            caller,
+            decision: { ...decision, effect: "BLOCK" },
+            request,
+            status: "refused",
+            error: err,
+            phase: "outcome",
+            intentReceiptId: intent.receipt_id,
+            approvalId,
+          });
+        }
+      }
+      output = (await tool.run(validArgs, ctx)) as Record<string, unknown>;
     } catch (e) {
       const err = asGovernanceError(e, "backend_error");
-      return this.finish({ ...base, caller, decision, request, status: "error", error: err });
+      return this.finish({
+        ...base,
+        caller,
+        decision,
+        request,
+        status: "error",
+        error: err,
+        ...(intent ? { phase: "outcome" as const, intentReceiptId: intent.receipt_id } : {}),
+        ...(approvalId ? { approvalId } : {}),
+      });
     }
+    const phaseFields = intent
+      ? { phase: "outcome" as const, intentReceiptId: intent.receipt_id, ...(approvalId ? { approvalId } : {}) }
+      : {};
 
     // 7. Redact, spotlight, check size; then receipt and events, and only then the result.
     const { value: redacted, count: redactions } = this.redactor.redact(output);
@@ -260,6 +331,13 @@ export class Governor {
       appliedConstraints,
       injections,
     });
+  }
+
+  private readonly seenTokens = new Set<string>();
+  private recordTokenOnce(claims: CstClaims): void {
+    if (this.seenTokens.has(claims.jti)) return;
+    this.deps.jobs.recordToken(claims.jti, claims.job, this.deps.token, claims.exp, new Date(this.now()));
+    this.seenTokens.add(claims.jti);
   }
 
   private async buildRequest(
@@ -335,42 +413,114 @@ export class Governor {
     return this.finish({ ...p, status: "refused" });
   }
 
-  /** Persists the receipt and events for a call, then builds the MCP result. Fails closed if the receipt cannot be written. */
-  private async finish(p: FinishParams): Promise<ToolCallResult> {
+  /** The approval gate: finds, verifies and reserves the approval for this exact call, or says why not. */
+  private approvalGate(
+    caller: Caller,
+    op: string,
+    args: Record<string, unknown>,
+    decision: Decision,
+  ): { approvalId?: string; error?: GovernanceError } {
+    const rule = decision.approval!;
+    const { claims, policy } = caller;
+    const argsHash = jcsHash(args);
+    const now = new Date(this.now());
+    const existing = this.deps.approvals.findForBinding(claims.job, op, argsHash, policy.hash);
+    const expired = existing ? new Date(existing.expires_at).getTime() <= now.getTime() : false;
+    if (existing && !expired && existing.decision === "approved") {
+      if (!verifyApprovalSignature(existing, this.deps.trust, rule.approvers)) {
+        return {
+          approvalId: existing.approval_id,
+          error: new GovernanceError(
+            "approval_invalid",
+            `approval ${existing.approval_id} is not signed by a trusted approver for "${rule.name}"`,
+          ),
+        };
+      }
+      return { approvalId: existing.approval_id };
+    }
+    if (existing && !expired && existing.decision === "denied") {
+      this.deps.approvals.consume(existing.approval_id, "denied", now);
+      return {
+        approvalId: existing.approval_id,
+        error: new GovernanceError(
+          "approval_invalid",
+          `approval ${existing.approval_id} was denied${existing.reason ? `: ${existing.reason}` : ""}`,
+          "do not retry this action without a new human decision",
+        ),
+      };
+    }
+    const pending =
+      existing && !expired && existing.decision === "pending"
+        ? existing
+        : this.deps.approvals.request(
+            {
+              job: claims.job,
+              agent: claims.sub,
+              op,
+              args_hash: argsHash,
+              args_redacted: this.redactor.redact(args).value,
+              policy_hash: policy.hash,
+              rule: rule.name,
+            },
+            rule.ttl_seconds,
+            now,
+          );
+    return {
+      approvalId: pending.approval_id,
+      error: new GovernanceError(
+        "approval_required",
+        `${op} requires approval "${rule.name}"; request ${pending.approval_id} is pending until ${pending.expires_at}`,
+        `an approver runs: gsmcp approvals approve ${pending.approval_id} — then call again with the same arguments`,
+        { approval_id: pending.approval_id, expires_at: pending.expires_at, args_hash: argsHash },
+      ),
+    };
+  }
+
+  /** Builds the receipt body for a call or one phase of a write. */
+  private draft(p: FinishParams) {
     const now = new Date(this.now());
     const claims = p.caller?.claims;
     const policyHash =
       p.caller?.policy.hash ?? (this.deps.policy instanceof GovernanceError ? "-" : this.deps.policy.hash);
     const unverified = claims ? undefined : peekToken(this.deps.token);
-    const agent = claims?.sub ?? unverified?.sub ?? "unknown";
-    const job = claims?.job ?? "-";
     const decision = p.decision ?? blockDecision(p.error!);
-    const { value: argsRedacted } = this.redactor.redact(p.args);
-    const eventId = randomUUID();
     const rows = p.output ? countRows(p.output) : 0;
-    const receiptDraft = {
+    return {
       receipt_id: randomUUID(),
       time: now.toISOString(),
       server_id: this.deps.serverId,
-      job,
-      agent,
+      job: claims?.job ?? "-",
+      agent: claims?.sub ?? unverified?.sub ?? "unknown",
       cst_jti: claims?.jti ?? "-",
       policy_hash: policyHash,
       op: p.op,
       tool: p.tool,
       args_hash: jcsHash(p.args),
-      args_redacted: argsRedacted,
+      args_redacted: this.redactor.redact(p.args).value,
       decision: { effect: decision.effect, reasons: decision.reasons },
       constraints_applied: p.appliedConstraints ?? decision.constraints.map((c) => ({ ...c })),
       ...(p.request ? { decision_input: p.request as unknown as Record<string, unknown> } : {}),
-      phase: "single" as const,
+      ...(p.approvalId ? { approval_id: p.approvalId } : {}),
+      phase: p.phase ?? ("single" as const),
+      ...(p.intentReceiptId ? { intent_receipt_id: p.intentReceiptId } : {}),
       outcome: {
         status: p.status ?? "error",
         ...(p.output ? { result_hash: jcsHash(p.output), rows } : {}),
         ...(p.error ? { error: { code: p.error.code, message: p.error.message } } : {}),
       },
-      event_id: eventId,
+      ...(p.rollback ? { rollback: p.rollback } : {}),
+      event_id: randomUUID(),
     };
+  }
+
+  /** Persists the receipt and events for a call, then builds the MCP result. Fails closed if the receipt cannot be written. */
+  private async finish(p: FinishParams): Promise<ToolCallResult> {
+    const receiptDraft = this.draft(p);
+    const now = new Date(receiptDraft.time);
+    const claims = p.caller?.claims;
+    const { agent, job, policy_hash: policyHash, event_id: eventId, args_redacted: argsRedacted } = receiptDraft;
+    const decision = p.decision ?? blockDecision(p.error!);
+    const rows = receiptDraft.outcome.rows ?? 0;
     let receipt: Receipt;
     try {
       receipt = this.deps.receipts.append(receiptDraft);
@@ -490,6 +640,108 @@ export class Governor {
     for (const e of events) this.deps.telemetry.emit(e);
   }
 
+  receipt(receiptId: string): Receipt | undefined {
+    return this.deps.receipts.get(receiptId);
+  }
+
+  /**
+   * Rolls back a write from its intent receipt, as an operator: refused unless the write completed, its posture
+   * allows rollback and it was not rolled back before. Two-phase receipts like any write.
+   */
+  async rollback(intentReceiptId: string, operator: string): Promise<ToolCallResult> {
+    const started = performance.now();
+    const intent = this.deps.receipts.get(intentReceiptId);
+    const tool = intent ? toolByOp(intent.op) : undefined;
+    const base = { op: "rollback", tool: "gsmcp rollback", args: { receipt_id: intentReceiptId }, meta: {}, started };
+    if (this.deps.policy instanceof GovernanceError)
+      return this.refuse({
+        ...base,
+        caller: undefined,
+        error: this.deps.policy,
+        decision: blockDecision(this.deps.policy),
+      });
+    const followUps = this.deps.receipts.followUps(intentReceiptId);
+    const caller: Caller = {
+      policy: this.deps.policy,
+      claims: { job: intent?.job ?? "-", sub: `operator:${operator}`, jti: "-" } as CstClaims,
+    };
+    const problem = !intent
+      ? `no receipt ${intentReceiptId}`
+      : intent.phase !== "intent" || !intent.rollback
+        ? `receipt ${intentReceiptId} is not the intent receipt of a write`
+        : intent.rollback.posture === "none" || !tool?.revert
+          ? `${intent.op} has rollback posture "${intent.rollback.posture}": it cannot be rolled back automatically`
+          : !followUps.some((r) => r.phase === "outcome" && r.op === intent.op && r.outcome.status === "ok")
+            ? `the write of ${intentReceiptId} did not complete; there is nothing to roll back`
+            : followUps.some((r) => r.op === "rollback")
+              ? `${intentReceiptId} was already rolled back`
+              : undefined;
+    if (problem || !intent || !tool?.revert) {
+      const err = new GovernanceError(
+        "invalid_arguments",
+        problem ?? "cannot roll back",
+        "see gsmcp receipts list for write intents",
+      );
+      return this.refuse({ ...base, caller, error: err, decision: blockDecision(err) });
+    }
+    const rb = intent.rollback!;
+    const decision: Decision = {
+      effect: "ALLOW",
+      reasons: [
+        { code: "operator_rollback", message: `operator ${operator} rolls back ${intent.op} of job ${intent.job}` },
+      ],
+      constraints: [],
+    };
+    const backend = await this.deps.backend();
+    const args = intent.args_redacted as Record<string, unknown>;
+    const ctx = { backend, decision };
+    let current: unknown;
+    let phase2: Receipt;
+    try {
+      current = tool.capture ? await tool.capture(args as never, ctx) : undefined;
+      phase2 = this.deps.receipts.append(
+        this.draft({
+          ...base,
+          caller,
+          decision,
+          status: "pending",
+          phase: "intent",
+          intentReceiptId,
+          rollback: {
+            posture: rb.posture,
+            description: `state before rolling back ${intentReceiptId}`,
+            ...(current !== undefined ? { prior_state: current } : {}),
+          },
+        }),
+      );
+    } catch (e) {
+      return errorResult(asGovernanceError(e, "backend_error"));
+    }
+    try {
+      const output = await tool.revert(args as never, rb.prior_state, ctx);
+      return this.finish({
+        ...base,
+        caller,
+        decision,
+        status: "ok",
+        output,
+        text: JSON.stringify(output),
+        phase: "outcome",
+        intentReceiptId: phase2.receipt_id,
+      });
+    } catch (e) {
+      return this.finish({
+        ...base,
+        caller,
+        decision,
+        status: "error",
+        error: asGovernanceError(e, "backend_error"),
+        phase: "outcome",
+        intentReceiptId: phase2.receipt_id,
+      });
+    }
+  }
+
   /** Baseline for benchmarks: the same tool handlers with no governance at all. */
   private async callUngoverned(name: string, rawArgs: unknown): Promise<ToolCallResult> {
     const tool = toolByName(name);
@@ -514,12 +766,16 @@ interface FinishParams {
   caller: Caller | undefined;
   decision?: Decision;
   request?: DecisionRequest;
-  status?: "ok" | "refused" | "error";
+  status?: "ok" | "refused" | "error" | "pending";
   error?: GovernanceError;
   output?: Record<string, unknown>;
   text?: string;
   appliedConstraints?: Record<string, unknown>[];
   injections?: string[];
+  phase?: "intent" | "outcome" | "single";
+  intentReceiptId?: string;
+  approvalId?: string;
+  rollback?: { posture: ToolDef["rollback"]["posture"]; description: string; prior_state?: unknown };
 }
 
 function blockDecision(err: GovernanceError): Decision {

@@ -51,4 +51,14 @@ export class ReceiptStore {
       .get(receiptId);
     return row ? (JSON.parse(row.body) as Receipt) : undefined;
   }
+
+  /** Receipts that complete or refer back to an intent receipt (outcomes and rollbacks), in order. */
+  followUps(intentReceiptId: string): Receipt[] {
+    return this.db
+      .prepare<[string], { body: string }>(
+        "SELECT body FROM receipts WHERE json_extract(body, '$.intent_receipt_id') = ? ORDER BY seq",
+      )
+      .all(intentReceiptId)
+      .map((r) => JSON.parse(r.body) as Receipt);
+  }
 }

@@ -41,6 +41,18 @@ export interface QueryTable {
   rows: unknown[][];
 }
 
+/** Fields a write may change on an incident; absent fields are left as they are. */
+export interface IncidentPatch {
+  status?: "New" | "Active" | "Closed";
+  severity?: "High" | "Medium" | "Low" | "Informational";
+  classification?: string;
+  classificationReason?: string;
+  classificationComment?: string;
+  /** Owner UPN or object id; null clears the owner. */
+  owner?: string | null;
+  labels?: string[];
+}
+
 export interface ListIncidentsOptions {
   top: number;
   status?: string;
@@ -53,6 +65,8 @@ export interface SentinelBackend {
   listIncidents(opts: ListIncidentsOptions): Promise<IncidentSummary[]>;
   getIncident(id: string): Promise<IncidentSummary>;
   incidentAlerts(id: string): Promise<AlertSummary[]>;
+  /** Read-modify-write with the incident's etag, so a concurrent change is never silently overwritten. */
+  updateIncident(id: string, patch: IncidentPatch, expectedEtag?: string): Promise<IncidentSummary>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
   queryLogs(query: string, timespan: string, serverTimeoutSeconds?: number): Promise<QueryTable>;
   close(): Promise<void>;

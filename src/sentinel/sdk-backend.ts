@@ -2,6 +2,7 @@ import type { Incident, SecurityAlert } from "@azure/arm-securityinsight";
 import { GovernanceError } from "../governance/errors.js";
 import type {
   AlertSummary,
+  IncidentPatch,
   IncidentSummary,
   ListIncidentsOptions,
   QueryTable,
@@ -39,6 +40,30 @@ export class SdkBackend implements SentinelBackend {
     return toIncidentSummary(
       await wrap(() => this.clients.securityInsights.incidents.get(this.ids.resourceGroup, this.ids.workspaceName, id)),
     );
+  }
+
+  async updateIncident(id: string, patch: IncidentPatch, expectedEtag?: string): Promise<IncidentSummary> {
+    const { resourceGroup: rg, workspaceName: ws } = this.ids;
+    const current = await wrap(() => this.clients.securityInsights.incidents.get(rg, ws, id));
+    if (expectedEtag && current.etag && current.etag !== expectedEtag) {
+      throw new GovernanceError(
+        "backend_error",
+        `incident ${id} changed since its state was captured (etag ${current.etag}, expected ${expectedEtag})`,
+        "read it again and re-request approval",
+      );
+    }
+    const next: Incident = {
+      ...current,
+      ...(patch.status ? { status: patch.status } : {}),
+      ...(patch.severity ? { severity: patch.severity } : {}),
+      ...(patch.classification !== undefined ? { classification: patch.classification } : {}),
+      ...(patch.classificationReason !== undefined ? { classificationReason: patch.classificationReason } : {}),
+      ...(patch.classificationComment !== undefined ? { classificationComment: patch.classificationComment } : {}),
+      ...(patch.owner !== undefined ? { owner: patch.owner === null ? {} : { userPrincipalName: patch.owner } } : {}),
+      ...(patch.labels ? { labels: patch.labels.map((labelName) => ({ labelName })) } : {}),
+    };
+    const updated = await wrap(() => this.clients.securityInsights.incidents.createOrUpdate(rg, ws, id, next, {}));
+    return toIncidentSummary(updated);
   }
 
   async incidentAlerts(id: string): Promise<AlertSummary[]> {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { ApprovalStore } from "../governance/approvals.js";
 import { GovernanceError } from "../governance/errors.js";
 import { type HomeConfig, type HomePaths, requireHome } from "../governance/home.js";
 import { JobStore } from "../governance/jobs.js";
@@ -86,6 +87,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     receipts,
     telemetry,
     jobs,
+    approvals: new ApprovalStore(db),
     backend,
     analyzeKql,
     workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,

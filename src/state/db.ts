@@ -35,6 +35,13 @@ const MIGRATIONS: string[] = [
      last_seen TEXT NOT NULL,
      reason TEXT
    );
+   CREATE TABLE IF NOT EXISTS tokens (
+     jti TEXT PRIMARY KEY,
+     job TEXT NOT NULL,
+     jws TEXT NOT NULL,
+     exp INTEGER NOT NULL,
+     first_seen TEXT NOT NULL
+   );
    CREATE TABLE IF NOT EXISTS job_flags (
      job TEXT NOT NULL,
      flag TEXT NOT NULL,

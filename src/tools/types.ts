@@ -26,6 +26,8 @@ export interface ToolContext {
   maxRows?: number;
   /** Time bound (ISO 8601 duration) from the decision, for KQL. */
   timespan?: string;
+  /** Writes: the state captured before the call (what `capture` returned), recorded for rollback. */
+  prior?: unknown;
   /** Governance-only context for governance tools. */
   governance?: GovernanceView;
 }
@@ -56,7 +58,11 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   approvalDefault: "none" | "required";
   rollback: { posture: RollbackPosture; description: string };
   facts?: (args: z.infer<I>) => CallFacts;
+  /** Writes: reads the state the call will change, recorded in the intent receipt for rollback. */
+  capture?(args: z.infer<I>, ctx: ToolContext): Promise<unknown>;
   run(args: z.infer<I>, ctx: ToolContext): Promise<z.infer<O>>;
+  /** Restores the state `capture` recorded (for postures revert / disable-restore / supersede / delete). */
+  revert?(args: z.infer<I>, prior: unknown, ctx: ToolContext): Promise<Record<string, unknown>>;
 }
 
 /** MCP tool name for an op id: sentinel_<group>_<verb>, governance ops as governance_<verb>. */

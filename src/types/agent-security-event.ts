@@ -4,42 +4,42 @@
  * One row of the AgentSecurityEvent_CL custom table in Log Analytics: a policy evaluation, tool invocation, auth failure or local anomaly.
  */
 export interface AgentSecurityEvent {
-  TimeGenerated: string;
-  /**
-   * Unique id; receipts reference it.
-   */
-  EventId: string;
-  AgentId: string;
-  TenantId: string;
-  EventType: "PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly";
-  /**
-   * The op id (e.g. incidents.close) or anomaly kind.
-   */
-  Action: string;
-  PolicyDecision: "ALLOW" | "CONSTRAIN" | "LOG" | "BLOCK";
-  ToolName: string;
-  /**
-   * Arguments after the policy's redaction.
-   */
-  ToolParameters?: {
-    [k: string]: unknown;
-  };
-  /**
-   * ok | refused | error | approval_required, with the reason code.
-   */
-  ToolResult?: string;
-  PromptHash?: string;
-  ResponseHash?: string;
-  ModelId?: string;
-  /**
-   * 0 on success; otherwise a stable numeric code for the refusal or error.
-   */
-  ErrorCode?: number;
-  Severity: number;
-  SourceSystem: string;
-  JobId?: string;
-  PolicyHash?: string;
-  ReceiptId?: string;
-  Workspace?: string;
-  LatencyMs?: number;
+TimeGenerated: string
+/**
+ * Unique id; receipts reference it.
+ */
+EventId: string
+AgentId: string
+TenantId: string
+EventType: ("PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly")
+/**
+ * The op id (e.g. incidents.close) or anomaly kind.
+ */
+Action: string
+PolicyDecision: ("ALLOW" | "CONSTRAIN" | "LOG" | "BLOCK")
+ToolName: string
+/**
+ * Arguments after the policy's redaction.
+ */
+ToolParameters?: {
+[k: string]: unknown
+}
+/**
+ * ok | refused | error | approval_required, with the reason code.
+ */
+ToolResult?: string
+PromptHash?: string
+ResponseHash?: string
+ModelId?: string
+/**
+ * 0 on success; otherwise a stable numeric code for the refusal or error.
+ */
+ErrorCode?: number
+Severity: number
+SourceSystem: string
+JobId?: string
+PolicyHash?: string
+ReceiptId?: string
+Workspace?: string
+LatencyMs?: number
 }

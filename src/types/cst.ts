@@ -4,39 +4,39 @@
  * Claims of a CST (scoped token): a short-lived, job-scoped EdDSA JWT.
  */
 export interface CstClaims {
-  /**
-   * Token issuer; must be a trusted token issuer.
-   */
-  iss: string;
-  /**
-   * Agent id.
-   */
-  sub: string;
-  /**
-   * This server's audience.
-   */
-  aud: string;
-  iat: number;
-  nbf: number;
-  exp: number;
-  jti: string;
-  /**
-   * Job id the token is bound to.
-   */
-  job: string;
-  /**
-   * Op ids this job may call, intersected with the policy's allow-set.
-   *
-   * @maxItems 128
-   */
-  scope: string[];
-  /**
-   * sha256 of the JCS form of the sorted scope.
-   */
-  scope_hash: string;
-  /**
-   * Pin to one WPC.
-   */
-  policy_hash?: string;
-  workspaces?: string[];
+/**
+ * Token issuer; must be a trusted token issuer.
+ */
+iss: string
+/**
+ * Agent id.
+ */
+sub: string
+/**
+ * This server's audience.
+ */
+aud: string
+iat: number
+nbf: number
+exp: number
+jti: string
+/**
+ * Job id the token is bound to.
+ */
+job: string
+/**
+ * Op ids this job may call, intersected with the policy's allow-set.
+ * 
+ * @maxItems 128
+ */
+scope: string[]
+/**
+ * sha256 of the JCS form of the sorted scope.
+ */
+scope_hash: string
+/**
+ * Pin to one WPC.
+ */
+policy_hash?: string
+workspaces?: string[]
 }

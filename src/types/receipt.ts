@@ -1,71 +1,75 @@
 // Generated from schemas/receipt.schema.json by scripts/gen-types.ts. Do not edit.
 
-export type Hash = string;
+export type Hash = string
 
 /**
  * A signed record of one governed call (or one phase of a write). Receipts form a hash chain: prev_hash is the hash of the previous receipt's JCS form.
  */
 export interface Receipt {
-  receipt_id: string;
-  seq: number;
-  prev_hash: Hash;
-  time: string;
-  server_id: string;
-  /**
-   * Job id, or "-" when the caller could not be authenticated.
-   */
-  job: string;
-  agent: string;
-  cst_jti: string;
-  /**
-   * Hash of the enforced policy, or "-" when no policy could be verified.
-   */
-  policy_hash: string;
-  op: string;
-  tool: string;
-  args_hash: Hash;
-  /**
-   * Arguments after redaction (sanitized).
-   */
-  args_redacted: {
-    [k: string]: unknown;
-  };
-  decision: {
-    effect: "ALLOW" | "CONSTRAIN" | "LOG" | "BLOCK";
-    reasons: {
-      code: string;
-      message: string;
-      rule?: string;
-    }[];
-  };
-  constraints_applied: {}[];
-  /**
-   * The request facts the decision was computed from, so a verifier can re-evaluate it offline.
-   */
-  decision_input?: {};
-  approval_id?: string;
-  phase: "intent" | "outcome" | "single";
-  /**
-   * For an outcome receipt of a write: the intent it completes.
-   */
-  intent_receipt_id?: string;
-  outcome: {
-    status: "ok" | "refused" | "error" | "pending";
-    result_hash?: Hash;
-    rows?: number;
-    error?: {
-      code: string;
-      message: string;
-    };
-  };
-  rollback?: {
-    posture: "none" | "revert" | "supersede" | "disable-restore" | "delete";
-    prior_state?: unknown;
-    description?: string;
-  };
-  event_id: string;
-  signature: {
-    keyid: string;
-    sig: string;
-  };
+receipt_id: string
+seq: number
+prev_hash: Hash
+time: string
+server_id: string
+/**
+ * Job id, or "-" when the caller could not be authenticated.
+ */
+job: string
+agent: string
+cst_jti: string
+/**
+ * Hash of the enforced policy, or "-" when no policy could be verified.
+ */
+policy_hash: string
+op: string
+tool: string
+args_hash: Hash
+/**
+ * Arguments after redaction (sanitized).
+ */
+args_redacted: {
+[k: string]: unknown
+}
+decision: {
+effect: ("ALLOW" | "CONSTRAIN" | "LOG" | "BLOCK")
+reasons: {
+code: string
+message: string
+rule?: string
+}[]
+}
+constraints_applied: {
+
+}[]
+/**
+ * The request facts the decision was computed from, so a verifier can re-evaluate it offline.
+ */
+decision_input?: {
+
+}
+approval_id?: string
+phase: ("intent" | "outcome" | "single")
+/**
+ * For an outcome receipt of a write: the intent it completes.
+ */
+intent_receipt_id?: string
+outcome: {
+status: ("ok" | "refused" | "error" | "pending")
+result_hash?: Hash
+rows?: number
+error?: {
+code: string
+message: string
+}
+}
+rollback?: {
+posture: ("none" | "revert" | "supersede" | "disable-restore" | "delete")
+prior_state?: unknown
+description?: string
+}
+event_id: string
+signature: {
+keyid: string
+sig: string
+}
 }

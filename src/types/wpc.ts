@@ -1,137 +1,127 @@
 // Generated from schemas/wpc.schema.json by scripts/gen-types.ts. Do not edit.
 
-export type OpPattern = string;
-export type OpId = string;
+export type OpPattern = string
+export type OpId = string
 
 /**
  * A Work Policy Contract: what an agent job may do in Microsoft Sentinel. Signed (DSSE, Ed25519) and hash-addressed (sha256 of the RFC 8785 canonical JSON).
  */
 export interface WorkPolicyContract {
-  /**
-   * Format version. Only v1 exists.
-   */
-  wpc_version: "v1";
-  policy_name: string;
-  description?: string;
-  /**
-   * @maxItems 64
-   */
-  allow: OpRule[];
-  /**
-   * @maxItems 64
-   */
-  deny?: OpRule[];
-  /**
-   * @maxItems 32
-   */
-  approvals?: ApprovalRule[];
-  token_requirements: TokenRequirements;
-  /**
-   * Constraints per op id, or "*" for every op. Op-specific entries are merged over "*", the stricter value winning.
-   */
-  constraints?: {
-    [k: string]: Constraints;
-  };
-  redaction?: Redaction;
-  budgets?: Budgets;
-  telemetry?: Telemetry;
+/**
+ * Format version. Only v1 exists.
+ */
+wpc_version: "v1"
+policy_name: string
+description?: string
+/**
+ * @maxItems 64
+ */
+allow: OpRule[]
+/**
+ * @maxItems 64
+ */
+deny?: OpRule[]
+/**
+ * @maxItems 32
+ */
+approvals?: ApprovalRule[]
+token_requirements: TokenRequirements
+/**
+ * Constraints per op id, or "*" for every op. Op-specific entries are merged over "*", the stricter value winning.
+ */
+constraints?: {
+[k: string]: Constraints
+}
+redaction?: Redaction
+budgets?: Budgets
+telemetry?: Telemetry
 }
 export interface OpRule {
-  /**
-   * Tool family. This server governs "sentinel.api"; other families are recorded but have no ops here.
-   */
-  tool: string;
-  /**
-   * @minItems 1
-   * @maxItems 128
-   */
-  ops: [OpPattern, ...OpPattern[]];
+/**
+ * Tool family. This server governs "sentinel.api"; other families are recorded but have no ops here.
+ */
+tool: string
+/**
+ * @minItems 1
+ * @maxItems 128
+ */
+ops: [OpPattern, ...(OpPattern)[]]
 }
 export interface ApprovalRule {
-  name: string;
-  /**
-   * @minItems 1
-   */
-  required_for: [OpId, ...OpId[]];
-  mode: "explicit" | "interactive";
-  /**
-   * Key ids of approvers allowed to sign; empty or absent means any approver in the trust store.
-   */
-  approvers?: string[];
-  ttl_seconds?: number;
+name: string
+/**
+ * @minItems 1
+ */
+required_for: [OpId, ...(OpId)[]]
+mode: ("explicit" | "interactive")
+/**
+ * Key ids of approvers allowed to sign; empty or absent means any approver in the trust store.
+ */
+approvers?: string[]
+ttl_seconds?: number
 }
 export interface TokenRequirements {
-  cst_ttl_seconds_max: number;
-  require_policy_hash_pinning?: boolean;
+cst_ttl_seconds_max: number
+require_policy_hash_pinning?: boolean
 }
 export interface Constraints {
-  /**
-   * Workspace names (or ids) this op may touch.
-   */
-  workspaces?: string[];
-  /**
-   * Results are truncated to this many rows (CONSTRAIN).
-   */
-  max_rows?: number;
-  max_result_bytes?: number;
-  kql?: KqlConstraints;
+/**
+ * Workspace names (or ids) this op may touch.
+ */
+workspaces?: string[]
+/**
+ * Results are truncated to this many rows (CONSTRAIN).
+ */
+max_rows?: number
+max_result_bytes?: number
+kql?: KqlConstraints
 }
 export interface KqlConstraints {
-  allowed_tables?: string[];
-  /**
-   * Constructs that BLOCK the query. All of them are forbidden when absent.
-   */
-  forbidden?: (
-    | "externaldata"
-    | "workspace"
-    | "app"
-    | "cluster"
-    | "database"
-    | "union_wildcard"
-    | "evaluate"
-    | "table_dynamic"
-    | "control_command"
-  )[];
-  /**
-   * ISO 8601 duration; passed to the Log Analytics API as the hard time bound.
-   */
-  max_timespan?: string;
-  templates_only?: boolean;
-  templates?: {
-    [k: string]: KqlTemplate;
-  };
+allowed_tables?: string[]
+/**
+ * Constructs that BLOCK the query. All of them are forbidden when absent.
+ */
+forbidden?: ("externaldata" | "workspace" | "app" | "cluster" | "database" | "union_wildcard" | "evaluate" | "table_dynamic" | "control_command")[]
+/**
+ * ISO 8601 duration; passed to the Log Analytics API as the hard time bound.
+ */
+max_timespan?: string
+templates_only?: boolean
+templates?: {
+[k: string]: KqlTemplate
+}
 }
 export interface KqlTemplate {
-  description?: string;
-  query: string;
-  parameters?: {
-    [k: string]: {
-      type: "string" | "int" | "timespan" | "datetime";
-      pattern?: string;
-      maximum?: number;
-    };
-  };
+description?: string
+query: string
+parameters?: {
+[k: string]: {
+type: ("string" | "int" | "timespan" | "datetime")
+pattern?: string
+maximum?: number
+}
+}
 }
 export interface Redaction {
-  builtin?: ("upn" | "email" | "ipv4" | "ipv6" | "secrets")[];
-  /**
-   * Field names whose values are replaced wholesale, at any depth.
-   */
-  fields?: string[];
-  patterns?: {
-    name: string;
-    regex: string;
-  }[];
+builtin?: ("upn" | "email" | "ipv4" | "ipv6" | "secrets")[]
+/**
+ * Field names whose values are replaced wholesale, at any depth.
+ */
+fields?: string[]
+patterns?: {
+name: string
+regex: string
+}[]
 }
 export interface Budgets {
-  max_calls?: number;
-  max_rows?: number;
-  calls_per_minute?: number;
+max_calls?: number
+max_rows?: number
+calls_per_minute?: number
 }
 export interface Telemetry {
-  sink?: "jsonl" | "logs-ingestion" | "local";
-  /**
-   * Refuse calls when telemetry cannot be written or spilled.
-   */
-  fail_closed?: boolean;
+sink?: ("jsonl" | "logs-ingestion" | "local")
+/**
+ * Refuse calls when telemetry cannot be written or spilled.
+ */
+fail_closed?: boolean
 }

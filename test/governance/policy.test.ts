@@ -67,7 +67,7 @@ describe("signed, hash-addressed policies", () => {
     expect(code(() => verifyEnvelope(signPolicy(triage, [generateSigningKey()]), k.trust))).toBe("policy_untrusted");
     expect(code(() => verifyEnvelope({ ...env, signatures: [] }, k.trust))).toBe("policy_unsigned");
     const bytes = Buffer.from(env.payload, "base64");
-    bytes[bytes.length - 3] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 1, bytes.length - 3);
     expect(code(() => verifyEnvelope({ ...env, payload: bytes.toString("base64") }, k.trust))).toBe("policy_untrusted");
     expect(code(() => verifyEnvelope(env, k.trust, policyHash(containment)))).toBe("policy_hash_mismatch");
   });

@@ -63,7 +63,7 @@ describe("CST", () => {
     const t = await issue();
     const parts = t.split(".");
     const sig = Buffer.from(parts[2]!, "base64url");
-    sig[5] ^= 1;
+    sig.writeUInt8(sig.readUInt8(5) ^ 1, 5);
     expect(await failure(`${parts[0]}.${parts[1]}.${sig.toString("base64url")}`)).toBe("auth_invalid");
     expect(await failure(await issue({ key: generateSigningKey() }))).toBe("auth_untrusted_issuer");
     expect(await failure(await issue({ audience: "urn:other" }))).toBe("auth_invalid");

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { GovernanceError } from "../../governance/errors.js";
-import { incidentId, workspace } from "../shared.js";
+import type { IncidentSummary } from "../../sentinel/backend.js";
+import { incidentId, incidentSummary, workspace } from "../shared.js";
 import { defineTool } from "../types.js";
 
 export default defineTool({
@@ -17,7 +17,10 @@ export default defineTool({
     comment: z.string().min(1).max(4000).describe("Why the incident is closed; stored as the classification comment."),
     workspace,
   }),
-  output: z.object({ incidentId: z.string(), status: z.string(), classification: z.string() }),
+  output: z.object({
+    incident: incidentSummary,
+    previous: z.object({ status: z.string(), classification: z.string().optional() }),
+  }),
   effects: { readOnly: false, destructive: true, idempotent: true, openWorld: true },
   rbac: { role: "Microsoft Sentinel Responder", action: "Microsoft.SecurityInsights/incidents/write" },
   approvalDefault: "required",
@@ -26,12 +29,34 @@ export default defineTool({
     description: "Reopen with the prior status, classification and owner captured before the write.",
   },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),
-  async run() {
-    // The write path (prior-state capture, two-phase receipts, rollback) lands with the tool-catalog work.
-    throw new GovernanceError(
-      "backend_error",
-      "incidents.close has no write path in this build",
-      "use the Sentinel portal",
+  capture: (args, ctx) => ctx.backend.getIncident(args.incidentId),
+  async run(args, ctx) {
+    const before = ctx.prior as IncidentSummary;
+    const incident = await ctx.backend.updateIncident(
+      args.incidentId,
+      {
+        status: "Closed",
+        classification: args.classification,
+        ...(args.classificationReason ? { classificationReason: args.classificationReason } : {}),
+        classificationComment: args.comment,
+      },
+      before.etag,
     );
+    return {
+      incident,
+      previous: { status: before.status, ...(before.classification ? { classification: before.classification } : {}) },
+    };
+  },
+  async revert(args, prior, ctx) {
+    const p = prior as IncidentSummary;
+    const incident = await ctx.backend.updateIncident(args.incidentId, {
+      status: p.status as "New" | "Active" | "Closed",
+      classification: p.classification ?? "",
+      classificationReason: "",
+      classificationComment: "",
+      owner: p.owner ?? null,
+      labels: p.labels,
+    });
+    return { incident };
   },
 });

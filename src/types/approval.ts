@@ -1,0 +1,36 @@
+// Generated from schemas/approval.schema.json by scripts/gen-types.ts. Do not edit.
+
+/**
+ * A human decision on one write, bound to job + op + argument hash + policy hash, single use and expiring. Signed by an approver key (Ed25519 over the JCS form without the signature).
+ */
+export interface Approval {
+approval_id: string
+job: string
+agent?: string
+op: string
+args_hash: string
+/**
+ * What the approver is shown: the arguments after redaction.
+ */
+args_redacted?: {
+[k: string]: unknown
+}
+policy_hash: string
+/**
+ * Name of the policy approval rule.
+ */
+rule: string
+requested_at: string
+expires_at: string
+decision: ("pending" | "approved" | "denied")
+/**
+ * Key id of the approver.
+ */
+approver?: string
+reason?: string
+decided_at?: string
+signature?: {
+keyid: string
+sig: string
+}
+}
