@@ -67,6 +67,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     process.stderr.write(`gsmcp: cannot read the token file named by GSMCP_CST: ${(e as Error).message}\n`);
   }
 
+  const backendKind = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend;
+  if (opts.ungoverned && backendKind !== "local") {
+    throw new GovernanceError("internal_error", "ungoverned mode exists only for benchmarks against the local workspace");
+  }
   let backendPromise: Promise<SentinelBackend> | undefined;
   const backend = () => {
     backendPromise ??= openBackend(

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { signingKeyFromPem } from "../../crypto/keys.js";
 import { type Approval, ApprovalStore, statusOf } from "../../governance/approvals.js";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey } from "../../governance/trust.js";
@@ -60,8 +62,9 @@ export function registerApprovalCommands(program: Command, home: () => string): 
       .command(verb)
       .argument("<id>", "approval id (apr_…)")
       .option("--reason <text>", "recorded with the signed decision", `${decision} by operator`)
-      .action((id: string, o: { reason: string }) => {
-        const a = decideApproval(home(), id, decision, o.reason);
+      .option("--key <file>", "approver private key (PEM); default: GSMCP_HOME/keys/approver.pem")
+      .action((id: string, o: { reason: string; key?: string }) => {
+        const a = decideApproval(home(), id, decision, o.reason, o.key);
         out(`${a.approval_id} ${decision} (${a.op} for job ${a.job}), signed by ${a.approver}`);
       });
   }

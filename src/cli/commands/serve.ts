@@ -16,12 +16,17 @@ export function registerServeCommand(program: Command, home: () => string): void
       if (backend && backend !== "local" && backend !== "azure") {
         throw new CliError(`GSMCP_BACKEND="${backend}" is not a backend`, 2, "use local or azure");
       }
+      const ungoverned = process.env.GSMCP_UNGOVERNED === "1";
+      if (ungoverned && (backend ?? "local") !== "local") {
+        throw new CliError("GSMCP_UNGOVERNED is only for benchmarks against the local workspace", 2, "unset it");
+      }
+      if (ungoverned) process.stderr.write("gsmcp: WARNING: governance is OFF (benchmark baseline, local workspace only)\n");
       const runtime = await openRuntime({
         home: home(),
         ...(process.env.GSMCP_CST ? { tokenRef: process.env.GSMCP_CST } : {}),
         ...(process.env.GSMCP_POLICY ? { policyRef: process.env.GSMCP_POLICY } : {}),
         ...(backend ? { backend: backend as "local" | "azure" } : {}),
-        ...(process.env.GSMCP_UNGOVERNED === "1" ? { ungoverned: true } : {}),
+        ...(ungoverned ? { ungoverned: true } : {}),
       });
       if (runtime.policy instanceof Error) {
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);

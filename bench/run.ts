@@ -1,0 +1,40 @@
+// `npm run bench`: runs every bench/<area>.ts that exists, prints one table and writes bench/results/latest.json.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchResult } from "./types.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const AREAS = ["governance", "kql", "workspace", "proof", "telemetry"];
+const only = process.argv.slice(2);
+
+const results: BenchResult[] = [];
+for (const area of AREAS) {
+  if (only.length && !only.includes(area)) continue;
+  const file = join(here, `${area}.ts`);
+  if (!existsSync(file)) continue;
+  process.stderr.write(`bench: ${area}…\n`);
+  const mod = (await import(file)) as { bench: () => Promise<BenchResult[]> };
+  try {
+    results.push(...(await mod.bench()));
+  } catch (e) {
+    results.push({ area, name: "error", value: Number.NaN, unit: "", notes: (e as Error).message });
+  }
+}
+
+const fmt = (n: number | undefined) =>
+  n === undefined ? "" : Number.isNaN(n) ? "NaN" : n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toPrecision(3);
+const rows = results.map((r) => [r.area, r.name, `${fmt(r.value)} ${r.unit}`, fmt(r.p50Ms), fmt(r.p99Ms), r.target ?? "", r.holds === undefined ? "" : r.holds ? "yes" : "NO", r.notes ?? ""]);
+const head = ["area", "measure", "value", "p50 ms", "p99 ms", "target", "holds", "notes"];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (cells: string[]) => cells.map((c, i) => String(c).padEnd(widths[i]!)).join("  ");
+console.log(line(head));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const r of rows) console.log(line(r as string[]));
+
+const outDir = join(here, "results");
+mkdirSync(outDir, { recursive: true });
+const meta = { time: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model };
+writeFileSync(join(outDir, "latest.json"), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+console.log(`\nwrote ${join(outDir, "latest.json")}`);
