@@ -25,10 +25,17 @@ function line(a: Approval & { consumed_at?: string }): string {
 }
 
 /** Approves or denies with this home's approver key (keys/approver.pem), or the PEM named by --key. */
-export function decideApproval(home: string, id: string, decision: "approved" | "denied", reason: string): Approval {
-  return withApprovals(home, (store, paths) =>
-    store.decide(id, decision, loadSigningKey(paths, "approver"), reason, new Date()),
-  );
+export function decideApproval(
+  home: string,
+  id: string,
+  decision: "approved" | "denied",
+  reason: string,
+  keyFile?: string,
+): Approval {
+  return withApprovals(home, (store, paths) => {
+    const key = keyFile ? signingKeyFromPem(readFileSync(keyFile, "utf8")) : loadSigningKey(paths, "approver");
+    return store.decide(id, decision, key, reason, new Date());
+  });
 }
 
 export function registerApprovalCommands(program: Command, home: () => string): void {
