@@ -9,7 +9,7 @@ import { issueCst } from "../src/cli/commands/token.js";
 import { decide } from "../src/governance/decide.js";
 import { loadPolicy } from "../src/governance/policy.js";
 import { verifyToken } from "../src/governance/token.js";
-import { TrustStore, loadSigningKey } from "../src/governance/trust.js";
+import { loadSigningKey, TrustStore } from "../src/governance/trust.js";
 import { ReceiptStore } from "../src/receipts/store.js";
 import { openRuntime } from "../src/server/runtime.js";
 import { connectStdio } from "../src/server/stdio-client.js";
@@ -47,28 +47,88 @@ export async function bench(): Promise<BenchResult[]> {
   const policy = loadPolicy(policyFile, paths, trust);
   const { token } = await issueCst(home, { policy: policyFile, job: "bench", agent: "bench" });
 
-  const tv = await timeIt(2000, () => verifyToken({ token, trust, audience: init.config.audience, wpc: policy.wpc, policyHash: policy.hash }));
-  out.push({ area: AREA, name: "token verify (EdDSA JWT + claims)", value: tv.perSec, unit: "ops/s", p50Ms: tv.p50, p99Ms: tv.p99 });
+  const tv = await timeIt(2000, () =>
+    verifyToken({ token, trust, audience: init.config.audience, wpc: policy.wpc, policyHash: policy.hash }),
+  );
+  out.push({
+    area: AREA,
+    name: "token verify (EdDSA JWT + claims)",
+    value: tv.perSec,
+    unit: "ops/s",
+    p50Ms: tv.p50,
+    p99Ms: tv.p99,
+  });
 
-  const req = { op: "kql.query", write: false, tokenScope: ["kql.query"], workspace: init.config.workspace_name, kql: { ok: true, diagnostics: [], tables: ["SecurityAlert"], forbidden: [], requestedTimespan: "P30D" } };
+  const req = {
+    op: "kql.query",
+    write: false,
+    tokenScope: ["kql.query"],
+    workspace: init.config.workspace_name,
+    kql: { ok: true, diagnostics: [], tables: ["SecurityAlert"], forbidden: [], requestedTimespan: "P30D" },
+  };
   const dv = await timeIt(20000, () => decide(policy.wpc, req));
-  out.push({ area: AREA, name: "policy decision (pure)", value: dv.perSec, unit: "ops/s", p50Ms: dv.p50, p99Ms: dv.p99 });
+  out.push({
+    area: AREA,
+    name: "policy decision (pure)",
+    value: dv.perSec,
+    unit: "ops/s",
+    p50Ms: dv.p50,
+    p99Ms: dv.p99,
+  });
 
   const db = openStateDb(join(home, "bench-receipts.db"));
   const store = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
   const draft = () => ({
-    receipt_id: randomUUID(), time: new Date().toISOString(), server_id: "bench", job: "bench", agent: "bench", cst_jti: "x",
-    policy_hash: policy.hash, op: "incidents.get", tool: "sentinel_incidents_get", args_hash: policy.hash, args_redacted: { incidentId: "x" },
-    decision: { effect: "ALLOW" as const, reasons: [] }, constraints_applied: [], phase: "single" as const, outcome: { status: "ok" as const }, event_id: randomUUID(),
+    receipt_id: randomUUID(),
+    time: new Date().toISOString(),
+    server_id: "bench",
+    job: "bench",
+    agent: "bench",
+    cst_jti: "x",
+    policy_hash: policy.hash,
+    op: "incidents.get",
+    tool: "sentinel_incidents_get",
+    args_hash: policy.hash,
+    args_redacted: { incidentId: "x" },
+    decision: { effect: "ALLOW" as const, reasons: [] },
+    constraints_applied: [],
+    phase: "single" as const,
+    outcome: { status: "ok" as const },
+    event_id: randomUUID(),
   });
   const rv = await timeIt(3000, () => store.append(draft()));
-  out.push({ area: AREA, name: "receipt sign + persist (SQLite WAL)", value: rv.perSec, unit: "ops/s", p50Ms: rv.p50, p99Ms: rv.p99 });
+  out.push({
+    area: AREA,
+    name: "receipt sign + persist (SQLite WAL)",
+    value: rv.perSec,
+    unit: "ops/s",
+    p50Ms: rv.p50,
+    p99Ms: rv.p99,
+  });
   db.close();
 
   const sink = new JsonlSink({ dir: join(home, "bench-telemetry") });
-  const ev = { TimeGenerated: new Date().toISOString(), EventId: "e", AgentId: "a", TenantId: "t", EventType: "ToolInvocation" as const, Action: "incidents.get", PolicyDecision: "ALLOW" as const, ToolName: "sentinel_incidents_get", Severity: 1, SourceSystem: "bench" };
+  const ev = {
+    TimeGenerated: new Date().toISOString(),
+    EventId: "e",
+    AgentId: "a",
+    TenantId: "t",
+    EventType: "ToolInvocation" as const,
+    Action: "incidents.get",
+    PolicyDecision: "ALLOW" as const,
+    ToolName: "sentinel_incidents_get",
+    Severity: 1,
+    SourceSystem: "bench",
+  };
   const tvv = await timeIt(20000, () => sink.emit(ev));
-  out.push({ area: AREA, name: "telemetry emit (JSONL)", value: tvv.perSec, unit: "events/s", p50Ms: tvv.p50, p99Ms: tvv.p99 });
+  out.push({
+    area: AREA,
+    name: "telemetry emit (JSONL)",
+    value: tvv.perSec,
+    unit: "events/s",
+    p50Ms: tvv.p50,
+    p99Ms: tvv.p99,
+  });
   await sink.close();
 
   // Governed vs ungoverned, in-process, same local workspace backend.
@@ -86,10 +146,42 @@ export async function bench(): Promise<BenchResult[]> {
   const gw = await timeIt(N * 2, () => gov.governor.call("governance_whoami", {}));
   await gov.close();
   await ungov.close();
-  out.push({ area: AREA, name: "in-process incidents.get governed", value: g.perSec, unit: "calls/s", p50Ms: g.p50, p99Ms: g.p99, target: "≥ 5,000 calls/s", holds: g.perSec >= 5000 });
-  out.push({ area: AREA, name: "in-process incidents.get ungoverned", value: u.perSec, unit: "calls/s", p50Ms: u.p50, p99Ms: u.p99 });
-  out.push({ area: AREA, name: "in-process governance overhead p99", value: g.p99 - u.p99, unit: "ms", target: "≤ 1 ms", holds: g.p99 - u.p99 <= 1, notes: `p50 overhead ${(g.p50 - u.p50).toFixed(3)} ms; ratio ${(g.perSec / u.perSec).toFixed(3)}` });
-  out.push({ area: AREA, name: "in-process governed call, no backend (whoami)", value: gw.perSec, unit: "calls/s", p50Ms: gw.p50, p99Ms: gw.p99, notes: "pipeline alone: token, decide, receipt, events" });
+  out.push({
+    area: AREA,
+    name: "in-process incidents.get governed",
+    value: g.perSec,
+    unit: "calls/s",
+    p50Ms: g.p50,
+    p99Ms: g.p99,
+    target: "≥ 5,000 calls/s",
+    holds: g.perSec >= 5000,
+  });
+  out.push({
+    area: AREA,
+    name: "in-process incidents.get ungoverned",
+    value: u.perSec,
+    unit: "calls/s",
+    p50Ms: u.p50,
+    p99Ms: u.p99,
+  });
+  out.push({
+    area: AREA,
+    name: "in-process governance overhead p99",
+    value: g.p99 - u.p99,
+    unit: "ms",
+    target: "≤ 1 ms",
+    holds: g.p99 - u.p99 <= 1,
+    notes: `p50 overhead ${(g.p50 - u.p50).toFixed(3)} ms; ratio ${(g.perSec / u.perSec).toFixed(3)}`,
+  });
+  out.push({
+    area: AREA,
+    name: "in-process governed call, no backend (whoami)",
+    value: gw.perSec,
+    unit: "calls/s",
+    p50Ms: gw.p50,
+    p99Ms: gw.p99,
+    notes: "pipeline alone: token, decide, receipt, events",
+  });
 
   // Over stdio: what a host sees.
   const env = { GSMCP_HOME: home, GSMCP_CST: token, GSMCP_POLICY: policyFile };
@@ -103,9 +195,30 @@ export async function bench(): Promise<BenchResult[]> {
   await sg.close();
   await su.close();
   out.push({ area: AREA, name: "cold start to MCP initialize (stdio)", value: cold, unit: "ms" });
-  out.push({ area: AREA, name: "stdio incidents.get governed", value: sgv.perSec, unit: "calls/s", p50Ms: sgv.p50, p99Ms: sgv.p99 });
-  out.push({ area: AREA, name: "stdio incidents.get ungoverned", value: suv.perSec, unit: "calls/s", p50Ms: suv.p50, p99Ms: suv.p99 });
-  out.push({ area: AREA, name: "stdio governed/ungoverned throughput", value: sgv.perSec / suv.perSec, unit: "ratio", target: "≥ 0.90", holds: sgv.perSec / suv.perSec >= 0.9 });
+  out.push({
+    area: AREA,
+    name: "stdio incidents.get governed",
+    value: sgv.perSec,
+    unit: "calls/s",
+    p50Ms: sgv.p50,
+    p99Ms: sgv.p99,
+  });
+  out.push({
+    area: AREA,
+    name: "stdio incidents.get ungoverned",
+    value: suv.perSec,
+    unit: "calls/s",
+    p50Ms: suv.p50,
+    p99Ms: suv.p99,
+  });
+  out.push({
+    area: AREA,
+    name: "stdio governed/ungoverned throughput",
+    value: sgv.perSec / suv.perSec,
+    unit: "ratio",
+    target: "≥ 0.90",
+    holds: sgv.perSec / suv.perSec >= 0.9,
+  });
   return out;
 }
 

@@ -25,7 +25,16 @@ for (const area of AREAS) {
 
 const fmt = (n: number | undefined) =>
   n === undefined ? "" : Number.isNaN(n) ? "NaN" : n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toPrecision(3);
-const rows = results.map((r) => [r.area, r.name, `${fmt(r.value)} ${r.unit}`, fmt(r.p50Ms), fmt(r.p99Ms), r.target ?? "", r.holds === undefined ? "" : r.holds ? "yes" : "NO", r.notes ?? ""]);
+const rows = results.map((r) => [
+  r.area,
+  r.name,
+  `${fmt(r.value)} ${r.unit}`,
+  fmt(r.p50Ms),
+  fmt(r.p99Ms),
+  r.target ?? "",
+  r.holds === undefined ? "" : r.holds ? "yes" : "NO",
+  r.notes ?? "",
+]);
 const head = ["area", "measure", "value", "p50 ms", "p99 ms", "target", "holds", "notes"];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (cells: string[]) => cells.map((c, i) => String(c).padEnd(widths[i]!)).join("  ");

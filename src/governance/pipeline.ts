@@ -27,7 +27,7 @@ export interface GovernorDeps {
   trust: TrustStore;
   /** The verified policy, or the error that made it unusable (every call is then refused). */
   policy: VerifiedPolicy | GovernanceError;
-  /** The raw CST for this session (stdio: from GSMCP_CST). */
+  /** The raw CST for this session (stdio: from GSMCP_CST; HTTP: the bearer token). */
   token: string;
   receipts: ReceiptStore;
   telemetry: TelemetrySink;
@@ -110,6 +110,36 @@ export class Governor {
   constructor(private readonly deps: GovernorDeps) {
     this.now = deps.now ?? Date.now;
     this.redactor = new Redactor(deps.policy instanceof GovernanceError ? undefined : deps.policy.wpc.redaction);
+  }
+
+  /** HTTP: a session may present a refreshed token for the same job. */
+  setToken(token: string): void {
+    this.deps.token = token;
+  }
+
+  /** Verifies the session's token now; throws the GovernanceError that a call would be refused with. */
+  async verifyCaller(): Promise<CstClaims> {
+    return (await this.authenticate()).claims;
+  }
+
+  /** Records a refusal that happened before any tool call (e.g. an HTTP request with a bad token or a foreign session). */
+  async refuseRequest(err: GovernanceError, what: string): Promise<void> {
+    let caller: Caller | undefined;
+    try {
+      caller = await this.authenticate();
+    } catch {
+      caller = undefined;
+    }
+    await this.refuse({
+      op: "transport.request",
+      tool: what,
+      args: {},
+      meta: {},
+      started: performance.now(),
+      caller,
+      error: err,
+      decision: blockDecision(err),
+    });
   }
 
   /** Authenticates the session's token against the active policy; throws a GovernanceError on any failure. */

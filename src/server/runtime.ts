@@ -28,7 +28,10 @@ export interface RuntimeOptions {
 export interface Runtime {
   paths: HomePaths;
   config: HomeConfig;
+  /** The governor for the session token given in the options (stdio). */
   governor: Governor;
+  /** A governor for another token over the same stores and backend (HTTP sessions). */
+  governorFor(token: string): Governor;
   db: Db;
   trust: TrustStore;
   telemetry: TelemetrySink;
@@ -44,6 +47,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const receipts = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
   const telemetry = new JsonlSink({ dir: paths.telemetry });
   const jobs = new JobStore(db);
+  const approvals = new ApprovalStore(db);
 
   let policy: VerifiedPolicy | GovernanceError;
   try {
@@ -69,7 +73,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
   const backendKind = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend;
   if (opts.ungoverned && backendKind !== "local") {
-    throw new GovernanceError("internal_error", "ungoverned mode exists only for benchmarks against the local workspace");
+    throw new GovernanceError(
+      "internal_error",
+      "ungoverned mode exists only for benchmarks against the local workspace",
+    );
   }
   let backendPromise: Promise<SentinelBackend> | undefined;
   const backend = () => {
@@ -81,27 +88,30 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const analyzeKql = createKqlFactsAnalyzer(backend);
 
-  const governor = new Governor({
-    serverId: config.server_id,
-    audience: config.audience,
-    tenantId: process.env.AZURE_TENANT_ID ?? "local",
-    trust,
-    policy,
-    token,
-    receipts,
-    telemetry,
-    jobs,
-    approvals: new ApprovalStore(db),
-    backend,
-    analyzeKql,
-    workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
-    ...(opts.ungoverned ? { ungoverned: true } : {}),
-  });
+  const governorFor = (sessionToken: string) =>
+    new Governor({
+      serverId: config.server_id,
+      audience: config.audience,
+      tenantId: process.env.AZURE_TENANT_ID ?? "local",
+      trust,
+      policy,
+      token: sessionToken,
+      receipts,
+      telemetry,
+      jobs,
+      approvals,
+      backend,
+      analyzeKql,
+      workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
+      ...(opts.ungoverned ? { ungoverned: true } : {}),
+    });
+  const governor = governorFor(token);
 
   return {
     paths,
     config,
     governor,
+    governorFor,
     db,
     trust,
     telemetry,

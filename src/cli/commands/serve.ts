@@ -1,17 +1,34 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
+import { startHttpServer } from "../../server/http.js";
 import { createMcpServer } from "../../server/mcp.js";
 import { openRuntime } from "../../server/runtime.js";
-import { CliError } from "../output.js";
+import { CliError, out } from "../output.js";
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+interface ServeOptions {
+  transport: string;
+  host: string;
+  port: string;
+  allowOrigin: string[];
+  allowRemote?: boolean;
+}
 
 export function registerServeCommand(program: Command, home: () => string): void {
   program
     .command("serve")
-    .description("run the governed MCP server (token: GSMCP_CST, policy: GSMCP_POLICY)")
-    .option("--transport <kind>", "stdio", "stdio")
-    .action(async (o: { transport: string }) => {
-      if (o.transport !== "stdio")
-        throw new CliError(`transport "${o.transport}" is not available in this build`, 2, "use --transport stdio");
+    .description(
+      "run the governed MCP server (stdio: token from GSMCP_CST; http: bearer token per request; policy: GSMCP_POLICY)",
+    )
+    .option("--transport <kind>", "stdio | http", "stdio")
+    .option("--host <addr>", "http: address to bind", "127.0.0.1")
+    .option("--port <n>", "http: port (0 = any free port)", "8765")
+    .option("--allow-origin <origin...>", "http: extra allowed Origin values", [])
+    .option("--allow-remote", "http: permit binding to a non-loopback address (put TLS in front of it)")
+    .action(async (o: ServeOptions) => {
+      if (o.transport !== "stdio" && o.transport !== "http")
+        throw new CliError(`--transport "${o.transport}" is not a transport`, 2, "use stdio or http");
       const backend = process.env.GSMCP_BACKEND;
       if (backend && backend !== "local" && backend !== "azure") {
         throw new CliError(`GSMCP_BACKEND="${backend}" is not a backend`, 2, "use local or azure");
@@ -20,7 +37,8 @@ export function registerServeCommand(program: Command, home: () => string): void
       if (ungoverned && (backend ?? "local") !== "local") {
         throw new CliError("GSMCP_UNGOVERNED is only for benchmarks against the local workspace", 2, "unset it");
       }
-      if (ungoverned) process.stderr.write("gsmcp: WARNING: governance is OFF (benchmark baseline, local workspace only)\n");
+      if (ungoverned)
+        process.stderr.write("gsmcp: WARNING: governance is OFF (benchmark baseline, local workspace only)\n");
       const runtime = await openRuntime({
         home: home(),
         ...(process.env.GSMCP_CST ? { tokenRef: process.env.GSMCP_CST } : {}),
@@ -30,6 +48,27 @@ export function registerServeCommand(program: Command, home: () => string): void
       });
       if (runtime.policy instanceof Error) {
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);
+      }
+      if (o.transport === "http") {
+        if (!LOOPBACK.has(o.host) && !o.allowRemote) {
+          throw new CliError(
+            `--host ${o.host} is not loopback`,
+            2,
+            "bearer tokens would cross the network in clear; add --allow-remote behind a TLS terminator",
+          );
+        }
+        const port = Number(o.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new CliError(`--port "${o.port}" is not a port`, 2);
+        const http = await startHttpServer(runtime, { host: o.host, port, allowedOrigins: o.allowOrigin });
+        out(`governed-sentinel-mcp listening on ${http.url}`);
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        await http.close();
+        await runtime.close();
+        return;
       }
       const server = createMcpServer(runtime.governor);
       const transport = new StdioServerTransport();
