@@ -1,0 +1,105 @@
+import { KqlError, positionOf } from "./errors.js";
+
+export type TokenKind = "ident" | "string" | "number" | "timespan" | "op" | "punct" | "eof";
+
+export interface Token {
+  kind: TokenKind;
+  text: string;
+  /** For strings: the unescaped value; for numbers/timespans: the numeric value (timespans in ms). */
+  value?: string | number;
+  pos: number;
+}
+
+const TIMESPAN_UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1, microsecond: 0.001, tick: 0.0001 };
+const OPS = ["==", "!=", "=~", "!~", "<=", ">=", "=>", "..", "<", ">", "=", "+", "-", "*", "/", "%", "!"];
+const PUNCT = "|(),[];.:{}";
+
+/** Tokenizes KQL: identifiers (incl. bracketed ['x']), strings ('', "", @verbatim), numbers, timespan literals. */
+export function tokenize(text: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  const fail = (msg: string, at: number): never => {
+    throw new KqlError({ code: "syntax", message: msg, ...positionOf(text, at) });
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      continue;
+    }
+    const start = i;
+    // datetime(...) literals are read raw: 2024-01-01T10:00:00Z is not a sequence of ordinary tokens.
+    const prev = out[out.length - 1];
+    const prev2 = out[out.length - 2];
+    if (prev?.text === "(" && prev2?.kind === "ident" && prev2.text.toLowerCase() === "datetime" && c !== "'" && c !== '"') {
+      const end = text.indexOf(")", i);
+      if (end < 0) fail("unterminated datetime literal", i);
+      const raw = text.slice(i, end).trim();
+      out.push({ kind: "string", text: raw, value: raw, pos: start });
+      i = end;
+      continue;
+    }
+    if (c === "'" || c === '"' || ((c === "@" || c === "h" || c === "H") && (text[i + 1] === "'" || text[i + 1] === '"'))) {
+      const verbatim = c === "@";
+      if (c !== "'" && c !== '"') i++;
+      const q = text[i]!;
+      i++;
+      let v = "";
+      while (i < text.length && text[i] !== q) {
+        if (text[i] === "\\" && !verbatim) {
+          const n = text[i + 1];
+          v += n === "n" ? "\n" : n === "t" ? "\t" : n === "r" ? "\r" : (n ?? "");
+          i += 2;
+        } else v += text[i++];
+      }
+      if (i >= text.length) fail("unterminated string literal", start);
+      i++;
+      out.push({ kind: "string", text: text.slice(start, i), value: v, pos: start });
+      continue;
+    }
+    if (/[0-9]/.test(c)) {
+      const m = /^(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(ms|microsecond|tick|d|h|m|s)?(?![A-Za-z0-9_])/.exec(text.slice(i));
+      if (!m) fail(`malformed number`, i);
+      const num = Number(m![1]);
+      i += m![0].length;
+      if (m![2]) out.push({ kind: "timespan", text: m![0], value: num * TIMESPAN_UNITS[m![2]]!, pos: start });
+      else out.push({ kind: "number", text: m![0], value: num, pos: start });
+      continue;
+    }
+    if (c === "[" && (text[i + 1] === "'" || text[i + 1] === '"')) {
+      const q = text[i + 1]!;
+      const end = text.indexOf(`${q}]`, i + 2);
+      if (end < 0) fail("unterminated bracketed name", i);
+      out.push({ kind: "ident", text: text.slice(i + 2, end), value: text.slice(i + 2, end), pos: start });
+      i = end + 2;
+      continue;
+    }
+    if (/[A-Za-z_$]/.test(c)) {
+      const m = /^[A-Za-z_$][A-Za-z0-9_$]*(?:-[A-Za-z]+)*/.exec(text.slice(i))!;
+      // Hyphenated keywords (project-away, mv-expand, make-series, !has-like forms) are one token.
+      let word = m[0];
+      if (word.includes("-") && !/^(project-away|project-rename|project-keep|project-reorder|mv-expand|mv-apply|make-series|order|sort)/i.test(word)) word = word.split("-")[0]!;
+      i += word.length;
+      out.push({ kind: "ident", text: word, value: word, pos: start });
+      continue;
+    }
+    const op = OPS.find((o) => text.startsWith(o, i));
+    if (op) {
+      i += op.length;
+      out.push({ kind: "op", text: op, pos: start });
+      continue;
+    }
+    if (PUNCT.includes(c)) {
+      i++;
+      out.push({ kind: "punct", text: c, pos: start });
+      continue;
+    }
+    fail(`unexpected character "${c}"`, i);
+  }
+  out.push({ kind: "eof", text: "", pos: text.length });
+  return out;
+}
