@@ -348,7 +348,7 @@ export class Governor {
         `result is ${Buffer.byteLength(text)} bytes, over the policy limit of ${maxBytes.value}`,
         "narrow the query (fewer columns or rows)",
       );
-      return this.finish({ ...base, caller, decision, request, status: "refused", error: err });
+      return this.finish({ ...base, caller, decision, request, status: "refused", error: err, ...phaseFields });
     }
     return this.finish({
       ...base,
@@ -360,6 +360,7 @@ export class Governor {
       text,
       appliedConstraints,
       injections,
+      ...phaseFields,
     });
   }
 

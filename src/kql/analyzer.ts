@@ -60,7 +60,8 @@ function globalsFor(schema: KqlSchema): Any {
   const members: Any[] = schema.tables.map(
     (t) => new sym.TableSymbol.$ctor7(t.name, `(${t.columns.map((c) => `['${c.name}']:${c.type}`).join(", ")})`, null),
   );
-  for (const f of schema.functions ?? []) members.push(new sym.FunctionSymbol.$ctor16(f.name, "()", `{ ${f.body} }`, null));
+  for (const f of schema.functions ?? [])
+    members.push(new sym.FunctionSymbol.$ctor16(f.name, "()", `{ ${f.body} }`, null));
   const db = new sym.DatabaseSymbol.ctor("workspace", members);
   const globals = K.GlobalState.Default.WithDatabase(db);
   globalsCache.set(key, globals);
@@ -96,7 +97,8 @@ export function analyzeKqlSync(query: string, schema: KqlSchema): KqlAnalysis {
   let hasTimeFilter = false;
   const flag = (construct: string, n: Any) => {
     const at = lineOf(n.TextStart);
-    if (!forbidden.some((f) => f.construct === construct && f.line === at.line && f.column === at.column)) forbidden.push({ construct, ...at });
+    if (!forbidden.some((f) => f.construct === construct && f.line === at.line && f.column === at.column))
+      forbidden.push({ construct, ...at });
   };
 
   if (String(code.Kind) !== "Query") {
@@ -110,7 +112,8 @@ export function analyzeKqlSync(query: string, schema: KqlSchema): KqlAnalysis {
     if (t === "CustomCommand" || t.includes("Command")) flag("control_command", n);
     if (t === "UnionOperator" || t === "FindOperator" || t === "SearchOperator") {
       const text = String(n.ToString());
-      if (/\*/.test(text.replace(/\/\/.*$/gm, "")) || t !== "UnionOperator") flag(t === "UnionOperator" ? "union_wildcard" : t.replace("Operator", "").toLowerCase(), n);
+      if (/\*/.test(text.replace(/\/\/.*$/gm, "")) || t !== "UnionOperator")
+        flag(t === "UnionOperator" ? "union_wildcard" : t.replace("Operator", "").toLowerCase(), n);
     }
     if (t === "FunctionCallExpression") {
       const name = String(n.Name?.SimpleName ?? "").toLowerCase();
@@ -120,7 +123,12 @@ export function analyzeKqlSync(query: string, schema: KqlSchema): KqlAnalysis {
         const args = n.ArgumentList?.Expressions;
         const first = args && args.Count > 0 ? args.getItem(0).Element : null;
         if (!first || typeName(first) !== "LiteralExpression") flag("table_dynamic", n);
-        else tables.add(String(first.ToString()).trim().replace(/^@?['"]|['"]$/g, ""));
+        else
+          tables.add(
+            String(first.ToString())
+              .trim()
+              .replace(/^@?['"]|['"]$/g, ""),
+          );
       }
     }
     const r = n.ReferencedSymbol;

@@ -1,5 +1,5 @@
 import { KqlError, positionOf } from "./errors.js";
-import { type Expr, type NamedExpr, type Op, type Query, type Tabular, parseKql } from "./parser.js";
+import { type Expr, type NamedExpr, type Op, parseKql, type Query, type Tabular } from "./parser.js";
 import type { KqlColumn, KqlDataSource, KqlExecuteOptions, KqlResult, KqlType, KqlValue } from "./types.js";
 
 // The local engine: compiles each expression once to a closure over row arrays, then streams operators.
@@ -27,7 +27,15 @@ interface Ctx {
 
 export function executeKql(query: string, source: KqlDataSource, opts: KqlExecuteOptions = {}): KqlResult {
   const q: Query = parseKql(query);
-  const ctx: Ctx = { text: query, source, opts, now: opts.now ?? Date.now(), scalars: new Map(), tabulars: new Map(), depth: 0 };
+  const ctx: Ctx = {
+    text: query,
+    source,
+    opts,
+    now: opts.now ?? Date.now(),
+    scalars: new Map(),
+    tabulars: new Map(),
+    depth: 0,
+  };
   for (const l of q.lets) {
     if (l.tabular) ctx.tabulars.set(l.name, l.tabular);
     else {
@@ -37,7 +45,10 @@ export function executeKql(query: string, source: KqlDataSource, opts: KqlExecut
   }
   const out = runTabular(q.body, ctx);
   if (opts.maxResultRows !== undefined && out.rows.length > opts.maxResultRows) {
-    throw new KqlError({ code: "limit", message: `result has ${out.rows.length} rows, over the limit of ${opts.maxResultRows}` });
+    throw new KqlError({
+      code: "limit",
+      message: `result has ${out.rows.length} rows, over the limit of ${opts.maxResultRows}`,
+    });
   }
   return out;
 }
@@ -60,7 +71,12 @@ function scan(name: string, pos: number, ctx: Ctx): Table {
     const span = ctx.opts.timespan;
     const ti = t.columns.findIndex((c) => c.name === "TimeGenerated");
     if (span && ti >= 0) {
-      return { columns: t.columns, rows: t.rows.filter((r) => typeof r[ti] === "number" && (r[ti] as number) >= span.start && (r[ti] as number) < span.end) };
+      return {
+        columns: t.columns,
+        rows: t.rows.filter(
+          (r) => typeof r[ti] === "number" && (r[ti] as number) >= span.start && (r[ti] as number) < span.end,
+        ),
+      };
     }
     return { columns: t.columns, rows: t.rows };
   }
@@ -75,7 +91,8 @@ function scan(name: string, pos: number, ctx: Ctx): Table {
 
 function colIndex(columns: KqlColumn[], name: string, ctx: Ctx, pos: number): number {
   const i = columns.findIndex((c) => c.name === name);
-  if (i < 0) fail(ctx, "semantic", `column "${name}" does not exist (columns: ${columns.map((c) => c.name).join(", ")})`, pos);
+  if (i < 0)
+    fail(ctx, "semantic", `column "${name}" does not exist (columns: ${columns.map((c) => c.name).join(", ")})`, pos);
   return i;
 }
 
@@ -91,9 +108,15 @@ function apply(op: Op, t: Table, ctx: Ctx): Table {
     }
     case "project":
     case "extend": {
-      const items = op.items.map((it, i) => ({ name: outName(it, t.columns.length + i), c: compile(it.e, t.columns, ctx) }));
+      const items = op.items.map((it, i) => ({
+        name: outName(it, t.columns.length + i),
+        c: compile(it.e, t.columns, ctx),
+      }));
       if (op.k === "project") {
-        return { columns: items.map((i) => ({ name: i.name, type: i.c.type })), rows: t.rows.map((r) => items.map((i) => i.c.fn(r))) };
+        return {
+          columns: items.map((i) => ({ name: i.name, type: i.c.type })),
+          rows: t.rows.map((r) => items.map((i) => i.c.fn(r))),
+        };
       }
       const columns = [...t.columns];
       const slots = items.map((i) => {
@@ -164,7 +187,19 @@ function outName(it: NamedExpr, index: number): string {
   return `Column${index + 1}`;
 }
 
-const AGG_NAMES = new Set(["count", "countif", "dcount", "sum", "avg", "min", "max", "make_set", "make_list", "take_any", "any"]);
+const AGG_NAMES = new Set([
+  "count",
+  "countif",
+  "dcount",
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "make_set",
+  "make_list",
+  "take_any",
+  "any",
+]);
 
 interface Agg {
   name: string;
@@ -176,25 +211,55 @@ interface Agg {
 
 function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx): Agg {
   const e = it.e;
-  if (e.k !== "call" || !AGG_NAMES.has(e.name)) fail(ctx, "unsupported", `summarize needs an aggregation function here (supported: ${[...AGG_NAMES].join(", ")})`, e.pos);
+  if (e.k !== "call" || !AGG_NAMES.has(e.name))
+    fail(
+      ctx,
+      "unsupported",
+      `summarize needs an aggregation function here (supported: ${[...AGG_NAMES].join(", ")})`,
+      e.pos,
+    );
   const arg = e.args[0] ? compile(e.args[0], columns, ctx) : undefined;
   const argName = e.args[0]?.k === "col" ? e.args[0].name : "";
   const named = (prefix: string) => it.name ?? (argName ? `${prefix}_${argName}` : `${prefix}_`);
   const need = () => arg ?? fail(ctx, "semantic", `${e.name}() needs an argument`, e.pos);
   switch (e.name) {
     case "count":
-      return { name: it.name ?? "count_", type: "long", init: () => 0, step: (s) => (s as number) + 1, done: (s) => s as number };
+      return {
+        name: it.name ?? "count_",
+        type: "long",
+        init: () => 0,
+        step: (s) => (s as number) + 1,
+        done: (s) => s as number,
+      };
     case "countif": {
       const p = need().fn;
-      return { name: it.name ?? "countif_", type: "long", init: () => 0, step: (s, r) => (s as number) + (p(r) === true ? 1 : 0), done: (s) => s as number };
+      return {
+        name: it.name ?? "countif_",
+        type: "long",
+        init: () => 0,
+        step: (s, r) => (s as number) + (p(r) === true ? 1 : 0),
+        done: (s) => s as number,
+      };
     }
     case "dcount": {
       const f = need().fn;
-      return { name: named("dcount"), type: "long", init: () => new Set(), step: (s, r) => (s as Set<unknown>).add(keyOf(f(r))), done: (s) => (s as Set<unknown>).size };
+      return {
+        name: named("dcount"),
+        type: "long",
+        init: () => new Set(),
+        step: (s, r) => (s as Set<unknown>).add(keyOf(f(r))),
+        done: (s) => (s as Set<unknown>).size,
+      };
     }
     case "sum": {
       const f = need().fn;
-      return { name: named("sum"), type: need().type === "real" ? "real" : "long", init: () => 0, step: (s, r) => (s as number) + (Number(f(r)) || 0), done: (s) => s as number };
+      return {
+        name: named("sum"),
+        type: need().type === "real" ? "real" : "long",
+        init: () => 0,
+        step: (s, r) => (s as number) + (Number(f(r)) || 0),
+        done: (s) => s as number,
+      };
     }
     case "avg": {
       const f = need().fn;
@@ -217,7 +282,10 @@ function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx): Agg {
     case "min":
     case "max": {
       const c = need();
-      const better = e.name === "min" ? (a: KqlValue, b: KqlValue) => compareValues(a, b, false) < 0 : (a: KqlValue, b: KqlValue) => compareValues(a, b, false) > 0;
+      const better =
+        e.name === "min"
+          ? (a: KqlValue, b: KqlValue) => compareValues(a, b, false) < 0
+          : (a: KqlValue, b: KqlValue) => compareValues(a, b, false) > 0;
       return {
         name: named(e.name),
         type: c.type,
@@ -253,7 +321,13 @@ function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx): Agg {
     }
     default: {
       const c = need();
-      return { name: named(e.name), type: c.type, init: () => undefined, step: (s, r) => (s === undefined ? c.fn(r) : s), done: (s) => (s === undefined ? null : (s as KqlValue)) };
+      return {
+        name: named(e.name),
+        type: c.type,
+        init: () => undefined,
+        step: (s, r) => (s === undefined ? c.fn(r) : s),
+        done: (s) => (s === undefined ? null : (s as KqlValue)),
+      };
     }
   }
 }
@@ -277,9 +351,13 @@ function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table, ctx: C
     for (let i = 0; i < aggs.length; i++) g.states[i] = aggs[i]!.step(g.states[i], r);
   }
   // Kusto returns one row for an aggregation without `by`, even over no rows.
-  if (by.length === 0 && groups.size === 0 && aggs.length > 0) groups.set("", { key: [], states: aggs.map((a) => a.init()) });
+  if (by.length === 0 && groups.size === 0 && aggs.length > 0)
+    groups.set("", { key: [], states: aggs.map((a) => a.init()) });
   return {
-    columns: [...by.map((b) => ({ name: b.name, type: b.c.type })), ...aggs.map((a) => ({ name: a.name, type: a.type }))],
+    columns: [
+      ...by.map((b) => ({ name: b.name, type: b.c.type })),
+      ...aggs.map((a) => ({ name: a.name, type: a.type })),
+    ],
     rows: [...groups.values()].map((g) => [...g.key, ...g.states.map((s, i) => aggs[i]!.done(s))]),
   };
 }
@@ -390,8 +468,17 @@ function compileBinary(e: Extract<Expr, { k: "bin" }>, columns: KqlColumn[], ctx
     case "%": {
       const op = e.op;
       const type: KqlType =
-        l.type === "datetime" && r.type === "datetime" && op === "-" ? "timespan" : l.type === "datetime" || r.type === "datetime" ? "datetime" : l.type === "timespan" && r.type === "timespan" ? "timespan" : l.type === "real" || r.type === "real" || op === "/" ? "real" : l.type;
-      if (op === "+" && (l.type === "string" || r.type === "string")) fail(ctx, "unsupported", `"+" on strings is not KQL; use strcat()`, e.pos);
+        l.type === "datetime" && r.type === "datetime" && op === "-"
+          ? "timespan"
+          : l.type === "datetime" || r.type === "datetime"
+            ? "datetime"
+            : l.type === "timespan" && r.type === "timespan"
+              ? "timespan"
+              : l.type === "real" || r.type === "real" || op === "/"
+                ? "real"
+                : l.type;
+      if (op === "+" && (l.type === "string" || r.type === "string"))
+        fail(ctx, "unsupported", `"+" on strings is not KQL; use strcat()`, e.pos);
       return {
         type,
         fn: (x) => {
@@ -436,12 +523,21 @@ function compileCall(e: Extract<Expr, { k: "call" }>, columns: KqlColumn[], ctx:
       };
     case "startofday":
       want(1);
-      return { fn: (r) => (a0(r) === null ? null : Math.floor((a0(r) as number) / 86_400_000) * 86_400_000), type: "datetime" };
+      return {
+        fn: (r) => (a0(r) === null ? null : Math.floor((a0(r) as number) / 86_400_000) * 86_400_000),
+        type: "datetime",
+      };
     case "tostring":
-      return { fn: (r) => (a0(r) === null ? "" : typeof a0(r) === "object" ? JSON.stringify(a0(r)) : String(a0(r))), type: "string" };
+      return {
+        fn: (r) => (a0(r) === null ? "" : typeof a0(r) === "object" ? JSON.stringify(a0(r)) : String(a0(r))),
+        type: "string",
+      };
     case "toint":
     case "tolong": {
-      return { fn: (r) => (a0(r) === null || Number.isNaN(Number(a0(r))) ? null : Math.trunc(Number(a0(r)))), type: e.name === "toint" ? "int" : "long" };
+      return {
+        fn: (r) => (a0(r) === null || Number.isNaN(Number(a0(r))) ? null : Math.trunc(Number(a0(r)))),
+        type: e.name === "toint" ? "int" : "long",
+      };
     }
     case "todouble":
     case "toreal":
@@ -469,9 +565,15 @@ function compileCall(e: Extract<Expr, { k: "call" }>, columns: KqlColumn[], ctx:
       return { fn: (r) => (a0(r) === true ? a1(r) : a2(r)), type: args[1]!.type };
     }
     case "coalesce":
-      return { fn: (r) => args.map((a) => a.fn(r)).find((v) => v !== null && v !== "") ?? null, type: args[0]?.type ?? "string" };
+      return {
+        fn: (r) => args.map((a) => a.fn(r)).find((v) => v !== null && v !== "") ?? null,
+        type: args[0]?.type ?? "string",
+      };
     case "round":
-      return { fn: (r) => (a0(r) === null ? null : Number((a0(r) as number).toFixed(args[1] ? (a1(r) as number) : 0))), type: "real" };
+      return {
+        fn: (r) => (a0(r) === null ? null : Number((a0(r) as number).toFixed(args[1] ? (a1(r) as number) : 0))),
+        type: "real",
+      };
     case "abs":
       return { fn: (r) => (a0(r) === null ? null : Math.abs(a0(r) as number)), type: args[0]?.type ?? "real" };
     case "__has_any": {

@@ -1,4 +1,11 @@
-export { analyzeKql, analyzeKqlSync, preloadKqlAnalyzer, type KqlAnalysis, type KqlDiagnostic, type KqlSchema } from "./analyzer.js";
+export {
+  analyzeKql,
+  analyzeKqlSync,
+  type KqlAnalysis,
+  type KqlDiagnostic,
+  type KqlSchema,
+  preloadKqlAnalyzer,
+} from "./analyzer.js";
 export { executeKql } from "./engine.js";
 export { KqlError } from "./errors.js";
 export type * from "./types.js";

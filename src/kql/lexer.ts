@@ -10,7 +10,15 @@ export interface Token {
   pos: number;
 }
 
-const TIMESPAN_UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1, microsecond: 0.001, tick: 0.0001 };
+const TIMESPAN_UNITS: Record<string, number> = {
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  microsecond: 0.001,
+  tick: 0.0001,
+};
 const OPS = ["==", "!=", "=~", "!~", "<=", ">=", "=>", "..", "<", ">", "=", "+", "-", "*", "/", "%", "!"];
 const PUNCT = "|(),[];.:{}";
 
@@ -35,7 +43,13 @@ export function tokenize(text: string): Token[] {
     // datetime(...) literals are read raw: 2024-01-01T10:00:00Z is not a sequence of ordinary tokens.
     const prev = out[out.length - 1];
     const prev2 = out[out.length - 2];
-    if (prev?.text === "(" && prev2?.kind === "ident" && prev2.text.toLowerCase() === "datetime" && c !== "'" && c !== '"') {
+    if (
+      prev?.text === "(" &&
+      prev2?.kind === "ident" &&
+      prev2.text.toLowerCase() === "datetime" &&
+      c !== "'" &&
+      c !== '"'
+    ) {
       const end = text.indexOf(")", i);
       if (end < 0) fail("unterminated datetime literal", i);
       const raw = text.slice(i, end).trim();
@@ -43,7 +57,11 @@ export function tokenize(text: string): Token[] {
       i = end;
       continue;
     }
-    if (c === "'" || c === '"' || ((c === "@" || c === "h" || c === "H") && (text[i + 1] === "'" || text[i + 1] === '"'))) {
+    if (
+      c === "'" ||
+      c === '"' ||
+      ((c === "@" || c === "h" || c === "H") && (text[i + 1] === "'" || text[i + 1] === '"'))
+    ) {
       const verbatim = c === "@";
       if (c !== "'" && c !== '"') i++;
       const q = text[i]!;
@@ -82,7 +100,13 @@ export function tokenize(text: string): Token[] {
       const m = /^[A-Za-z_$][A-Za-z0-9_$]*(?:-[A-Za-z]+)*/.exec(text.slice(i))!;
       // Hyphenated keywords (project-away, mv-expand, make-series, !has-like forms) are one token.
       let word = m[0];
-      if (word.includes("-") && !/^(project-away|project-rename|project-keep|project-reorder|mv-expand|mv-apply|make-series|order|sort)/i.test(word)) word = word.split("-")[0]!;
+      if (
+        word.includes("-") &&
+        !/^(project-away|project-rename|project-keep|project-reorder|mv-expand|mv-apply|make-series|order|sort)/i.test(
+          word,
+        )
+      )
+        word = word.split("-")[0]!;
       i += word.length;
       out.push({ kind: "ident", text: word, value: word, pos: start });
       continue;

@@ -5,7 +5,12 @@ import { type Token, tokenize } from "./lexer.js";
 // construct's name and position, so the engine never guesses.
 
 export type Expr =
-  | { k: "lit"; v: string | number | boolean | null; type: "string" | "real" | "long" | "bool" | "timespan" | "datetime" | "dynamic"; pos: number }
+  | {
+      k: "lit";
+      v: string | number | boolean | null;
+      type: "string" | "real" | "long" | "bool" | "timespan" | "datetime" | "dynamic";
+      pos: number;
+    }
   | { k: "col"; name: string; pos: number }
   | { k: "bin"; op: string; l: Expr; r: Expr; pos: number }
   | { k: "not"; e: Expr; pos: number }
@@ -42,9 +47,34 @@ export interface Query {
 }
 
 const UNSUPPORTED_OPERATORS = new Set([
-  "join", "union", "lookup", "mv-expand", "mv-apply", "make-series", "parse", "evaluate", "search", "find", "as", "invoke",
-  "serialize", "scan", "partition", "fork", "facet", "sample", "sample-distinct", "getschema", "externaldata", "project-rename",
-  "project-keep", "project-reorder", "range", "print", "datatable", "materialize",
+  "join",
+  "union",
+  "lookup",
+  "mv-expand",
+  "mv-apply",
+  "make-series",
+  "parse",
+  "evaluate",
+  "search",
+  "find",
+  "as",
+  "invoke",
+  "serialize",
+  "scan",
+  "partition",
+  "fork",
+  "facet",
+  "sample",
+  "sample-distinct",
+  "getschema",
+  "externaldata",
+  "project-rename",
+  "project-keep",
+  "project-reorder",
+  "range",
+  "print",
+  "datatable",
+  "materialize",
 ]);
 
 class Parser {
@@ -105,18 +135,33 @@ class Parser {
   private peekIsTabularStart(): boolean {
     // `let X = Name | ...` or `let X = Name;` where Name is a table is tabular; a call or literal is scalar.
     const next = this.peek();
-    return next.text === "|" || (next.text === ";" && /^[A-Z]/.test(this.t.text) && !["true", "false"].includes(this.t.text));
+    return (
+      next.text === "|" || (next.text === ";" && /^[A-Z]/.test(this.t.text) && !["true", "false"].includes(this.t.text))
+    );
   }
 
   private tabular(): Tabular {
     const first = this.t;
-    if (first.kind !== "ident") this.fail("syntax", `expected a table name but found "${first.text || "end of query"}"`);
+    if (first.kind !== "ident")
+      this.fail("syntax", `expected a table name but found "${first.text || "end of query"}"`);
     const lower = first.text.toLowerCase();
-    if (UNSUPPORTED_OPERATORS.has(lower) || lower === "table" || lower === "cluster" || lower === "database" || lower === "workspace" || lower === "app") {
+    if (
+      UNSUPPORTED_OPERATORS.has(lower) ||
+      lower === "table" ||
+      lower === "cluster" ||
+      lower === "database" ||
+      lower === "workspace" ||
+      lower === "app"
+    ) {
       this.fail("unsupported", `"${first.text}" is not supported by the local engine`, first.pos);
     }
     this.i++;
-    if (this.t.text === "(") this.fail("unsupported", `function call "${first.text}(...)" as a table is not supported by the local engine`, first.pos);
+    if (this.t.text === "(")
+      this.fail(
+        "unsupported",
+        `function call "${first.text}(...)" as a table is not supported by the local engine`,
+        first.pos,
+      );
     const source = { k: "table" as const, name: first.text, pos: first.pos };
     const ops: Op[] = [];
     while (this.accept("|")) ops.push(this.operator());
@@ -190,7 +235,7 @@ class Parser {
   }
 
   private named(): NamedExpr {
-    if (this.t.kind === "ident" && this.peek().text === "=" ) {
+    if (this.t.kind === "ident" && this.peek().text === "=") {
       const name = this.ident().text;
       this.eat("=");
       return { name, e: this.expr() };
@@ -219,7 +264,19 @@ class Parser {
     }
     return l;
   }
-  private static readonly WORD_OPS = ["has", "contains", "startswith", "endswith", "has_cs", "contains_cs", "in", "in~", "has_any", "matches", "between"];
+  private static readonly WORD_OPS = [
+    "has",
+    "contains",
+    "startswith",
+    "endswith",
+    "has_cs",
+    "contains_cs",
+    "in",
+    "in~",
+    "has_any",
+    "matches",
+    "between",
+  ];
   private cmp(): Expr {
     const l = this.add();
     const t = this.t;
@@ -241,7 +298,7 @@ class Parser {
     }
     if (w === "in" || w === "has_any") {
       this.i++;
-      const ci = this.t.kind === "op" && this.t.text === "~" ;
+      const ci = this.t.kind === "op" && this.t.text === "~";
       this.eat("(");
       const list: Expr[] = [];
       if (this.t.text !== ")") {
@@ -300,7 +357,12 @@ class Parser {
     }
     if (t.kind === "number") {
       this.i++;
-      return { k: "lit", v: t.value as number, type: Number.isInteger(t.value) && !t.text.includes(".") ? "long" : "real", pos };
+      return {
+        k: "lit",
+        v: t.value as number,
+        type: Number.isInteger(t.value) && !t.text.includes(".") ? "long" : "real",
+        pos,
+      };
     }
     if (t.kind === "timespan") {
       this.i++;
@@ -327,7 +389,8 @@ class Parser {
         this.eat(")");
         return { k: "call", name: lower, args, pos };
       }
-      if (this.t.text === "." || this.t.text === "[") this.fail("unsupported", `member access on "${t.text}" is not supported by the local engine`);
+      if (this.t.text === "." || this.t.text === "[")
+        this.fail("unsupported", `member access on "${t.text}" is not supported by the local engine`);
       return { k: "col", name: t.text, pos };
     }
     this.fail("syntax", `unexpected "${t.text || "end of query"}"`);
@@ -335,7 +398,9 @@ class Parser {
   private datetimeLiteral(pos: number): Expr {
     const raw = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : "";
     this.eat(")");
-    const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(raw) || !raw.includes("T") && raw.length <= 10 ? raw : `${raw}Z`);
+    const ms = Date.parse(
+      /[zZ]|[+-]\d\d:?\d\d$/.test(raw) || (!raw.includes("T") && raw.length <= 10) ? raw : `${raw}Z`,
+    );
     if (Number.isNaN(ms)) this.fail("syntax", `invalid datetime literal "${raw}"`, pos);
     return { k: "lit", v: ms, type: "datetime", pos };
   }

@@ -12,7 +12,8 @@ interface Entry {
   env: Record<string, string>;
 }
 
-const FILES: [file: string, pick: (c: Record<string, never>) => Entry][] = [
+// biome-ignore lint/suspicious/noExplicitAny: config files of different hosts have different shapes.
+const FILES: [file: string, pick: (c: any) => Entry][] = [
   ["claude-desktop.json", (c) => (c as { mcpServers: Record<string, Entry> }).mcpServers["governed-sentinel"]!],
   ["claude-code.mcp.json", (c) => (c as { mcpServers: Record<string, Entry> }).mcpServers["governed-sentinel"]!],
   ["vscode.mcp.json", (c) => (c as { servers: Record<string, Entry> }).servers["governed-sentinel"]!],

@@ -60,9 +60,15 @@ describe("governed stdio server under triage-readonly", () => {
     expect(ev.map((e) => e.EventType).sort()).toEqual(["PolicyEvaluation", "ToolInvocation"]);
   });
 
-  it("caps rows asked beyond the policy (CONSTRAIN)", async () => {
+  it("caps rows asked beyond the policy; LOG outranks it once the job has seen injected incident text", async () => {
     const r = await s.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 500 } });
-    expect(r._meta?.["gsmcp/decision"]).toBe("CONSTRAIN");
+    // The seeded incidents read above carry prompt-injection text, so the job is flagged: the call is still capped
+    // (row_cap) but its effect is LOG, so the SOC sees it.
+    expect(r._meta?.["gsmcp/decision"]).toBe("LOG");
+    const reasons = receiptsOf(h)
+      .at(-1)!
+      .decision.reasons.map((x) => x.code);
+    expect(reasons).toEqual(expect.arrayContaining(["row_cap", "suspicious_content"]));
     expect((r.structuredContent as { incidents: unknown[] }).incidents.length).toBeLessThanOrEqual(50);
     expect(receiptsOf(h).at(-1)!.constraints_applied).toContainEqual({ kind: "max_rows", value: 50, requested: 500 });
   });

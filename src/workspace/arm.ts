@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import type { WorkspaceIds } from "./ids.js";
+import type { StoredResource, WorkspaceStore } from "./store.js";
+
+// The ARM Microsoft.SecurityInsights surface the local workspace serves: resources shaped like the real API
+// (id, name, type, etag, properties), nextLink paging, $filter/$orderby/$top, ARM error bodies.
+
+export class ArmError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ArmRequest {
+  method: string;
+  /** Path below .../providers/Microsoft.SecurityInsights/, split: ["incidents", id, "alerts"]. */
+  segments: string[];
+  query: URLSearchParams;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  baseUrl: string;
+}
+
+const PAGE = 50;
+
+function providerPrefix(ids: WorkspaceIds): string {
+  return `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${ids.workspaceName}/providers/Microsoft.SecurityInsights`;
+}
+
+function incidentView(ids: WorkspaceIds, r: StoredResource): Record<string, unknown> {
+  return {
+    id: `${providerPrefix(ids)}/incidents/${r.name}`,
+    name: r.name,
+    type: "Microsoft.SecurityInsights/Incidents",
+    etag: r.etag,
+    ...r.body,
+  };
+}
+
+function alertView(ids: WorkspaceIds, r: StoredResource): Record<string, unknown> {
+  return {
+    id: `${providerPrefix(ids)}/entities/${r.name}`,
+    name: r.name,
+    type: "Microsoft.SecurityInsights/Entities",
+    ...r.body,
+  };
+}
+
+/** OData $filter subset the real incidents API supports: `properties/x eq 'v'` joined with and/or. */
+function compileFilter(filter: string | null): (p: Record<string, unknown>) => boolean {
+  if (!filter) return () => true;
+  const clauses = filter.split(/\s+or\s+/i).map((alt) =>
+    alt.split(/\s+and\s+/i).map((c) => {
+      const m = /^\(?\s*properties\/(\w+)\s+(eq|ne)\s+'([^']*)'\s*\)?$/i.exec(c.trim());
+      if (!m)
+        throw new ArmError(
+          400,
+          "BadRequest",
+          `unsupported $filter clause "${c.trim()}": use properties/<field> eq '<value>'`,
+        );
+      return { field: m[1]!, neg: m[2]!.toLowerCase() === "ne", value: m[3]! };
+    }),
+  );
+  return (p) => clauses.some((all) => all.every((c) => (String(p[c.field] ?? "") === c.value) !== c.neg));
+}
+
+function compileOrder(orderby: string | null): (a: Record<string, unknown>, b: Record<string, unknown>) => number {
+  if (!orderby) return () => 0;
+  const m = /^properties\/(\w+)(?:\s+(asc|desc))?$/i.exec(orderby.trim());
+  if (!m) throw new ArmError(400, "BadRequest", `unsupported $orderby "${orderby}": use properties/<field> [asc|desc]`);
+  const field = m[1]!;
+  const dir = m[2]?.toLowerCase() === "desc" ? -1 : 1;
+  return (a, b) => {
+    const x = a[field] as string | number;
+    const y = b[field] as string | number;
+    return x === y ? 0 : (x < y ? -1 : 1) * dir;
+  };
+}
+
+export function handleArm(
+  store: WorkspaceStore,
+  ids: WorkspaceIds,
+  req: ArmRequest,
+): { status: number; body?: unknown } {
+  const [collection, id, sub] = req.segments;
+  if (collection !== "incidents")
+    throw new ArmError(
+      404,
+      "ResourceTypeNotSupported",
+      `resource type "${collection}" is not served by the local workspace`,
+    );
+  if (!id) {
+    if (req.method !== "GET")
+      throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on the incidents collection`);
+    return { status: 200, body: listIncidents(store, ids, req) };
+  }
+  const existing = store.get("incidents", id);
+  if (sub === "alerts" && req.method === "POST") {
+    if (!existing) throw new ArmError(404, "NotFound", `incident ${id} not found`);
+    return { status: 200, body: { value: store.list("alerts", id).map((a) => alertView(ids, a)) } };
+  }
+  if (sub === "entities" && req.method === "POST") {
+    if (!existing) throw new ArmError(404, "NotFound", `incident ${id} not found`);
+    const entities = store.list("alerts", id).map((a) => {
+      const ent = String((a.body.properties as Record<string, unknown>).compromisedEntity ?? "");
+      const kind = ent.includes("@") ? "Account" : /^\d+\.\d+/.test(ent) ? "Ip" : "Host";
+      return {
+        id: `${providerPrefix(ids)}/entities/${a.name}-e`,
+        name: `${a.name}-e`,
+        kind,
+        properties: { friendlyName: ent },
+      };
+    });
+    return { status: 200, body: { entities, metaData: [] } };
+  }
+  if (sub !== undefined) throw new ArmError(404, "NotFound", `no operation "${sub}" on incidents`);
+  switch (req.method) {
+    case "GET":
+      if (!existing) throw new ArmError(404, "NotFound", `incident ${id} not found`);
+      return { status: 200, body: incidentView(ids, existing) };
+    case "PUT":
+      return putIncident(store, ids, id, existing, req);
+    case "DELETE":
+      if (!existing) return { status: 204 };
+      store.delete("incidents", id);
+      return { status: 200 };
+    default:
+      throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on an incident`);
+  }
+}
+
+function listIncidents(store: WorkspaceStore, ids: WorkspaceIds, req: ArmRequest) {
+  const filter = compileFilter(req.query.get("$filter"));
+  const order = compileOrder(req.query.get("$orderby"));
+  const topParam = req.query.get("$top");
+  const top = topParam === null ? undefined : Number(topParam);
+  if (top !== undefined && (!Number.isInteger(top) || top < 1))
+    throw new ArmError(400, "BadRequest", "$top must be a positive integer");
+  const skip = Number(req.query.get("$skipToken") ?? 0);
+  const all = store
+    .list("incidents")
+    .filter((r) => filter(r.body.properties as Record<string, unknown>))
+    .sort((a, b) => order(a.body.properties as Record<string, unknown>, b.body.properties as Record<string, unknown>));
+  const limited = top !== undefined ? all.slice(0, top) : all;
+  const page = limited.slice(skip, skip + PAGE);
+  const body: { value: unknown[]; nextLink?: string } = { value: page.map((r) => incidentView(ids, r)) };
+  if (skip + PAGE < limited.length) {
+    const next = new URLSearchParams(req.query);
+    next.set("$skipToken", String(skip + PAGE));
+    body.nextLink = `${req.baseUrl}${providerPrefix(ids)}/incidents?${next.toString()}`;
+  }
+  return body;
+}
+
+const STATUSES = new Set(["New", "Active", "Closed"]);
+const SEVERITIES = new Set(["High", "Medium", "Low", "Informational"]);
+
+function putIncident(
+  store: WorkspaceStore,
+  ids: WorkspaceIds,
+  id: string,
+  existing: StoredResource | undefined,
+  req: ArmRequest,
+) {
+  const body = req.body as { etag?: string; properties?: Record<string, unknown> } | undefined;
+  const props = body?.properties;
+  if (!props || typeof props !== "object") throw new ArmError(400, "BadRequest", "request body must have properties");
+  if (typeof props.title !== "string" || !props.title)
+    throw new ArmError(400, "BadRequest", "properties.title is required");
+  if (!SEVERITIES.has(String(props.severity)))
+    throw new ArmError(400, "BadRequest", "properties.severity must be High, Medium, Low or Informational");
+  if (!STATUSES.has(String(props.status)))
+    throw new ArmError(400, "BadRequest", "properties.status must be New, Active or Closed");
+  if (props.status === "Closed" && !props.classification)
+    throw new ArmError(400, "BadRequest", "closing an incident requires properties.classification");
+  const ifMatch = (req.headers["if-match"] as string | undefined) ?? body?.etag;
+  if (existing && ifMatch && ifMatch !== "*" && ifMatch !== existing.etag) {
+    throw new ArmError(412, "PreconditionFailed", `etag ${ifMatch} does not match the current etag ${existing.etag}`);
+  }
+  const now = new Date().toISOString();
+  const prior = (existing?.body.properties ?? {}) as Record<string, unknown>;
+  // Server-managed fields are kept from the stored incident; the client's copies are ignored.
+  const merged: Record<string, unknown> = {
+    ...props,
+    incidentNumber: prior.incidentNumber ?? 1000 + store.list("incidents").length,
+    createdTimeUtc: prior.createdTimeUtc ?? now,
+    lastModifiedTimeUtc: now,
+    additionalData: prior.additionalData ?? {
+      alertsCount: 0,
+      bookmarksCount: 0,
+      commentsCount: 0,
+      alertProductNames: [],
+      tactics: [],
+    },
+    relatedAnalyticRuleIds: prior.relatedAnalyticRuleIds ?? [],
+  };
+  if (merged.status !== "Closed") {
+    delete merged.classification;
+    delete merged.classificationReason;
+    delete merged.classificationComment;
+  }
+  const etag = `"${randomUUID()}"`;
+  store.put("incidents", id, { properties: merged }, etag);
+  return { status: existing ? 200 : 201, body: incidentView(ids, store.get("incidents", id)!) };
+}

@@ -1,0 +1,159 @@
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { ArmError, handleArm } from "./arm.js";
+import { type FaultConfig, Faults } from "./faults.js";
+import type { WorkspaceIds } from "./ids.js";
+import { ingest, runQuery } from "./logs.js";
+import type { WorkspaceStore } from "./store.js";
+
+const MAX_BODY = 1024 * 1024;
+
+export interface RunningServer {
+  url: string;
+  setFaults(f: FaultConfig): void;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function armError(res: ServerResponse, e: ArmError): void {
+  const inner = (e as ArmError & { inner?: unknown }).inner;
+  send(res, e.status, { error: { code: e.code, message: e.message, ...(inner ? { innererror: inner } : {}) } });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new ArmError(413, "RequestEntityTooLarge", `request body exceeds ${MAX_BODY} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** HTTPS on 127.0.0.1: the ARM SecurityInsights subset, the Log Analytics query API and the Logs Ingestion API. */
+export async function startServer(opts: {
+  store: WorkspaceStore;
+  ids: WorkspaceIds;
+  key: string;
+  cert: string;
+  secret: string;
+  port: number;
+  faults?: FaultConfig;
+}): Promise<RunningServer> {
+  const { store, ids } = opts;
+  const faults = new Faults(opts.faults);
+  const secret = Buffer.from(opts.secret);
+  let baseUrl = "";
+  const armPrefix =
+    `/subscriptions/${ids.subscriptionId}/resourcegroups/${ids.resourceGroup}/providers/microsoft.operationalinsights/workspaces/${ids.workspaceName}/providers/microsoft.securityinsights/`.toLowerCase();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const fault = faults.next();
+    if (fault.kind === "reset") return req.socket.destroy();
+    if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
+    if (fault.kind === "429") {
+      res.setHeader("retry-after", String(fault.retryAfter));
+      return send(res, 429, { error: { code: "TooManyRequests", message: "rate limited (fault injection)" } });
+    }
+    if (fault.kind === "500")
+      return send(res, 500, { error: { code: "InternalServerError", message: "injected failure" } });
+
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+    const presented = Buffer.from(token);
+    if (presented.length !== secret.length || !timingSafeEqual(presented, secret)) {
+      return send(res, 401, { error: { code: "AuthenticationFailed", message: "missing or invalid bearer token" } });
+    }
+    const url = new URL(req.url ?? "/", baseUrl);
+    const path = decodeURIComponent(url.pathname);
+    const raw = req.method === "POST" || req.method === "PUT" ? await readBody(req) : Buffer.alloc(0);
+
+    if (path.toLowerCase().startsWith(armPrefix)) {
+      if (!url.searchParams.get("api-version"))
+        throw new ArmError(
+          400,
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        );
+      let body: unknown;
+      if (raw.length) {
+        try {
+          body = JSON.parse(raw.toString("utf8"));
+        } catch {
+          throw new ArmError(400, "InvalidRequestContent", "request body is not valid JSON");
+        }
+      }
+      const segments = path.slice(armPrefix.length).split("/").filter(Boolean);
+      const r = handleArm(store, ids, {
+        method: req.method ?? "GET",
+        segments,
+        query: url.searchParams,
+        body,
+        headers: req.headers,
+        baseUrl,
+      });
+      return send(res, r.status, r.body);
+    }
+    const q = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(path);
+    if (q && req.method === "POST") {
+      if (q[1] !== ids.workspaceId) throw new ArmError(404, "WorkspaceNotFoundError", `workspace ${q[1]} not found`);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw new ArmError(400, "BadArgumentError", "request body is not valid JSON");
+      }
+      const wait = /wait=(\d+)/.exec(String(req.headers.prefer ?? ""))?.[1];
+      const started = Date.now();
+      const result = runQuery(store, body);
+      if (wait && Date.now() - started > Number(wait) * 1000)
+        throw new ArmError(504, "GatewayTimeout", `query exceeded the server timeout of ${wait}s`);
+      return send(res, 200, result);
+    }
+    const ing = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/.exec(path);
+    if (ing && req.method === "POST") {
+      if (ing[1] !== ids.dcrImmutableId)
+        throw new ArmError(404, "InvalidDataCollectionRule", `data collection rule ${ing[1]} not found`);
+      ingest(store, raw, req.headers["content-encoding"] as string | undefined, ing[2]!);
+      return send(res, 204);
+    }
+    throw new ArmError(404, "NotFound", `no route for ${req.method} ${path}`);
+  };
+
+  const server: Server = createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
+    handle(req, res).catch((e) => {
+      if (res.headersSent) return res.end();
+      if (e instanceof ArmError) return armError(res, e);
+      send(res, 500, { error: { code: "InternalServerError", message: (e as Error).message } });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, "127.0.0.1", () => resolve());
+  });
+  baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: baseUrl,
+    setFaults: (f) => faults.set(f),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
