@@ -133,10 +133,9 @@ export function analyzeKqlSync(query: string, schema: KqlSchema): KqlAnalysis {
     }
     const r = n.ReferencedSymbol;
     if (r) {
-      const kind = String(K.Symbols.SymbolKind[r.Kind] ?? r.Kind);
       if (r.Kind === K.Symbols.SymbolKind.Table) tables.add(r.Name);
       else if (r.Kind === K.Symbols.SymbolKind.Function) functions.add(r.Name);
-      else if (kind === "Column" && r.Name === "TimeGenerated") hasTimeFilter = true;
+      else if (r.Kind === K.Symbols.SymbolKind.Column && r.Name === "TimeGenerated") hasTimeFilter = true;
     }
   });
   // Tables reached through stored functions: the binder resolves the call, but not into the body's tables.

@@ -264,19 +264,6 @@ class Parser {
     }
     return l;
   }
-  private static readonly WORD_OPS = [
-    "has",
-    "contains",
-    "startswith",
-    "endswith",
-    "has_cs",
-    "contains_cs",
-    "in",
-    "in~",
-    "has_any",
-    "matches",
-    "between",
-  ];
   private cmp(): Expr {
     const l = this.add();
     const t = this.t;
