@@ -53,6 +53,59 @@ export interface IncidentPatch {
   labels?: string[];
 }
 
+export interface CommentSummary {
+  id: string;
+  message: string;
+  author?: string;
+  createdTime?: string;
+}
+
+export interface EntitySummary {
+  id: string;
+  kind: string;
+  name: string;
+}
+
+/** A scheduled analytics rule: the fields an agent may read or propose. */
+export interface AnalyticsRule {
+  id: string;
+  displayName: string;
+  description?: string;
+  enabled: boolean;
+  severity: string;
+  query: string;
+  queryFrequency: string;
+  queryPeriod: string;
+  triggerOperator: string;
+  triggerThreshold: number;
+  tactics: string[];
+  etag?: string;
+}
+
+export interface AutomationRuleSummary {
+  id: string;
+  displayName: string;
+  order: number;
+  enabled: boolean;
+  triggersOn?: string;
+  triggersWhen?: string;
+  actions: unknown[];
+  etag?: string;
+}
+
+export interface WatchlistSummary {
+  alias: string;
+  displayName: string;
+  provider?: string;
+  itemsSearchKey?: string;
+  description?: string;
+}
+
+export interface WatchlistItemSummary {
+  id: string;
+  values: Record<string, unknown>;
+}
+
 export interface ListIncidentsOptions {
   top: number;
   status?: string;
@@ -67,6 +120,21 @@ export interface SentinelBackend {
   incidentAlerts(id: string): Promise<AlertSummary[]>;
   /** Read-modify-write with the incident's etag, so a concurrent change is never silently overwritten. */
   updateIncident(id: string, patch: IncidentPatch, expectedEtag?: string): Promise<IncidentSummary>;
+  incidentEntities(id: string): Promise<EntitySummary[]>;
+  listComments(incidentId: string): Promise<CommentSummary[]>;
+  addComment(incidentId: string, commentId: string, message: string): Promise<CommentSummary>;
+  listAnalyticsRules(): Promise<AnalyticsRule[]>;
+  getAnalyticsRule(id: string): Promise<AnalyticsRule>;
+  /** Creates or replaces a scheduled rule; with `expectedEtag`, fails if it changed since it was read. */
+  putAnalyticsRule(rule: AnalyticsRule, expectedEtag?: string): Promise<AnalyticsRule>;
+  deleteAnalyticsRule(id: string): Promise<void>;
+  listAutomationRules(): Promise<AutomationRuleSummary[]>;
+  getAutomationRule(id: string): Promise<AutomationRuleSummary>;
+  putAutomationRule(rule: AutomationRuleSummary, expectedEtag?: string): Promise<AutomationRuleSummary>;
+  listWatchlists(): Promise<WatchlistSummary[]>;
+  listWatchlistItems(alias: string): Promise<WatchlistItemSummary[]>;
+  putWatchlistItem(alias: string, id: string, values: Record<string, unknown>): Promise<WatchlistItemSummary>;
+  deleteWatchlistItem(alias: string, id: string): Promise<void>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
   queryLogs(query: string, timespan: string, serverTimeoutSeconds?: number): Promise<QueryTable>;
   close(): Promise<void>;

@@ -1,13 +1,27 @@
-import type { Incident, SecurityAlert } from "@azure/arm-securityinsight";
+import type {
+  AutomationRule,
+  Incident,
+  IncidentComment,
+  ScheduledAlertRule,
+  SecurityAlert,
+  Watchlist,
+  WatchlistItem,
+} from "@azure/arm-securityinsight";
 import { GovernanceError } from "../governance/errors.js";
 import type {
   AlertSummary,
+  AnalyticsRule,
+  AutomationRuleSummary,
+  CommentSummary,
+  EntitySummary,
   IncidentPatch,
   IncidentSummary,
   ListIncidentsOptions,
   QueryTable,
   SdkClients,
   SentinelBackend,
+  WatchlistItemSummary,
+  WatchlistSummary,
   WorkspaceIds,
 } from "./backend.js";
 
@@ -71,6 +85,147 @@ export class SdkBackend implements SentinelBackend {
       this.clients.securityInsights.incidents.listAlerts(this.ids.resourceGroup, this.ids.workspaceName, id),
     );
     return (res.value ?? []).map(toAlertSummary);
+  }
+
+  private get rg(): [string, string] {
+    return [this.ids.resourceGroup, this.ids.workspaceName];
+  }
+
+  async incidentEntities(id: string): Promise<EntitySummary[]> {
+    const res = await wrap(() => this.clients.securityInsights.incidents.listEntities(...this.rg, id));
+    return (res.entities ?? []).map((e) => ({
+      id: e.name ?? "",
+      kind: String(e.kind),
+      name: String(
+        (e as { friendlyName?: string }).friendlyName ??
+          (e as { properties?: { friendlyName?: string } }).properties?.friendlyName ??
+          e.name ??
+          "",
+      ),
+    }));
+  }
+
+  async listComments(incidentId: string): Promise<CommentSummary[]> {
+    const out: CommentSummary[] = [];
+    await wrap(async () => {
+      for await (const c of this.clients.securityInsights.incidentComments.list(...this.rg, incidentId))
+        out.push(toComment(c));
+    });
+    return out;
+  }
+
+  async addComment(incidentId: string, commentId: string, message: string): Promise<CommentSummary> {
+    return toComment(
+      await wrap(() =>
+        this.clients.securityInsights.incidentComments.createOrUpdate(...this.rg, incidentId, commentId, { message }),
+      ),
+    );
+  }
+
+  async listAnalyticsRules(): Promise<AnalyticsRule[]> {
+    const out: AnalyticsRule[] = [];
+    await wrap(async () => {
+      for await (const r of this.clients.securityInsights.alertRules.list(...this.rg))
+        if (r.kind === "Scheduled") out.push(toRule(r as ScheduledAlertRule));
+    });
+    return out;
+  }
+
+  async getAnalyticsRule(id: string): Promise<AnalyticsRule> {
+    const r = await wrap(() => this.clients.securityInsights.alertRules.get(...this.rg, id));
+    if (r.kind !== "Scheduled")
+      throw new GovernanceError("backend_error", `rule ${id} is a ${r.kind} rule; only Scheduled rules are supported`);
+    return toRule(r as ScheduledAlertRule);
+  }
+
+  async putAnalyticsRule(rule: AnalyticsRule, expectedEtag?: string): Promise<AnalyticsRule> {
+    const body: ScheduledAlertRule = {
+      kind: "Scheduled",
+      ...(expectedEtag ? { etag: expectedEtag } : {}),
+      displayName: rule.displayName,
+      ...(rule.description ? { description: rule.description } : {}),
+      enabled: rule.enabled,
+      severity: rule.severity,
+      query: rule.query,
+      queryFrequency: rule.queryFrequency,
+      queryPeriod: rule.queryPeriod,
+      triggerOperator: rule.triggerOperator,
+      triggerThreshold: rule.triggerThreshold,
+      suppressionDuration: "PT5H",
+      suppressionEnabled: false,
+      tactics: rule.tactics,
+    } as ScheduledAlertRule;
+    const r = await wrap(() => this.clients.securityInsights.alertRules.createOrUpdate(...this.rg, rule.id, body));
+    return toRule(r as ScheduledAlertRule);
+  }
+
+  async deleteAnalyticsRule(id: string): Promise<void> {
+    await wrap(() => this.clients.securityInsights.alertRules.delete(...this.rg, id));
+  }
+
+  async listAutomationRules(): Promise<AutomationRuleSummary[]> {
+    const out: AutomationRuleSummary[] = [];
+    await wrap(async () => {
+      for await (const r of this.clients.securityInsights.automationRules.list(...this.rg)) out.push(toAutomation(r));
+    });
+    return out;
+  }
+
+  async getAutomationRule(id: string): Promise<AutomationRuleSummary> {
+    return toAutomation(await wrap(() => this.clients.securityInsights.automationRules.get(...this.rg, id)));
+  }
+
+  async putAutomationRule(rule: AutomationRuleSummary, expectedEtag?: string): Promise<AutomationRuleSummary> {
+    const current = await wrap(() => this.clients.securityInsights.automationRules.get(...this.rg, rule.id));
+    if (expectedEtag && current.etag && current.etag !== expectedEtag) {
+      throw new GovernanceError(
+        "backend_error",
+        `automation rule ${rule.id} changed since it was read`,
+        "read it again and re-request approval",
+      );
+    }
+    const next: AutomationRule = {
+      ...current,
+      displayName: rule.displayName,
+      order: rule.order,
+      triggeringLogic: { ...current.triggeringLogic, isEnabled: rule.enabled },
+      actions: rule.actions as AutomationRule["actions"],
+    };
+    return toAutomation(
+      await wrap(() =>
+        this.clients.securityInsights.automationRules.createOrUpdate(...this.rg, rule.id, {
+          automationRuleToUpsert: next,
+        }),
+      ),
+    );
+  }
+
+  async listWatchlists(): Promise<WatchlistSummary[]> {
+    const out: WatchlistSummary[] = [];
+    await wrap(async () => {
+      for await (const w of this.clients.securityInsights.watchlists.list(...this.rg)) out.push(toWatchlist(w));
+    });
+    return out;
+  }
+
+  async listWatchlistItems(alias: string): Promise<WatchlistItemSummary[]> {
+    const out: WatchlistItemSummary[] = [];
+    await wrap(async () => {
+      for await (const i of this.clients.securityInsights.watchlistItems.list(...this.rg, alias)) out.push(toItem(i));
+    });
+    return out;
+  }
+
+  async putWatchlistItem(alias: string, id: string, values: Record<string, unknown>): Promise<WatchlistItemSummary> {
+    return toItem(
+      await wrap(() =>
+        this.clients.securityInsights.watchlistItems.createOrUpdate(...this.rg, alias, id, { itemsKeyValue: values }),
+      ),
+    );
+  }
+
+  async deleteWatchlistItem(alias: string, id: string): Promise<void> {
+    await wrap(() => this.clients.securityInsights.watchlistItems.delete(...this.rg, alias, id));
   }
 
   async queryLogs(query: string, timespan: string, serverTimeoutSeconds = 60): Promise<QueryTable> {
@@ -151,4 +306,57 @@ function toAlertSummary(a: SecurityAlert): AlertSummary {
     tactics: a.tactics ?? [],
     ...(a.productName ? { product: a.productName } : {}),
   };
+}
+
+function toComment(c: IncidentComment): CommentSummary {
+  return {
+    id: c.name ?? "",
+    message: c.message ?? "",
+    ...(c.author?.name || c.author?.email ? { author: c.author.name ?? c.author.email } : {}),
+    ...(c.createdTimeUtc ? { createdTime: iso(c.createdTimeUtc) } : {}),
+  };
+}
+
+function toRule(r: ScheduledAlertRule): AnalyticsRule {
+  return {
+    id: r.name ?? "",
+    displayName: r.displayName ?? "",
+    ...(r.description ? { description: r.description } : {}),
+    enabled: r.enabled ?? false,
+    severity: r.severity ?? "Medium",
+    query: r.query ?? "",
+    queryFrequency: r.queryFrequency ?? "",
+    queryPeriod: r.queryPeriod ?? "",
+    triggerOperator: r.triggerOperator ?? "GreaterThan",
+    triggerThreshold: r.triggerThreshold ?? 0,
+    tactics: (r.tactics ?? []) as string[],
+    ...(r.etag ? { etag: r.etag } : {}),
+  };
+}
+
+function toAutomation(r: AutomationRule): AutomationRuleSummary {
+  return {
+    id: r.name ?? "",
+    displayName: r.displayName,
+    order: r.order,
+    enabled: r.triggeringLogic?.isEnabled ?? false,
+    ...(r.triggeringLogic?.triggersOn ? { triggersOn: r.triggeringLogic.triggersOn } : {}),
+    ...(r.triggeringLogic?.triggersWhen ? { triggersWhen: r.triggeringLogic.triggersWhen } : {}),
+    actions: r.actions ?? [],
+    ...(r.etag ? { etag: r.etag } : {}),
+  };
+}
+
+function toWatchlist(w: Watchlist): WatchlistSummary {
+  return {
+    alias: w.watchlistAlias ?? w.name ?? "",
+    displayName: w.displayName ?? "",
+    ...(w.provider ? { provider: w.provider } : {}),
+    ...(w.itemsSearchKey ? { itemsSearchKey: w.itemsSearchKey } : {}),
+    ...(w.description ? { description: w.description } : {}),
+  };
+}
+
+function toItem(i: WatchlistItem): WatchlistItemSummary {
+  return { id: i.name ?? "", values: (i.itemsKeyValue ?? {}) as Record<string, unknown> };
 }

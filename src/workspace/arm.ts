@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { handleCollection, KINDS, providerPrefix } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
 
@@ -26,10 +27,6 @@ export interface ArmRequest {
 }
 
 const PAGE = 50;
-
-function providerPrefix(ids: WorkspaceIds): string {
-  return `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${ids.workspaceName}/providers/Microsoft.SecurityInsights`;
-}
 
 function incidentView(ids: WorkspaceIds, r: StoredResource): Record<string, unknown> {
   return {
@@ -86,13 +83,39 @@ export function handleArm(
   ids: WorkspaceIds,
   req: ArmRequest,
 ): { status: number; body?: unknown } {
-  const [collection, id, sub] = req.segments;
-  if (collection !== "incidents")
+  const [collection, id, sub, subId] = req.segments;
+  const prefix = providerPrefix(ids);
+  if (req.segments.length > 4) throw new ArmError(404, "NotFound", "no such resource path");
+  if (collection === "alertRules" || collection === "automationRules") {
+    if (sub) throw new ArmError(404, "NotFound", `no sub-resource "${sub}" on ${collection}`);
+    return handleCollection(store, KINDS[collection]!, `${prefix}/${collection}`, "", id, req);
+  }
+  if (collection === "watchlists") {
+    if (sub === "watchlistItems") {
+      if (!store.get("watchlists", id!)) throw new ArmError(404, "NotFound", `watchlist ${id} not found`);
+      return handleCollection(
+        store,
+        KINDS.watchlistItems!,
+        `${prefix}/watchlists/${id}/watchlistItems`,
+        id!,
+        subId,
+        req,
+      );
+    }
+    if (sub) throw new ArmError(404, "NotFound", `no sub-resource "${sub}" on watchlists`);
+    return handleCollection(store, KINDS.watchlists!, `${prefix}/watchlists`, "", id, req);
+  }
+  if (collection === "incidents" && sub === "comments") {
+    if (!store.get("incidents", id!)) throw new ArmError(404, "NotFound", `incident ${id} not found`);
+    return handleCollection(store, KINDS.comments!, `${prefix}/incidents/${id}/comments`, id!, subId, req);
+  }
+  if (collection !== "incidents") {
     throw new ArmError(
       404,
       "ResourceTypeNotSupported",
       `resource type "${collection}" is not served by the local workspace`,
     );
+  }
   if (!id) {
     if (req.method !== "GET")
       throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on the incidents collection`);

@@ -26,13 +26,15 @@ export async function startSession(
   h: TestHome,
   opts: {
     policy?: "triage-readonly" | "containment-with-approvals";
+    /** A signed policy file other than the examples (wins over `policy`). */
+    policyFile?: string;
     job?: string;
     ops?: string[];
     token?: string;
     env?: Record<string, string>;
   } = {},
 ): Promise<StdioSession & { token: string }> {
-  const policy = h.policyFile(opts.policy ?? "triage-readonly");
+  const policy = opts.policyFile ?? h.policyFile(opts.policy ?? "triage-readonly");
   const token =
     opts.token ??
     (

@@ -28,6 +28,8 @@ describe("governed stdio server under triage-readonly", () => {
         "governance_whoami",
         "sentinel_alerts_list",
         "sentinel_incidents_alerts",
+        "sentinel_incidents_comments_list",
+        "sentinel_incidents_entities",
         "sentinel_incidents_get",
         "sentinel_incidents_list",
         "sentinel_kql_query",

@@ -1,0 +1,25 @@
+import { z } from "zod";
+import type { AnalyticsRule } from "../../sentinel/backend.js";
+import { analyticsRule, DESTRUCTIVE_EFFECTS, ruleId } from "../shared.js";
+import { defineTool } from "../types.js";
+
+export default defineTool({
+  op: "analyticsRules.disable",
+  title: "Disable analytics rule",
+  description: "Disable a scheduled analytics rule. Detections stop until it is re-enabled — a high-impact write.",
+  input: z.strictObject({ ruleId, reason: z.string().min(1).max(2000) }),
+  output: z.object({ rule: analyticsRule }),
+  effects: DESTRUCTIVE_EFFECTS,
+  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/alertRules/write" },
+  approvalDefault: "required",
+  rollback: { posture: "revert", description: "Re-enable the rule with its captured configuration." },
+  capture: (args, ctx) => ctx.backend.getAnalyticsRule(args.ruleId),
+  async run(_args, ctx) {
+    const prior = ctx.prior as AnalyticsRule;
+    return { rule: await ctx.backend.putAnalyticsRule({ ...prior, enabled: false }, prior.etag) };
+  },
+  async revert(_args, prior, ctx) {
+    const { etag: _e, ...rule } = prior as AnalyticsRule;
+    return { rule: await ctx.backend.putAnalyticsRule(rule) };
+  },
+});
