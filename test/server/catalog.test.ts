@@ -17,8 +17,8 @@ const WRITE_OPS = TOOLS.filter((t) => !t.effects.readOnly).map((t) => t.op);
 const ADMIN: WorkPolicyContract = {
   wpc_version: "v1",
   policy_name: "test-admin-with-approvals",
-  allow: [{ tool: "sentinel.api", ops: [...READ_OPS, ...WRITE_OPS] }],
-  approvals: [{ name: "admin-approval", required_for: WRITE_OPS, mode: "explicit" }],
+  allow: [{ tool: "sentinel.api", ops: [...READ_OPS, ...WRITE_OPS] as [string, ...string[]] }],
+  approvals: [{ name: "admin-approval", required_for: WRITE_OPS as [string, ...string[]], mode: "explicit" }],
   token_requirements: { cst_ttl_seconds_max: 900, require_policy_hash_pinning: true },
   constraints: { "*": { max_rows: 25 } },
 };
