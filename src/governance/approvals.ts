@@ -20,10 +20,20 @@ export function approvalSigningBytes(a: Approval): string {
 }
 
 /** Checks an approval's signature against the trusted approvers (and the rule's allow-list, when it has one). */
-export function verifyApprovalSignature(a: Approval, trust: TrustStore, allowed: string[] = []): boolean {
+export function verifyApprovalSignature(
+  a: Approval,
+  trust: TrustStore,
+  allowed: string[] = [],
+  interactive = false,
+): boolean {
   if (!a.signature || !a.approver || a.signature.keyid !== a.approver) return false;
-  if (allowed.length && !allowed.includes(a.approver)) return false;
-  const key = trust.keys("approvers", true).get(a.signature.keyid);
+  // Interactive approvals are given by the human in the MCP client and signed by the server's receipt key.
+  const serverSigned =
+    interactive && (a.reason ?? "").startsWith("interactive:")
+      ? trust.keys("receipt_signers", true).get(a.signature.keyid)
+      : undefined;
+  if (!serverSigned && allowed.length && !allowed.includes(a.approver)) return false;
+  const key = serverSigned ?? trust.keys("approvers", true).get(a.signature.keyid);
   return key !== undefined && verifyBytes(key, approvalSigningBytes(a), a.signature.sig);
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { decodeJwt } from "jose";
 import { z } from "zod";
 import { jcsHash } from "../crypto/jcs.js";
+import type { SigningKey } from "../crypto/keys.js";
 import type { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
@@ -33,6 +34,8 @@ export interface GovernorDeps {
   telemetry: TelemetrySink;
   jobs: JobStore;
   approvals: ApprovalStore;
+  /** Signs approvals a human gave interactively in the MCP client (mode: interactive). */
+  interactiveSigner?: SigningKey;
   backend: () => Promise<SentinelBackend>;
   /** Analyzes a KQL query for policy (tables, forbidden constructs). */
   analyzeKql: (query: string) => Promise<KqlFacts>;
@@ -110,6 +113,13 @@ export class Governor {
   constructor(private readonly deps: GovernorDeps) {
     this.now = deps.now ?? Date.now;
     this.redactor = new Redactor(deps.policy instanceof GovernanceError ? undefined : deps.policy.wpc.redaction);
+  }
+
+  private elicitor?: (message: string) => Promise<{ approve: boolean; reason?: string } | undefined>;
+
+  /** Set by the MCP server when the client supports elicitation (interactive approvals). */
+  setElicitor(fn: (message: string) => Promise<{ approve: boolean; reason?: string } | undefined>): void {
+    this.elicitor = fn;
   }
 
   /** HTTP: a session may present a refreshed token for the same job. */
@@ -241,7 +251,7 @@ export class Governor {
     // 5. Approval gate: a gated write runs only with a signed approval bound to job + op + arguments + policy.
     let approvalId: string | undefined;
     if (decision.approval) {
-      const gate = this.approvalGate(caller, op, validArgs, decision);
+      const gate = await this.approvalGate(caller, op, validArgs, decision);
       if (gate.error)
         return this.refuse({
           ...base,
@@ -445,12 +455,12 @@ export class Governor {
   }
 
   /** The approval gate: finds, verifies and reserves the approval for this exact call, or says why not. */
-  private approvalGate(
+  private async approvalGate(
     caller: Caller,
     op: string,
     args: Record<string, unknown>,
     decision: Decision,
-  ): { approvalId?: string; error?: GovernanceError } {
+  ): Promise<{ approvalId?: string; error?: GovernanceError }> {
     const rule = decision.approval!;
     const { claims, policy } = caller;
     const argsHash = jcsHash(args);
@@ -458,7 +468,7 @@ export class Governor {
     const existing = this.deps.approvals.findForBinding(claims.job, op, argsHash, policy.hash);
     const expired = existing ? new Date(existing.expires_at).getTime() <= now.getTime() : false;
     if (existing && !expired && existing.decision === "approved") {
-      if (!verifyApprovalSignature(existing, this.deps.trust, rule.approvers)) {
+      if (!verifyApprovalSignature(existing, this.deps.trust, rule.approvers, rule.mode === "interactive")) {
         return {
           approvalId: existing.approval_id,
           error: new GovernanceError(
@@ -496,6 +506,40 @@ export class Governor {
             rule.ttl_seconds,
             now,
           );
+    // Interactive mode: ask the human in the MCP client (elicitation) when the client can; otherwise explicit.
+    if (rule.mode === "interactive" && this.elicitor && this.deps.interactiveSigner) {
+      const answer = await this.elicitor(
+        `The agent (job ${claims.job}) asks to run ${op} with ${JSON.stringify(this.redactor.redact(args).value)}. Approve this exact call?`,
+      ).catch(() => undefined);
+      if (answer?.approve) {
+        const signed = this.deps.approvals.decide(
+          pending.approval_id,
+          "approved",
+          this.deps.interactiveSigner,
+          `interactive: ${answer.reason ?? "approved in the client"}`,
+          now,
+        );
+        return { approvalId: signed.approval_id };
+      }
+      if (answer) {
+        this.deps.approvals.decide(
+          pending.approval_id,
+          "denied",
+          this.deps.interactiveSigner,
+          `interactive: ${answer.reason ?? "declined in the client"}`,
+          now,
+        );
+        this.deps.approvals.consume(pending.approval_id, "denied", now);
+        return {
+          approvalId: pending.approval_id,
+          error: new GovernanceError(
+            "approval_invalid",
+            `${op} was declined by the user (${pending.approval_id})`,
+            "do not retry without a new human decision",
+          ),
+        };
+      }
+    }
     return {
       approvalId: pending.approval_id,
       error: new GovernanceError(

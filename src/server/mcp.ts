@@ -19,6 +19,25 @@ export function createMcpServer(governor: Governor): Server {
     },
   );
 
+  // Interactive approvals: ask the user through MCP elicitation when the client declares it.
+  governor.setElicitor(async (message) => {
+    if (!server.getClientCapabilities()?.elicitation) return undefined;
+    const r = await server.elicitInput({
+      message,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          approve: { type: "boolean", title: "Approve this exact call" },
+          reason: { type: "string", title: "Reason (recorded with the approval)" },
+        },
+        required: ["approve"],
+      },
+    });
+    if (r.action !== "accept") return { approve: false, reason: `user chose ${r.action}` };
+    const c = (r.content ?? {}) as { approve?: unknown; reason?: unknown };
+    return { approve: c.approve === true, ...(typeof c.reason === "string" ? { reason: c.reason.slice(0, 500) } : {}) };
+  });
+
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await governor.listTools() }));
 
   server.setRequestHandler(CallToolRequestSchema, async (req) => {

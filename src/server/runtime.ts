@@ -44,7 +44,8 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { paths, config } = requireHome(opts.home);
   const trust = TrustStore.load(paths);
   const db = openStateDb(paths.stateDb);
-  const receipts = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
+  const receiptKey = loadSigningKey(paths, "receiptSigner");
+  const receipts = new ReceiptStore(db, receiptKey);
   const telemetry = new JsonlSink({ dir: paths.telemetry });
   const jobs = new JobStore(db);
   const approvals = new ApprovalStore(db);
@@ -100,6 +101,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       telemetry,
       jobs,
       approvals,
+      interactiveSigner: receiptKey,
       backend,
       analyzeKql,
       workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
