@@ -6,6 +6,7 @@ import { initHome } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerManifestCommand } from "./commands/manifest.js";
 import { registerPolicyCommands } from "./commands/policy.js";
+import { registerProofCommands } from "./commands/proof.js";
 import { registerReceiptCommands } from "./commands/receipts.js";
 import { registerRollbackCommand } from "./commands/rollback.js";
 import { registerServeCommand } from "./commands/serve.js";
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerApprovalCommands(program, home);
   registerJobCommands(program, home);
   registerWorkspaceCommands(program, home);
+  registerProofCommands(program, home);
   registerRollbackCommand(program, home);
   registerManifestCommand(program);
   registerDemoCommand(program, home);

@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { requireHome } from "../../governance/home.js";
+import { loadSigningKey, TrustStore, type TrustStoreFile } from "../../governance/trust.js";
+import { exportBundle } from "../../receipts/bundle.js";
+import { renderHtml, renderMarkdown } from "../../receipts/trust-pulse.js";
+import { parseBundle, UnreadableBundle, type VerifyReport, verifyBundle } from "../../receipts/verify-bundle.js";
+import { openStateDb } from "../../state/db.js";
+import { CliError, out } from "../output.js";
+
+export function exportJob(
+  home: string,
+  job: string,
+  o: { out?: string; attach?: string[]; includeLiveToken?: boolean },
+) {
+  const { paths, config } = requireHome(home);
+  const db = openStateDb(paths.stateDb);
+  try {
+    const file = o.out ?? join(paths.proofs, `${job.replace(/[^A-Za-z0-9._-]/g, "_")}.proof.json`);
+    return exportBundle({
+      paths,
+      serverId: config.server_id,
+      db,
+      trust: TrustStore.load(paths),
+      receiptKey: loadSigningKey(paths, "receiptSigner"),
+      job,
+      out: file,
+      ...(o.attach ? { attach: o.attach } : {}),
+      ...(o.includeLiveToken ? { includeLiveToken: true } : {}),
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Verifies a bundle file; trust from --trust, else GSMCP_HOME's trust.json when present, else self-consistency only. */
+export async function verifyFile(file: string, trustFile?: string, home?: string): Promise<VerifyReport> {
+  if (!existsSync(file)) throw new UnreadableBundle(`${file} does not exist`);
+  const bundle = parseBundle(readFileSync(file, "utf8"));
+  const tf = trustFile ?? (home && existsSync(join(home, "trust.json")) ? join(home, "trust.json") : undefined);
+  const trust = tf ? (JSON.parse(readFileSync(tf, "utf8")) as TrustStoreFile) : undefined;
+  return verifyBundle(bundle, trust);
+}
+
+export function registerProofCommands(program: Command, home: () => string): void {
+  const proof = program.command("proof").description("proof bundles an auditor can verify offline");
+  proof
+    .command("export")
+    .requiredOption("--job <id>", "job to export")
+    .option("-o, --out <file>", "bundle file (default: GSMCP_HOME/proofs/<job>.proof.json)")
+    .option("--attach <file...>", "JSON attachments, e.g. model-gateway receipts")
+    .option(
+      "--include-live-token",
+      "include the signature of tokens that are still valid (they are bearer credentials)",
+    )
+    .action((o: { job: string; out?: string; attach?: string[]; includeLiveToken?: boolean }) => {
+      const r = exportJob(home(), o.job, o);
+      out(`exported ${r.receipts} receipts of job ${o.job}, Merkle root ${r.root}`);
+      out(r.file);
+    });
+  proof
+    .command("verify")
+    .argument("<file>", "proof bundle")
+    .option("--trust <file>", "trust store (trust.json) to check keys against")
+    .option("--json", "machine-readable report")
+    .description("exit 0 valid, 1 invalid, 2 unreadable")
+    .action(async (file: string, o: { trust?: string; json?: boolean }) => {
+      let report: VerifyReport;
+      try {
+        report = await verifyFile(file, o.trust, home());
+      } catch (e) {
+        if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
+        throw e;
+      }
+      if (o.json) out(JSON.stringify(report, null, 2));
+      else {
+        for (const s of report.steps) {
+          out(`${s.ok ? "✓" : "✗"} ${s.step}`);
+          for (const p of s.problems)
+            out(`    ${p.code}${p.receipt ? ` seq ${p.receipt.seq} (${p.receipt.receipt_id})` : ""}: ${p.message}`);
+          for (const n of s.notes) out(`    note: ${n}`);
+        }
+        out(`${report.verdict.toUpperCase()} (${report.trust}): job ${report.job}, ${report.receipts} receipts`);
+      }
+      if (report.verdict !== "valid") throw new CliError("proof bundle is NOT valid", 1);
+    });
+  proof
+    .command("report")
+    .argument("<file>", "proof bundle")
+    .option("-o, --out <dir>", "output directory (default: next to the bundle)")
+    .option("--trust <file>", "trust store to verify against")
+    .description("write the Trust Pulse (HTML and Markdown)")
+    .action(async (file: string, o: { out?: string; trust?: string }) => {
+      let report: VerifyReport;
+      try {
+        report = await verifyFile(file, o.trust, home());
+      } catch (e) {
+        if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
+        throw e;
+      }
+      const bundle = parseBundle(readFileSync(file, "utf8"));
+      const dir = o.out ?? join(file, "..");
+      mkdirSync(dir, { recursive: true });
+      const base = join(dir, `trust-pulse-${bundle.job.replace(/[^A-Za-z0-9._-]/g, "_")}`);
+      writeFileSync(`${base}.html`, renderHtml(bundle, report));
+      writeFileSync(`${base}.md`, renderMarkdown(bundle, report));
+      out(`${base}.html`);
+      out(`${base}.md`);
+    });
+}

@@ -1,0 +1,309 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { jwtVerify } from "jose";
+import bundleSchema from "../../schemas/proof-bundle.schema.json" with { type: "json" };
+import receiptSchema from "../../schemas/receipt.schema.json" with { type: "json" };
+import { dsseVerifiedKeyIds } from "../crypto/dsse.js";
+import { jcs, jcsHash } from "../crypto/jcs.js";
+import { verifyBytes } from "../crypto/keys.js";
+import { type Approval, approvalSigningBytes } from "../governance/approvals.js";
+import { type DecisionRequest, decide } from "../governance/decide.js";
+import { WPC_PAYLOAD_TYPE } from "../governance/policy.js";
+import { validateAgainst } from "../governance/schema-validate.js";
+import { scopeHash } from "../governance/token.js";
+import type { TrustStoreFile } from "../governance/trust.js";
+import type { WorkPolicyContract } from "../types/wpc.js";
+import { type ProofBundle, receiptLeaf } from "./bundle.js";
+import { merkleRoot } from "./merkle.js";
+import { type Receipt, receiptHash, verifyReceiptSignature } from "./receipt.js";
+import { verifyTreeHead } from "./tree-head.js";
+
+// The offline verifier: named steps run in order, each reporting typed problems that name the receipt involved.
+
+export type ProblemCode =
+  | "schema"
+  | "untrusted_key"
+  | "policy_signature"
+  | "policy_hash"
+  | "policy_missing"
+  | "token_signature"
+  | "token_binding"
+  | "receipt_signature"
+  | "receipt_job"
+  | "receipt_order"
+  | "receipt_duplicate"
+  | "chain_link"
+  | "merkle_root"
+  | "tree_head_signature"
+  | "approval_missing"
+  | "approval_signature"
+  | "approval_binding"
+  | "approval_expired"
+  | "approval_reused"
+  | "decision_mismatch";
+
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+  receipt?: { seq: number; receipt_id: string };
+}
+
+export interface StepResult {
+  step: string;
+  ok: boolean;
+  problems: Problem[];
+  notes: string[];
+}
+
+export interface VerifyReport {
+  verdict: "valid" | "invalid";
+  /** "trusted": keys checked against a trust store; "self-consistent": only against the bundle's own keys. */
+  trust: "trusted" | "self-consistent";
+  job: string;
+  receipts: number;
+  steps: StepResult[];
+}
+
+export class UnreadableBundle extends Error {}
+
+export function parseBundle(text: string): ProofBundle {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UnreadableBundle(`not JSON: ${(e as Error).message}`);
+  }
+  const problems = validateAgainst(bundleSchema, doc);
+  if (problems.length) throw new UnreadableBundle(`not a proof bundle: ${problems.slice(0, 5).join("; ")}`);
+  return doc as ProofBundle;
+}
+
+const ref = (r: Receipt) => ({ seq: r.seq, receipt_id: r.receipt_id });
+
+export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Promise<VerifyReport> {
+  const steps: StepResult[] = [];
+  const step = (name: string): StepResult => {
+    const s: StepResult = { step: name, ok: true, problems: [], notes: [] };
+    steps.push(s);
+    return s;
+  };
+  const fail = (s: StepResult, p: Problem) => {
+    s.ok = false;
+    s.problems.push(p);
+  };
+
+  // 1. Keys: which keys may be used for which role. With a trust store, only keys it lists (active or retired).
+  const keysStep = step("keys");
+  const roleKeys = new Map<string, Map<string, KeyObject>>();
+  for (const k of b.keys) {
+    if (trust) {
+      const t = (trust[k.role as keyof TrustStoreFile] ?? []).find((x) => x.keyid === k.keyid);
+      if (!t || t.public_key.trim() !== k.public_key.trim()) {
+        fail(keysStep, {
+          code: "untrusted_key",
+          message: `${k.role} key ${k.keyid} (${k.name}) is not in the trust store`,
+        });
+        continue;
+      }
+    }
+    const m = roleKeys.get(k.role) ?? new Map<string, KeyObject>();
+    m.set(k.keyid, createPublicKey(k.public_key));
+    roleKeys.set(k.role, m);
+  }
+  if (!trust) keysStep.notes.push("no trust store given: keys are checked only for consistency with the bundle itself");
+  const keys = (role: string) => roleKeys.get(role) ?? new Map<string, KeyObject>();
+
+  // 2. Policies: signed by a policy signer, hash matches the canonical payload.
+  const polStep = step("policy");
+  const policies = new Map<string, WorkPolicyContract>();
+  for (const p of b.policies) {
+    if (
+      p.envelope.payloadType !== WPC_PAYLOAD_TYPE ||
+      dsseVerifiedKeyIds(p.envelope, keys("policy_signers")).length === 0
+    ) {
+      fail(polStep, { code: "policy_signature", message: `policy ${p.hash} is not signed by a trusted policy signer` });
+      continue;
+    }
+    const payload = Buffer.from(p.envelope.payload, "base64").toString("utf8");
+    const wpc = JSON.parse(payload) as WorkPolicyContract;
+    if (jcsHash(wpc) !== p.hash || jcs(wpc) !== payload) {
+      fail(polStep, { code: "policy_hash", message: `policy ${wpc.policy_name} does not hash to ${p.hash}` });
+      continue;
+    }
+    policies.set(p.hash, wpc);
+    polStep.notes.push(`${wpc.policy_name} ${p.hash}`);
+  }
+
+  // 3. Tokens: issuer signature (unless withheld), bound to this job, scope hash, policy pin.
+  const tokStep = step("tokens");
+  for (const t of b.tokens) {
+    const c = t.claims as { job?: string; scope?: string[]; scope_hash?: string; policy_hash?: string };
+    if (c.job !== b.job)
+      fail(tokStep, { code: "token_binding", message: `token ${t.jti} is for job ${c.job}, not ${b.job}` });
+    if (!Array.isArray(c.scope) || scopeHash(c.scope) !== c.scope_hash)
+      fail(tokStep, { code: "token_binding", message: `token ${t.jti} scope_hash does not match its scope` });
+    if (c.policy_hash && !policies.has(c.policy_hash))
+      fail(tokStep, {
+        code: "token_binding",
+        message: `token ${t.jti} is pinned to policy ${c.policy_hash}, which is not in the bundle`,
+      });
+    if (t.jws) {
+      const key = keys("token_issuers").get(String(t.header.kid));
+      const ok = key
+        ? await jwtVerify(t.jws, key, {
+            algorithms: ["EdDSA"],
+            currentDate: new Date(((c as { iat?: number }).iat ?? 0) * 1000),
+          }).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      if (!ok)
+        fail(tokStep, {
+          code: "token_signature",
+          message: `token ${t.jti} signature does not verify with a trusted token issuer`,
+        });
+      else if (
+        jcs(t.claims) !==
+        jcs(
+          (
+            await jwtVerify(t.jws, key!, {
+              algorithms: ["EdDSA"],
+              currentDate: new Date(((c as { iat?: number }).iat ?? 0) * 1000),
+            })
+          ).payload,
+        )
+      ) {
+        fail(tokStep, { code: "token_binding", message: `token ${t.jti} claims differ from its signed payload` });
+      }
+    } else tokStep.notes.push(`token ${t.jti}: signature withheld (${t.signature_withheld ?? "not included"})`);
+  }
+
+  // 4. Receipts: schema, signature, job, order, duplicates, and the chain where neighbours are consecutive.
+  const recStep = step("receipts");
+  const seen = new Set<string>();
+  let prev: Receipt | undefined;
+  for (const r of b.receipts) {
+    const schemaProblems = validateAgainst(receiptSchema, r);
+    if (schemaProblems.length)
+      fail(recStep, { code: "schema", message: `receipt is malformed: ${schemaProblems[0]}`, receipt: ref(r) });
+    if (!verifyReceiptSignature(r, keys("receipt_signers")))
+      fail(recStep, { code: "receipt_signature", message: "signature does not verify", receipt: ref(r) });
+    if (r.job !== b.job)
+      fail(recStep, { code: "receipt_job", message: `receipt belongs to job ${r.job}`, receipt: ref(r) });
+    if (seen.has(r.receipt_id))
+      fail(recStep, { code: "receipt_duplicate", message: "receipt appears twice", receipt: ref(r) });
+    seen.add(r.receipt_id);
+    if (prev && r.seq <= prev.seq)
+      fail(recStep, { code: "receipt_order", message: `seq ${r.seq} follows seq ${prev.seq}`, receipt: ref(r) });
+    if (prev && r.seq === prev.seq + 1 && r.prev_hash !== receiptHash(prev))
+      fail(recStep, { code: "chain_link", message: "prev_hash does not match the previous receipt", receipt: ref(r) });
+    if (r.policy_hash !== "-" && !policies.has(r.policy_hash))
+      fail(recStep, {
+        code: "policy_missing",
+        message: `policy ${r.policy_hash} is not in the bundle (or not verified)`,
+        receipt: ref(r),
+      });
+    prev = r;
+  }
+  recStep.notes.push(
+    "the receipt chain is global to the server: links are checked between receipts with consecutive seq; gaps are other jobs' receipts, covered by the signed tree head",
+  );
+
+  // 5. Merkle root over the receipts vs the signed tree head.
+  const treeStep = step("tree_head");
+  if (!verifyTreeHead(b.tree_head, keys("receipt_signers")))
+    fail(treeStep, {
+      code: "tree_head_signature",
+      message: "tree head signature does not verify with a trusted receipt signer",
+    });
+  const root = `sha256:${merkleRoot(b.receipts.map(receiptLeaf)).toString("hex")}`;
+  if (b.tree_head.tree_size !== b.receipts.length || b.tree_head.root_hash !== root || b.tree_head.job !== b.job) {
+    fail(treeStep, {
+      code: "merkle_root",
+      message: `receipts hash to ${root} (${b.receipts.length}), tree head says ${b.tree_head.root_hash} (${b.tree_head.tree_size}) for job ${b.tree_head.job}`,
+    });
+  }
+
+  // 6. Approvals: every receipt that names one is backed by a signed, bound, unexpired, single-use approval.
+  const aprStep = step("approvals");
+  const approvals = new Map(b.approvals.map((a) => [a.approval_id, a]));
+  const used = new Map<string, number>();
+  for (const r of b.receipts) {
+    if (!r.approval_id || r.phase !== "intent") continue;
+    const a = approvals.get(r.approval_id);
+    if (!a) {
+      fail(aprStep, {
+        code: "approval_missing",
+        message: `approval ${r.approval_id} is not in the bundle`,
+        receipt: ref(r),
+      });
+      continue;
+    }
+    const signer =
+      keys("approvers").get(a.signature?.keyid ?? "") ??
+      ((a.reason ?? "").startsWith("interactive:") ? keys("receipt_signers").get(a.signature?.keyid ?? "") : undefined);
+    if (
+      a.decision !== "approved" ||
+      !a.signature ||
+      !signer ||
+      !verifyBytes(signer, approvalSigningBytes(a), a.signature.sig)
+    ) {
+      fail(aprStep, {
+        code: "approval_signature",
+        message: `approval ${a.approval_id} is not an approved decision signed by a trusted approver`,
+        receipt: ref(r),
+      });
+    }
+    if (a.job !== r.job || a.op !== r.op || a.args_hash !== r.args_hash || a.policy_hash !== r.policy_hash) {
+      fail(aprStep, {
+        code: "approval_binding",
+        message: `approval ${a.approval_id} is bound to ${a.job}/${a.op}/${a.args_hash.slice(0, 15)}…, not this call`,
+        receipt: ref(r),
+      });
+    }
+    if (Date.parse(r.time) > Date.parse(a.expires_at))
+      fail(aprStep, {
+        code: "approval_expired",
+        message: `approval ${a.approval_id} had expired at ${a.expires_at}`,
+        receipt: ref(r),
+      });
+    used.set(a.approval_id, (used.get(a.approval_id) ?? 0) + 1);
+    if ((used.get(a.approval_id) ?? 0) > 1)
+      fail(aprStep, {
+        code: "approval_reused",
+        message: `approval ${a.approval_id} authorized more than one write`,
+        receipt: ref(r),
+      });
+  }
+
+  // 7. Decisions: re-evaluate each recorded decision under the bundled policy; a different answer is a failure.
+  const decStep = step("decisions");
+  let checked = 0;
+  for (const r of b.receipts) {
+    const input = r.decision_input as DecisionRequest | undefined;
+    const wpc = policies.get(r.policy_hash);
+    if (!input || !wpc || r.phase === "outcome") continue;
+    const d = decide(wpc, input);
+    const code = r.outcome.error?.code;
+    const gated = code === "approval_required" || code === "approval_invalid";
+    const expected = gated ? "BLOCK" : d.effect;
+    const sameReasons = jcs(d.reasons.map((x) => x.code)) === jcs(r.decision.reasons.map((x) => x.code));
+    if (expected !== r.decision.effect || (gated && !d.approval) || !sameReasons) {
+      fail(decStep, {
+        code: "decision_mismatch",
+        message: `recorded ${r.decision.effect} (${r.decision.reasons.map((x) => x.code).join(",")}), policy says ${d.effect} (${d.reasons.map((x) => x.code).join(",")})`,
+        receipt: ref(r),
+      });
+    }
+    checked++;
+  }
+  decStep.notes.push(`${checked} decisions re-evaluated`);
+
+  return {
+    verdict: steps.every((s) => s.ok) ? "valid" : "invalid",
+    trust: trust ? "trusted" : "self-consistent",
+    job: b.job,
+    receipts: b.receipts.length,
+    steps,
+  };
+}
