@@ -5,7 +5,7 @@ import receiptSchema from "../../schemas/receipt.schema.json" with { type: "json
 import { dsseVerifiedKeyIds } from "../crypto/dsse.js";
 import { jcs, jcsHash } from "../crypto/jcs.js";
 import { verifyBytes } from "../crypto/keys.js";
-import { type Approval, approvalSigningBytes } from "../governance/approvals.js";
+import { approvalSigningBytes } from "../governance/approvals.js";
 import { type DecisionRequest, decide } from "../governance/decide.js";
 import { WPC_PAYLOAD_TYPE } from "../governance/policy.js";
 import { validateAgainst } from "../governance/schema-validate.js";
@@ -148,33 +148,21 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
       });
     if (t.jws) {
       const key = keys("token_issuers").get(String(t.header.kid));
-      const ok = key
-        ? await jwtVerify(t.jws, key, {
-            algorithms: ["EdDSA"],
-            currentDate: new Date(((c as { iat?: number }).iat ?? 0) * 1000),
-          }).then(
-            () => true,
-            () => false,
+      // Verified as of its issue time: an expired token in an old bundle is still evidence of what was authorized.
+      const at = new Date((((t.claims as { iat?: number }).iat ?? 0) + 1) * 1000);
+      const payload = key
+        ? await jwtVerify(t.jws, key, { algorithms: ["EdDSA"], currentDate: at }).then(
+            (v) => v.payload,
+            () => undefined,
           )
-        : false;
-      if (!ok)
+        : undefined;
+      if (!payload)
         fail(tokStep, {
           code: "token_signature",
           message: `token ${t.jti} signature does not verify with a trusted token issuer`,
         });
-      else if (
-        jcs(t.claims) !==
-        jcs(
-          (
-            await jwtVerify(t.jws, key!, {
-              algorithms: ["EdDSA"],
-              currentDate: new Date(((c as { iat?: number }).iat ?? 0) * 1000),
-            })
-          ).payload,
-        )
-      ) {
+      else if (jcs(t.claims) !== jcs(payload))
         fail(tokStep, { code: "token_binding", message: `token ${t.jti} claims differ from its signed payload` });
-      }
     } else tokStep.notes.push(`token ${t.jti}: signature withheld (${t.signature_withheld ?? "not included"})`);
   }
 

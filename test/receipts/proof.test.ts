@@ -206,7 +206,7 @@ describe("proof bundles", () => {
       expect(await page.textContent("#verdict")).toContain("VALID");
       expect(await page.textContent(".policy")).toBe("sentinel-containment-with-approvals");
       expect(await page.locator("#timeline td.BLOCK").count()).toBeGreaterThan(0);
-      expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
       expect(await page.content()).toContain("&lt;script&gt;");
     } finally {
       await browser.close();
