@@ -37,6 +37,8 @@ export interface GovernorDeps {
   /** Signs approvals a human gave interactively in the MCP client (mode: interactive). */
   interactiveSigner?: SigningKey;
   backend: () => Promise<SentinelBackend>;
+  /** The job's proof bundle as JSON text (for the MCP resource). */
+  proofBundle?: (job: string) => string;
   /** Analyzes a KQL query for policy (tables, forbidden constructs). */
   analyzeKql: (query: string) => Promise<KqlFacts>;
   /** Default workspace name when a call names none. */
@@ -79,6 +81,12 @@ interface Caller {
   policy: VerifiedPolicy;
 }
 
+export const RESOURCE_URIS = {
+  policy: "gsmcp://policy/active",
+  manifest: "gsmcp://tools/manifest",
+  proof: "gsmcp://proof/current-job",
+} as const;
+
 const ERROR_CODES: Record<string, number> = {
   auth_missing: 401,
   auth_invalid: 401,
@@ -120,6 +128,31 @@ export class Governor {
   /** Set by the MCP server when the client supports elicitation (interactive approvals). */
   setElicitor(fn: (message: string) => Promise<{ approve: boolean; reason?: string } | undefined>): void {
     this.elicitor = fn;
+  }
+
+  /** MCP resources: the active policy, the tool manifest, and this job's proof bundle — for an authenticated caller. */
+  async readResource(uri: string): Promise<{ mimeType: string; text: string }> {
+    const { claims, policy } = await this.authenticate();
+    if (uri === RESOURCE_URIS.policy)
+      return {
+        mimeType: "application/json",
+        text: JSON.stringify({ hash: policy.hash, signers: policy.signerKeyIds, wpc: policy.wpc }, null, 2),
+      };
+    if (uri === RESOURCE_URIS.manifest)
+      return {
+        mimeType: "application/json",
+        text: JSON.stringify(
+          (await this.listTools()).map((t) => ({ ...t })),
+          null,
+          2,
+        ),
+      };
+    if (uri === RESOURCE_URIS.proof) {
+      if (!this.deps.proofBundle)
+        throw new GovernanceError("internal_error", "proof bundles are not available in this server");
+      return { mimeType: "application/json", text: this.deps.proofBundle(claims.job) };
+    }
+    throw new GovernanceError("unknown_tool", `no resource ${uri}`);
   }
 
   /** HTTP: a session may present a refreshed token for the same job. */

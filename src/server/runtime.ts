@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ApprovalStore } from "../governance/approvals.js";
 import { GovernanceError } from "../governance/errors.js";
 import { type HomeConfig, type HomePaths, requireHome } from "../governance/home.js";
@@ -7,6 +9,7 @@ import { Governor } from "../governance/pipeline.js";
 import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
+import { exportBundle } from "../receipts/bundle.js";
 import { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
@@ -103,6 +106,15 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       approvals,
       interactiveSigner: receiptKey,
       backend,
+      proofBundle: (job) => {
+        const file = join(mkdtempSync(join(tmpdir(), "gsmcp-proof-")), "bundle.json");
+        try {
+          exportBundle({ paths, serverId: config.server_id, db, trust, receiptKey, job, out: file });
+          return readFileSync(file, "utf8");
+        } finally {
+          rmSync(file, { force: true });
+        }
+      },
       analyzeKql,
       workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
       ...(opts.ungoverned ? { ungoverned: true } : {}),

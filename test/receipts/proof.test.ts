@@ -100,6 +100,17 @@ describe("proof bundles", () => {
     expect(r.steps.find((s) => s.step === "decisions")!.notes[0]).toMatch(/^[1-9]\d* decisions re-evaluated$/);
   });
 
+  it("with --include-live-token the token's issuer signature is in the bundle and verifies", async () => {
+    const f = exportJob(h.home, job, { out: join(h.home, "live.proof.json"), includeLiveToken: true }).file;
+    const b = JSON.parse(readFileSync(f, "utf8")) as ProofBundle;
+    expect(b.tokens[0]!.jws).toMatch(/^ey/);
+    expect((await verifyFile(f, h.paths.trust)).verdict).toBe("valid");
+    const forged = structuredClone(b);
+    (forged.tokens[0]!.claims as { scope: string[] }).scope.push("analyticsRules.disable");
+    const r = await verifyBundle(forged, trust);
+    expect(r.steps.find((s) => s.step === "tokens")!.ok).toBe(false);
+  });
+
   it("detects an edited receipt, naming it", async () => {
     const r = await tampered((b) => {
       b.receipts[1]!.decision.effect = "ALLOW";

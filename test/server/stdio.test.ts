@@ -118,6 +118,28 @@ describe("governed stdio server under triage-readonly", () => {
     expect(textOf(r)).toMatch(/invalid_arguments.*evil/);
   });
 
+  it("serves the active policy, the manifest and the job's proof bundle as MCP resources", async () => {
+    const { resources } = await s.client.listResources();
+    expect(resources.map((r) => r.uri).sort()).toEqual([
+      "gsmcp://policy/active",
+      "gsmcp://proof/current-job",
+      "gsmcp://tools/manifest",
+    ]);
+    const policy = JSON.parse(
+      String((await s.client.readResource({ uri: "gsmcp://policy/active" })).contents[0]!.text),
+    );
+    expect(policy.wpc.policy_name).toBe("sentinel-triage-readonly");
+    const manifest = JSON.parse(
+      String((await s.client.readResource({ uri: "gsmcp://tools/manifest" })).contents[0]!.text),
+    );
+    expect(manifest.map((t: { name: string }) => t.name)).not.toContain("sentinel_incidents_close");
+    const bundle = JSON.parse(
+      String((await s.client.readResource({ uri: "gsmcp://proof/current-job" })).contents[0]!.text),
+    );
+    expect(bundle).toMatchObject({ bundle_version: "gsmcp-proof/v1", job: "job-1" });
+    expect(bundle.receipts.length).toBe(receiptsOf(h).filter((r) => r.job === "job-1").length);
+  });
+
   it("leaves a receipt log that verifies, and detects a flipped byte in a stored receipt", async () => {
     expect(verifyStoredReceipts(h.home).problems).toEqual([]);
     const Database = (await import("better-sqlite3")).default;
