@@ -119,6 +119,8 @@ describe("governed stdio server under triage-readonly", () => {
   });
 
   it("serves the active policy, the manifest and the job's proof bundle as MCP resources", async () => {
+    const read = async (uri: string) =>
+      JSON.parse(String(((await s.client.readResource({ uri })).contents[0] as { text: string }).text));
     const { resources } = await s.client.listResources();
     expect(resources.map((r) => r.uri).sort()).toEqual([
       "gsmcp://policy/active",
