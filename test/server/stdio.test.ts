@@ -127,17 +127,11 @@ describe("governed stdio server under triage-readonly", () => {
       "gsmcp://proof/current-job",
       "gsmcp://tools/manifest",
     ]);
-    const policy = JSON.parse(
-      String((await s.client.readResource({ uri: "gsmcp://policy/active" })).contents[0]!.text),
-    );
+    const policy = await read("gsmcp://policy/active");
     expect(policy.wpc.policy_name).toBe("sentinel-triage-readonly");
-    const manifest = JSON.parse(
-      String((await s.client.readResource({ uri: "gsmcp://tools/manifest" })).contents[0]!.text),
-    );
+    const manifest = await read("gsmcp://tools/manifest");
     expect(manifest.map((t: { name: string }) => t.name)).not.toContain("sentinel_incidents_close");
-    const bundle = JSON.parse(
-      String((await s.client.readResource({ uri: "gsmcp://proof/current-job" })).contents[0]!.text),
-    );
+    const bundle = await read("gsmcp://proof/current-job");
     expect(bundle).toMatchObject({ bundle_version: "gsmcp-proof/v1", job: "job-1" });
     expect(bundle.receipts.length).toBe(receiptsOf(h).filter((r) => r.job === "job-1").length);
   });
