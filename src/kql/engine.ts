@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { KqlError, positionOf } from "./errors.js";
-import { type Expr, type NamedExpr, type Op, parseKql, type Query, type Tabular } from "./parser.js";
+import { type Expr, type NamedExpr, type Op, parseKql, type Query, type Source, type Tabular } from "./parser.js";
+import { seriesDecomposeAnomalies, seriesOutliers } from "./series.js";
 import type { KqlColumn, KqlDataSource, KqlExecuteOptions, KqlResult, KqlType, KqlValue } from "./types.js";
 
 // The local engine: compiles each expression once to a closure over row arrays, then streams operators.
@@ -58,9 +60,83 @@ function fail(ctx: Ctx, code: "semantic" | "unsupported", message: string, pos: 
 }
 
 function runTabular(t: Tabular, ctx: Ctx): Table {
-  let table = scan(t.source.name, t.source.pos, ctx);
+  let table = runSource(t.source, ctx);
   for (const op of t.ops) table = apply(op, table, ctx);
   return table;
+}
+
+const KQL_TYPES: Record<string, KqlType> = {
+  string: "string",
+  int: "int",
+  long: "long",
+  real: "real",
+  double: "real",
+  bool: "bool",
+  boolean: "bool",
+  datetime: "datetime",
+  date: "datetime",
+  timespan: "timespan",
+  time: "timespan",
+  dynamic: "dynamic",
+  guid: "guid",
+  decimal: "decimal",
+};
+
+function runSource(src: Source, ctx: Ctx): Table {
+  switch (src.k) {
+    case "table":
+      return scan(src.name, src.pos, ctx);
+    case "sub":
+      return runTabular(src.t, ctx);
+    case "union":
+      return union(
+        src.tables.map((t) => ({ t: runTabular(t, ctx), name: t.source.k === "table" ? t.source.name : "" })),
+        src.withsource,
+      );
+    case "datatable": {
+      const columns = src.columns.map((c) => {
+        const type = KQL_TYPES[c.type];
+        if (!type) fail(ctx, "semantic", `unknown type "${c.type}" in datatable`, src.pos);
+        return { name: c.name, type };
+      });
+      if (src.values.length % columns.length !== 0)
+        fail(ctx, "semantic", `datatable has ${src.values.length} values for ${columns.length} columns`, src.pos);
+      const vals = src.values.map((v) => compile(v, [], ctx).fn([]));
+      const rows: Row[] = [];
+      for (let i = 0; i < vals.length; i += columns.length) rows.push(vals.slice(i, i + columns.length));
+      return { columns, rows };
+    }
+    case "range": {
+      const from = compile(src.from, [], ctx);
+      const to = Number(compile(src.to, [], ctx).fn([]));
+      const step = Number(compile(src.step, [], ctx).fn([]));
+      if (!(step > 0)) fail(ctx, "semantic", "range step must be positive", src.pos);
+      const start = Number(from.fn([]));
+      if ((to - start) / step > 1_000_000)
+        fail(ctx, "semantic", "range would produce more than 1,000,000 rows", src.pos);
+      const rows: Row[] = [];
+      for (let v = start; v <= to; v += step) rows.push([v]);
+      return { columns: [{ name: src.name, type: from.type === "real" ? "real" : from.type }], rows };
+    }
+    case "print": {
+      const items = src.items.map((it, i) => ({ name: it.name ?? `print_${i}`, c: compile(it.e, [], ctx) }));
+      return { columns: items.map((i) => ({ name: i.name, type: i.c.type })), rows: [items.map((i) => i.c.fn([]))] };
+    }
+  }
+}
+
+/** union: columns by name across inputs (types from the first seen), missing values null. */
+function union(parts: { t: Table; name: string }[], withsource?: string): Table {
+  const columns: KqlColumn[] = withsource ? [{ name: withsource, type: "string" }] : [];
+  for (const p of parts) for (const c of p.t.columns) if (!columns.some((x) => x.name === c.name)) columns.push(c);
+  const rows: Row[] = [];
+  for (const p of parts) {
+    const map = columns.map((c) =>
+      withsource && c.name === withsource ? -2 : p.t.columns.findIndex((x) => x.name === c.name),
+    );
+    for (const r of p.t.rows) rows.push(map.map((i) => (i === -2 ? p.name : i < 0 ? null : r[i]!)));
+  }
+  return { columns, rows };
 }
 
 function scan(name: string, pos: number, ctx: Ctx): Table {
@@ -168,7 +244,138 @@ function apply(op: Op, t: Table, ctx: Ctx): Table {
       return summarize([], op.items, t, ctx);
     case "render":
       return t;
+    case "union":
+      return union(
+        [
+          { t, name: "" },
+          ...op.tables.map((x) => ({ t: runTabular(x, ctx), name: x.source.k === "table" ? x.source.name : "" })),
+        ],
+        op.withsource,
+      );
+    case "join":
+      return join(op, t, runTabular(op.right, ctx), ctx);
+    case "project-rename": {
+      const columns = t.columns.map((c) => ({ ...c }));
+      for (const r of op.renames) columns[colIndex(t.columns, r.from, ctx, op.pos)]!.name = r.to;
+      return { columns, rows: t.rows };
+    }
+    case "mv-expand": {
+      const i = colIndex(t.columns, op.col, ctx, op.pos);
+      const rows: Row[] = [];
+      for (const r of t.rows) {
+        const v = r[i];
+        if (Array.isArray(v)) {
+          for (const x of v) {
+            const out = r.slice();
+            out[i] = x as KqlValue;
+            rows.push(out);
+          }
+        } else rows.push(r);
+      }
+      return { columns: t.columns, rows };
+    }
+    case "make-series":
+      return makeSeries(op, t, ctx);
   }
+}
+
+/** Kusto join semantics: innerunique dedupes the left side on the key; clashing right columns get a "1" suffix. */
+function join(op: Extract<Op, { k: "join" }>, left: Table, right: Table, ctx: Ctx): Table {
+  const li = op.on.map((o) => colIndex(left.columns, o.left, ctx, op.pos));
+  const ri = op.on.map((o) => colIndex(right.columns, o.right, ctx, op.pos));
+  const key = (r: Row, idx: number[]) => JSON.stringify(idx.map((i) => keyOf(r[i]!)));
+  const kind = op.kind;
+  if (kind === "leftanti" || kind === "leftantisemi" || kind === "leftsemi") {
+    const keys = new Set(right.rows.map((r) => key(r, ri)));
+    const keep = kind === "leftsemi";
+    return { columns: left.columns, rows: left.rows.filter((r) => keys.has(key(r, li)) === keep) };
+  }
+  if (kind === "rightanti" || kind === "rightantisemi" || kind === "rightsemi") {
+    const keys = new Set(left.rows.map((r) => key(r, li)));
+    const keep = kind === "rightsemi";
+    return { columns: right.columns, rows: right.rows.filter((r) => keys.has(key(r, ri)) === keep) };
+  }
+  if (kind === "fullouter" || kind === "rightouter")
+    fail(ctx, "unsupported", `join kind "${kind}" is not supported by the local engine`, op.pos);
+  let lrows = left.rows;
+  if (kind === "innerunique") {
+    const seen = new Set<string>();
+    lrows = lrows.filter((r) => {
+      const k = key(r, li);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
+  const index = new Map<string, Row[]>();
+  for (const r of right.rows) {
+    const k = key(r, ri);
+    const list = index.get(k);
+    if (list) list.push(r);
+    else index.set(k, [r]);
+  }
+  const names = new Set(left.columns.map((c) => c.name));
+  const rightCols = right.columns.map((c) => {
+    let name = c.name;
+    for (let n = 1; names.has(name); n++) name = `${c.name}${n}`;
+    names.add(name);
+    return { ...c, name };
+  });
+  const rows: Row[] = [];
+  const nulls = right.columns.map(() => null);
+  for (const l of lrows) {
+    const matches = index.get(key(l, li));
+    if (matches) for (const r of matches) rows.push([...l, ...r]);
+    else if (kind === "leftouter") rows.push([...l, ...nulls]);
+  }
+  return { columns: [...left.columns, ...rightCols], rows };
+}
+
+function makeSeries(op: Extract<Op, { k: "make-series" }>, t: Table, ctx: Ctx): Table {
+  const on = compile(op.on, t.columns, ctx).fn;
+  const from = Number(compile(op.from, [], ctx).fn([]));
+  const to = Number(compile(op.to, [], ctx).fn([]));
+  const step = Number(compile(op.step, [], ctx).fn([]));
+  if (!(step > 0) || !(to > from)) fail(ctx, "semantic", "make-series needs from < to and a positive step", op.pos);
+  const n = Math.ceil((to - from) / step);
+  if (n > 100_000) fail(ctx, "semantic", `make-series would create ${n} bins (limit 100000)`, op.pos);
+  const by = op.by.map((it, i) => ({ name: outName(it, i), c: compile(it.e, t.columns, ctx) }));
+  const aggs = op.aggs.map((it) => aggregate(it, t.columns, ctx));
+  const defaults = op.defaults.map((d) => (d ? compile(d, [], ctx).fn([]) : 0));
+  const groups = new Map<string, { key: KqlValue[]; bins: unknown[][] }>();
+  for (const r of t.rows) {
+    const ts = on(r);
+    if (typeof ts !== "number" || ts < from || ts >= to) continue;
+    const b = Math.floor((ts - from) / step);
+    const keyVals = by.map((x) => x.c.fn(r));
+    const k = JSON.stringify(keyVals.map(keyOf));
+    let g = groups.get(k);
+    if (!g) {
+      g = { key: keyVals, bins: aggs.map(() => new Array(n).fill(undefined)) };
+      groups.set(k, g);
+    }
+    aggs.forEach((a, i) => {
+      const cur = g!.bins[i]![b];
+      g!.bins[i]![b] = a.step(cur === undefined ? a.init() : cur, r);
+    });
+  }
+  const axis = Array.from({ length: n }, (_, i) => from + i * step);
+  const onName = op.on.k === "col" ? op.on.name : "TimeGenerated";
+  return {
+    columns: [
+      ...by.map((b) => ({ name: b.name, type: b.c.type })),
+      ...aggs.map((a) => ({ name: a.name, type: "dynamic" as KqlType })),
+      { name: onName, type: "dynamic" },
+    ],
+    rows: [...groups.values()].map(
+      (g) =>
+        [
+          ...g.key,
+          ...g.bins.map((bins, i) => bins.map((s) => (s === undefined ? defaults[i]! : aggs[i]!.done(s)))),
+          axis,
+        ] as Row,
+    ),
+  };
 }
 
 /** Kusto sort order: nulls last when descending, first when ascending. */
@@ -191,7 +398,9 @@ const AGG_NAMES = new Set([
   "count",
   "countif",
   "dcount",
+  "dcountif",
   "sum",
+  "sumif",
   "avg",
   "min",
   "max",
@@ -199,17 +408,21 @@ const AGG_NAMES = new Set([
   "make_list",
   "take_any",
   "any",
+  "arg_max",
+  "arg_min",
 ]);
 
 interface Agg {
   name: string;
   type: KqlType;
+  /** arg_max / arg_min: several output columns; done() then returns an array of their values. */
+  expand?: KqlColumn[];
   init(): unknown;
   step(state: unknown, row: Row): unknown;
   done(state: unknown): KqlValue;
 }
 
-function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx): Agg {
+function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx, byNames: string[] = []): Agg {
   const e = it.e;
   if (e.k !== "call" || !AGG_NAMES.has(e.name))
     fail(
@@ -222,7 +435,70 @@ function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx): Agg {
   const argName = e.args[0]?.k === "col" ? e.args[0].name : "";
   const named = (prefix: string) => it.name ?? (argName ? `${prefix}_${argName}` : `${prefix}_`);
   const need = () => arg ?? fail(ctx, "semantic", `${e.name}() needs an argument`, e.pos);
+  const args1 = (): Fn =>
+    e.args[1] ? compile(e.args[1], columns, ctx).fn : fail(ctx, "semantic", `${e.name}() needs a predicate`, e.pos);
   switch (e.name) {
+    case "arg_max":
+    case "arg_min": {
+      const target = need();
+      const rest = e.args.slice(1);
+      const picks: { name: string; fn: Fn; type: KqlType }[] = [];
+      const excluded = new Set([argName, ...byNames]);
+      for (const r of rest) {
+        if (r.k === "star") {
+          columns.forEach((c, idx) => {
+            if (!excluded.has(c.name)) picks.push({ name: c.name, fn: (row) => row[idx] ?? null, type: c.type });
+          });
+        } else {
+          const c = compile(r, columns, ctx);
+          picks.push({ name: r.k === "col" ? r.name : `Column${picks.length + 1}`, fn: c.fn, type: c.type });
+        }
+      }
+      const max = e.name === "arg_max";
+      return {
+        name: argName || `${e.name}_`,
+        type: target.type,
+        expand: [
+          { name: argName ? `${argName}` : `${e.name}_`, type: target.type },
+          ...picks.map((p) => ({ name: p.name, type: p.type })),
+        ],
+        init: () => undefined,
+        step: (st, row) => {
+          const v = target.fn(row);
+          if (v === null) return st;
+          const cur = st as { v: KqlValue; vals: KqlValue[] } | undefined;
+          if (cur === undefined || (max ? compareValues(v, cur.v, false) > 0 : compareValues(v, cur.v, false) < 0))
+            return { v, vals: picks.map((p) => p.fn(row)) };
+          return cur;
+        },
+        done: (st) => {
+          const cur = st as { v: KqlValue; vals: KqlValue[] } | undefined;
+          return (cur ? [cur.v, ...cur.vals] : [null, ...picks.map(() => null)]) as unknown as KqlValue;
+        },
+      };
+    }
+    case "dcountif": {
+      const f = need().fn;
+      const p = args1();
+      return {
+        name: it.name ?? `dcountif_${argName}`,
+        type: "long",
+        init: () => new Set(),
+        step: (st, r) => (p(r) === true ? (st as Set<unknown>).add(keyOf(f(r))) : st),
+        done: (st) => (st as Set<unknown>).size,
+      };
+    }
+    case "sumif": {
+      const f = need().fn;
+      const p = args1();
+      return {
+        name: it.name ?? `sumif_${argName}`,
+        type: "real",
+        init: () => 0,
+        step: (st, r) => (p(r) === true ? (st as number) + (Number(f(r)) || 0) : st),
+        done: (st) => st as number,
+      };
+    }
     case "count":
       return {
         name: it.name ?? "count_",
@@ -338,7 +614,14 @@ function keyOf(v: KqlValue): unknown {
 
 function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table, ctx: Ctx): Table {
   const by = byItems.map((it, i) => ({ name: outName(it, i), c: compile(it.e, t.columns, ctx) }));
-  const aggs = aggItems.map((it) => aggregate(it, t.columns, ctx));
+  const aggs = aggItems.map((it) =>
+    aggregate(
+      it,
+      t.columns,
+      ctx,
+      by.map((b) => b.name),
+    ),
+  );
   const groups = new Map<string, { key: KqlValue[]; states: unknown[] }>();
   for (const r of t.rows) {
     const key = by.map((b) => b.c.fn(r));
@@ -356,9 +639,14 @@ function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table, ctx: C
   return {
     columns: [
       ...by.map((b) => ({ name: b.name, type: b.c.type })),
-      ...aggs.map((a) => ({ name: a.name, type: a.type })),
+      ...aggs.flatMap((a) => a.expand ?? [{ name: a.name, type: a.type }]),
     ],
-    rows: [...groups.values()].map((g) => [...g.key, ...g.states.map((s, i) => aggs[i]!.done(s))]),
+    rows: [...groups.values()].map((g) => [
+      ...g.key,
+      ...g.states.flatMap((s, i) =>
+        aggs[i]!.expand ? (aggs[i]!.done(s) as unknown as KqlValue[]) : [aggs[i]!.done(s)],
+      ),
+    ]),
   };
 }
 
@@ -407,6 +695,51 @@ function compile(e: Expr, columns: KqlColumn[], ctx: Ctx): Compiled {
       return compileBinary(e, columns, ctx);
     case "call":
       return compileCall(e, columns, ctx);
+    case "dyn":
+      return { fn: () => e.v as KqlValue, type: "dynamic" };
+    case "member": {
+      const base = compile(e.e, columns, ctx).fn;
+      const key = compile(e.key, columns, ctx).fn;
+      return {
+        fn: (r) => {
+          let v = base(r) as unknown;
+          if (typeof v === "string") v = tryParseJson(v);
+          const k = key(r);
+          if (v === null || typeof v !== "object") return null;
+          if (Array.isArray(v)) {
+            const n = Number(k);
+            const at = n < 0 ? v.length + n : n;
+            return (v[at] ?? null) as KqlValue;
+          }
+          return ((v as Record<string, unknown>)[String(k)] ?? null) as KqlValue;
+        },
+        type: "dynamic",
+      };
+    }
+    case "between": {
+      const v = compile(e.e, columns, ctx).fn;
+      const lo = compile(e.lo, columns, ctx).fn;
+      const hi = compile(e.hi, columns, ctx).fn;
+      return {
+        fn: (r) => {
+          const x = v(r);
+          if (x === null) return false;
+          const inside = (x as number) >= (lo(r) as number) && (x as number) <= (hi(r) as number);
+          return inside !== e.negate;
+        },
+        type: "bool",
+      };
+    }
+    case "star":
+      fail(ctx, "semantic", "* is only valid inside arg_max()/arg_min()", e.pos);
+  }
+}
+
+function tryParseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
   }
 }
 
@@ -576,6 +909,101 @@ function compileCall(e: Extract<Expr, { k: "call" }>, columns: KqlColumn[], ctx:
       };
     case "abs":
       return { fn: (r) => (a0(r) === null ? null : Math.abs(a0(r) as number)), type: args[0]?.type ?? "real" };
+    case "parse_json":
+    case "todynamic":
+      return {
+        fn: (r) => (typeof a0(r) === "string" ? (tryParseJson(a0(r) as string) as KqlValue) : a0(r)),
+        type: "dynamic",
+      };
+    case "array_length":
+      return { fn: (r) => (Array.isArray(a0(r)) ? (a0(r) as unknown[]).length : null), type: "long" };
+    case "bag_keys":
+      return {
+        fn: (r) => (a0(r) && typeof a0(r) === "object" && !Array.isArray(a0(r)) ? Object.keys(a0(r) as object) : null),
+        type: "dynamic",
+      };
+    case "pack_array":
+      return { fn: (r) => args.map((a) => a.fn(r)), type: "dynamic" };
+    case "split":
+      return { fn: (r) => String(a0(r) ?? "").split(String(a1(r) ?? "")), type: "dynamic" };
+    case "substring": {
+      const a2 = args[2]?.fn;
+      return { fn: (r) => String(a0(r) ?? "").substr(Number(a1(r)), a2 ? Number(a2(r)) : undefined), type: "string" };
+    }
+    case "replace_string": {
+      want(3);
+      const a2 = args[2]!.fn;
+      return {
+        fn: (r) =>
+          String(a0(r) ?? "")
+            .split(String(a1(r) ?? ""))
+            .join(String(a2(r) ?? "")),
+        type: "string",
+      };
+    }
+    case "trim":
+      return {
+        fn: (r) => String(a1(r) ?? "").replace(new RegExp(`^(${String(a0(r))})+|(${String(a0(r))})+$`, "g"), ""),
+        type: "string",
+      };
+    case "extract": {
+      want(3);
+      const a2 = args[2]!.fn;
+      const pattern = String(args[0]!.fn([]));
+      let re: RegExp;
+      try {
+        re = new RegExp(pattern);
+      } catch {
+        fail(ctx, "semantic", `invalid regular expression "${pattern}"`, e.pos);
+      }
+      return { fn: (r) => re.exec(String(a2(r) ?? ""))?.[Number(a1(r))] ?? null, type: "string" };
+    }
+    case "hash_sha256":
+      return {
+        fn: (r) =>
+          createHash("sha256")
+            .update(String(a0(r) ?? ""))
+            .digest("hex"),
+        type: "string",
+      };
+    case "todatetime":
+      return {
+        fn: (r) =>
+          typeof a0(r) === "number"
+            ? a0(r)
+            : a0(r) === null
+              ? null
+              : Number.isNaN(Date.parse(String(a0(r))))
+                ? null
+                : Date.parse(String(a0(r))),
+        type: "datetime",
+      };
+    case "totimespan":
+      return { fn: (r) => (typeof a0(r) === "number" ? a0(r) : null), type: "timespan" };
+    case "tobool":
+      return {
+        fn: (r) => (a0(r) === null ? null : a0(r) === true || String(a0(r)).toLowerCase() === "true" || a0(r) === 1),
+        type: "bool",
+      };
+    case "series_outliers":
+      return {
+        fn: (r) => (Array.isArray(a0(r)) ? seriesOutliers((a0(r) as unknown[]).map(Number)) : null),
+        type: "dynamic",
+      };
+    case "series_decompose_anomalies": {
+      const a2 = args[2]?.fn;
+      return {
+        fn: (r) =>
+          Array.isArray(a0(r))
+            ? seriesDecomposeAnomalies(
+                (a0(r) as unknown[]).map(Number),
+                args[1] ? Number(a1(r)) : 1.5,
+                a2 ? Number(a2(r)) : -1,
+              )
+            : null,
+        type: "dynamic",
+      };
+    }
     case "__has_any": {
       const f = a0;
       const terms = args.slice(1).map((a) => lower(a.fn([])));

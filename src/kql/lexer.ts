@@ -88,10 +88,14 @@ export function tokenize(text: string): Token[] {
       else out.push({ kind: "number", text: m![0], value: num, pos: start });
       continue;
     }
-    if (c === "[" && (text[i + 1] === "'" || text[i + 1] === '"')) {
-      const q = text[i + 1]!;
+    // ['name'] is a quoted identifier, except right after a value (d['key'] is member access).
+    const last = out[out.length - 1];
+    const postfix = last !== undefined && (last.kind === "ident" || last.text === ")" || last.text === "]");
+    const q0 = text[i + 1];
+    const closeAt = q0 === "'" || q0 === '"' ? text.indexOf(q0, i + 2) : -1;
+    if (c === "[" && !postfix && closeAt > 0 && text[closeAt + 1] === "]") {
+      const q = q0!;
       const end = text.indexOf(`${q}]`, i + 2);
-      if (end < 0) fail("unterminated bracketed name", i);
       out.push({ kind: "ident", text: text.slice(i + 2, end), value: text.slice(i + 2, end), pos: start });
       i = end + 2;
       continue;

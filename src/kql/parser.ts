@@ -16,7 +16,11 @@ export type Expr =
   | { k: "not"; e: Expr; pos: number }
   | { k: "neg"; e: Expr; pos: number }
   | { k: "in"; e: Expr; list: Expr[]; negate: boolean; ci: boolean; pos: number }
-  | { k: "call"; name: string; args: Expr[]; pos: number };
+  | { k: "call"; name: string; args: Expr[]; pos: number }
+  | { k: "member"; e: Expr; key: Expr; pos: number }
+  | { k: "dyn"; v: unknown; pos: number }
+  | { k: "between"; e: Expr; lo: Expr; hi: Expr; negate: boolean; pos: number }
+  | { k: "star"; pos: number };
 
 export interface NamedExpr {
   name?: string;
@@ -34,10 +38,33 @@ export type Op =
   | { k: "top"; n: Expr; key: { e: Expr; desc: boolean }; pos: number }
   | { k: "count"; pos: number }
   | { k: "distinct"; items: NamedExpr[]; pos: number }
-  | { k: "render"; pos: number };
+  | { k: "render"; pos: number }
+  | { k: "join"; kind: string; right: Tabular; on: { left: string; right: string }[]; pos: number }
+  | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
+  | { k: "mv-expand"; col: string; pos: number }
+  | { k: "project-rename"; renames: { to: string; from: string }[]; pos: number }
+  | {
+      k: "make-series";
+      aggs: NamedExpr[];
+      defaults: (Expr | undefined)[];
+      on: Expr;
+      from: Expr;
+      to: Expr;
+      step: Expr;
+      by: NamedExpr[];
+      pos: number;
+    };
+
+export type Source =
+  | { k: "table"; name: string; pos: number }
+  | { k: "sub"; t: Tabular; pos: number }
+  | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
+  | { k: "datatable"; columns: { name: string; type: string }[]; values: Expr[]; pos: number }
+  | { k: "range"; name: string; from: Expr; to: Expr; step: Expr; pos: number }
+  | { k: "print"; items: NamedExpr[]; pos: number };
 
 export interface Tabular {
-  source: { k: "table"; name: string; pos: number };
+  source: Source;
   ops: Op[];
 }
 
@@ -47,12 +74,8 @@ export interface Query {
 }
 
 const UNSUPPORTED_OPERATORS = new Set([
-  "join",
-  "union",
   "lookup",
-  "mv-expand",
   "mv-apply",
-  "make-series",
   "parse",
   "evaluate",
   "search",
@@ -68,12 +91,8 @@ const UNSUPPORTED_OPERATORS = new Set([
   "sample-distinct",
   "getschema",
   "externaldata",
-  "project-rename",
   "project-keep",
   "project-reorder",
-  "range",
-  "print",
-  "datatable",
   "materialize",
 ]);
 
@@ -121,7 +140,7 @@ class Parser {
       this.i++;
       const name = this.ident().text;
       this.eat("=");
-      if (this.t.kind === "ident" && this.peekIsTabularStart()) lets.push({ name, tabular: this.tabular(), pos });
+      if (this.peekIsTabularStart()) lets.push({ name, tabular: this.tabular(), pos });
       else lets.push({ name, scalar: this.expr(), pos });
       this.eat(";");
     }
@@ -133,39 +152,115 @@ class Parser {
   }
 
   private peekIsTabularStart(): boolean {
-    // `let X = Name | ...` or `let X = Name;` where Name is a table is tabular; a call or literal is scalar.
+    // `let X = T | ...`, `let X = T;` (T capitalised), `let X = datatable(...)`/range/print/union, `let X = (T | ...)`.
+    const t = this.t;
     const next = this.peek();
+    const lower = t.text.toLowerCase();
+    if (t.kind === "ident" && ["datatable", "range", "print", "union"].includes(lower)) return true;
+    if (t.text === "(") return next.kind === "ident" && this.peek(2).text === "|";
     return (
-      next.text === "|" || (next.text === ";" && /^[A-Z]/.test(this.t.text) && !["true", "false"].includes(this.t.text))
+      t.kind === "ident" &&
+      (next.text === "|" || (next.text === ";" && /^[A-Z]/.test(t.text) && !["true", "false"].includes(t.text)))
     );
   }
 
   private tabular(): Tabular {
+    const source = this.source();
+    const ops: Op[] = [];
+    while (this.accept("|")) ops.push(this.operator());
+    return { source, ops };
+  }
+
+  private source(): Source {
     const first = this.t;
+    const pos = first.pos;
+    if (first.text === "(") {
+      this.i++;
+      const t = this.tabular();
+      this.eat(")");
+      return { k: "sub", t, pos };
+    }
     if (first.kind !== "ident")
       this.fail("syntax", `expected a table name but found "${first.text || "end of query"}"`);
     const lower = first.text.toLowerCase();
-    if (
-      UNSUPPORTED_OPERATORS.has(lower) ||
-      lower === "table" ||
-      lower === "cluster" ||
-      lower === "database" ||
-      lower === "workspace" ||
-      lower === "app"
-    ) {
-      this.fail("unsupported", `"${first.text}" is not supported by the local engine`, first.pos);
+    if (UNSUPPORTED_OPERATORS.has(lower) || ["table", "cluster", "database", "workspace", "app"].includes(lower)) {
+      this.fail("unsupported", `"${first.text}" is not supported by the local engine`, pos);
     }
     this.i++;
+    if (lower === "union") return { ...this.unionBody(), pos };
+    if (lower === "datatable") return this.datatable(pos);
+    if (lower === "range") {
+      const name = this.ident().text;
+      this.eat("from");
+      const from = this.expr();
+      this.eat("to");
+      const to = this.expr();
+      this.eat("step");
+      return { k: "range", name, from, to, step: this.expr(), pos };
+    }
+    if (lower === "print") return { k: "print", items: this.namedList(), pos };
     if (this.t.text === "(")
       this.fail(
         "unsupported",
         `function call "${first.text}(...)" as a table is not supported by the local engine`,
-        first.pos,
+        pos,
       );
-    const source = { k: "table" as const, name: first.text, pos: first.pos };
-    const ops: Op[] = [];
-    while (this.accept("|")) ops.push(this.operator());
-    return { source, ops };
+    return { k: "table", name: first.text, pos };
+  }
+
+  private unionBody(): { k: "union"; tables: Tabular[]; withsource?: string } {
+    let withsource: string | undefined;
+    for (;;) {
+      if (this.isWord("withsource")) {
+        this.i++;
+        this.eat("=");
+        withsource = this.ident().text;
+      } else if (this.isWord("kind") || this.isWord("isfuzzy")) {
+        this.i++;
+        this.eat("=");
+        this.i++;
+      } else break;
+    }
+    if (this.t.kind === "op" && this.t.text === "*")
+      this.fail("unsupported", "union * (wildcard) is not supported by the local engine");
+    const tables = [this.unionItem()];
+    while (this.accept(",")) tables.push(this.unionItem());
+    return { k: "union", tables, ...(withsource ? { withsource } : {}) };
+  }
+
+  private unionItem(): Tabular {
+    if (this.t.text === "(") {
+      this.i++;
+      const t = this.tabular();
+      this.eat(")");
+      return t;
+    }
+    const t = this.ident();
+    if (this.t.kind === "op" && this.t.text === "*")
+      this.fail("unsupported", "wildcard table names are not supported by the local engine", t.pos);
+    return { source: { k: "table", name: t.text, pos: t.pos }, ops: [] };
+  }
+
+  private datatable(pos: number): Source {
+    this.eat("(");
+    const columns: { name: string; type: string }[] = [];
+    do {
+      const name = this.ident().text;
+      this.eat(":");
+      columns.push({ name, type: this.ident().text.toLowerCase() });
+    } while (this.accept(","));
+    this.eat(")");
+    this.eat("[");
+    const values: Expr[] = [];
+    if ((this.t.text as string) !== "]") {
+      values.push(this.expr());
+      while (this.accept(",")) {
+        if ((this.t.text as string) === "]") break;
+        values.push(this.expr());
+      }
+    }
+    this.eat("]");
+    return { k: "datatable", columns, values, pos };
   }
 
   private operator(): Op {
@@ -207,6 +302,90 @@ class Parser {
       }
       case "count":
         return { k: "count", pos };
+      case "join": {
+        let kind = "innerunique";
+        while (this.isWord("kind") || this.isWord("hint")) {
+          const isKind = this.isWord("kind");
+          this.i++;
+          if ((this.t.text as string) === ".") {
+            this.i++;
+            this.ident();
+          }
+          this.eat("=");
+          const v = this.ident().text.toLowerCase();
+          if (isKind) kind = v;
+        }
+        if (
+          ![
+            "inner",
+            "innerunique",
+            "leftouter",
+            "leftanti",
+            "rightanti",
+            "leftsemi",
+            "rightsemi",
+            "leftantisemi",
+            "rightantisemi",
+            "fullouter",
+            "rightouter",
+          ].includes(kind)
+        ) {
+          this.fail("unsupported", `join kind "${kind}" is not supported`, pos);
+        }
+        let right: Tabular;
+        if (this.accept("(")) {
+          right = this.tabular();
+          this.eat(")");
+        } else {
+          const name = this.ident();
+          right = { source: { k: "table", name: name.text, pos: name.pos }, ops: [] };
+        }
+        this.eat("on");
+        const on: { left: string; right: string }[] = [];
+        do {
+          if (this.t.text === "$" || this.t.text === "$left" || this.isWord("$left") || this.isWord("$right")) {
+            const a = this.sideColumn();
+            this.eat("==");
+            const b = this.sideColumn();
+            on.push(a.side === "left" ? { left: a.col, right: b.col } : { left: b.col, right: a.col });
+          } else {
+            const c = this.ident().text;
+            on.push({ left: c, right: c });
+          }
+        } while (this.accept(",") || this.accept("and"));
+        return { k: "join", kind, right, on, pos };
+      }
+      case "union":
+        return { ...this.unionBody(), pos };
+      case "mv-expand":
+        return { k: "mv-expand", col: this.ident().text, pos };
+      case "project-rename": {
+        const renames: { to: string; from: string }[] = [];
+        do {
+          const to = this.ident().text;
+          this.eat("=");
+          renames.push({ to, from: this.ident().text });
+        } while (this.accept(","));
+        return { k: "project-rename", renames, pos };
+      }
+      case "make-series": {
+        const aggs: NamedExpr[] = [];
+        const defaults: (Expr | undefined)[] = [];
+        do {
+          aggs.push(this.named());
+          defaults.push(this.accept("default") ? (this.eat("="), this.expr()) : undefined);
+        } while (this.accept(","));
+        this.eat("on");
+        const on = this.expr();
+        this.eat("from");
+        const from = this.expr();
+        this.eat("to");
+        const to = this.expr();
+        this.eat("step");
+        const step = this.expr();
+        const by = this.accept("by") ? this.namedList() : [];
+        return { k: "make-series", aggs, defaults, on, from, to, step, by, pos };
+      }
       case "distinct":
         return { k: "distinct", items: this.namedList(), pos };
       case "render":
@@ -215,6 +394,14 @@ class Parser {
       default:
         this.fail("unsupported", `operator "${t.text}" is not supported by the local engine`, pos);
     }
+  }
+
+  private sideColumn(): { side: "left" | "right"; col: string } {
+    const t = this.ident();
+    const side = t.text.toLowerCase() === "$left" ? "left" : t.text.toLowerCase() === "$right" ? "right" : undefined;
+    if (!side) this.fail("syntax", `expected $left.Column or $right.Column in join condition`, t.pos);
+    this.eat(".");
+    return { side, col: this.ident().text };
   }
 
   private sortKey(): { e: Expr; desc: boolean } {
@@ -296,6 +483,15 @@ class Parser {
       if (w === "has_any") return { k: "call", name: "__has_any", args: [l, ...list], pos };
       return { k: "in", e: l, list, negate, ci, pos };
     }
+    if (w === "between") {
+      this.i++;
+      this.eat("(");
+      const lo = this.add();
+      this.eat("..");
+      const hi = this.add();
+      this.eat(")");
+      return { k: "between", e: l, lo, hi, negate, pos };
+    }
     if (w === "matches") {
       this.i++;
       this.eat("regex");
@@ -365,23 +561,90 @@ class Parser {
       this.i++;
       const lower = t.text.toLowerCase();
       if (lower === "true" || lower === "false") return { k: "lit", v: lower === "true", type: "bool", pos };
+      let e: Expr;
       if (this.t.text === "(") {
         this.i++;
         if (lower === "datetime") return this.datetimeLiteral(pos);
+        if (lower === "dynamic") {
+          const v = this.dynamicValue();
+          this.eat(")");
+          return { k: "dyn", v, pos };
+        }
         const args: Expr[] = [];
         if ((this.t.text as string) !== ")") {
-          args.push(this.expr());
-          while (this.accept(",")) args.push(this.expr());
+          args.push(this.callArg());
+          while (this.accept(",")) args.push(this.callArg());
         }
         this.eat(")");
-        return { k: "call", name: lower, args, pos };
+        e = { k: "call", name: lower, args, pos };
+      } else e = { k: "col", name: t.text, pos };
+      // Member access on dynamic values: d.a.b, d["x"], d[0].
+      for (;;) {
+        if (this.t.text === "." && this.peek().kind === "ident") {
+          const p2 = this.t.pos;
+          this.i++;
+          const key = this.ident().text;
+          e = { k: "member", e, key: { k: "lit", v: key, type: "string", pos: p2 }, pos: p2 };
+        } else if (this.t.text === "[") {
+          const p2 = this.t.pos;
+          this.i++;
+          const key = this.expr();
+          this.eat("]");
+          e = { k: "member", e, key, pos: p2 };
+        } else break;
       }
-      if (this.t.text === "." || this.t.text === "[")
-        this.fail("unsupported", `member access on "${t.text}" is not supported by the local engine`);
-      return { k: "col", name: t.text, pos };
+      return e;
     }
     this.fail("syntax", `unexpected "${t.text || "end of query"}"`);
   }
+  private callArg(): Expr {
+    if (this.t.kind === "op" && this.t.text === "*") {
+      const pos = this.t.pos;
+      this.i++;
+      return { k: "star", pos };
+    }
+    return this.expr();
+  }
+
+  /** A dynamic literal: JSON-like arrays, property bags and scalars (single or double quoted strings). */
+  private dynamicValue(): unknown {
+    const t = this.t;
+    if (t.text === "[") {
+      this.i++;
+      const out: unknown[] = [];
+      if ((this.t.text as string) !== "]") {
+        out.push(this.dynamicValue());
+        while (this.accept(",")) out.push(this.dynamicValue());
+      }
+      this.eat("]");
+      return out;
+    }
+    if (t.text === "{") {
+      this.i++;
+      const out: Record<string, unknown> = {};
+      if ((this.t.text as string) !== "}") {
+        do {
+          const k = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : this.ident().text;
+          this.eat(":");
+          out[k] = this.dynamicValue();
+        } while (this.accept(","));
+      }
+      this.eat("}");
+      return out;
+    }
+    if (t.kind === "string") return String(this.toks[this.i++]!.value);
+    if (t.kind === "number") return Number(this.toks[this.i++]!.value);
+    if (t.kind === "op" && t.text === "-" && this.peek().kind === "number") {
+      this.i++;
+      return -Number(this.toks[this.i++]!.value);
+    }
+    if (this.isWord("true") || this.isWord("false") || this.isWord("null")) {
+      const w = this.toks[this.i++]!.text.toLowerCase();
+      return w === "null" ? null : w === "true";
+    }
+    this.fail("syntax", `invalid dynamic literal near "${t.text}"`);
+  }
+
   private datetimeLiteral(pos: number): Expr {
     const raw = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : "";
     this.eat(")");

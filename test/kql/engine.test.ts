@@ -102,6 +102,80 @@ describe("local KQL engine", () => {
     expect(run("Signins | count").rows).toEqual([[5]]);
   });
 
+  it("join kinds with Kusto semantics (innerunique dedupes the left; clashing columns get a 1 suffix)", () => {
+    const L = "datatable(k:string, v:long)['a',1,'a',2,'b',3]";
+    const R = "datatable(k:string, w:long)['a',10,'a',11,'c',12]";
+    const j = (kind: string) => run(`let L = ${L}; let R = ${R}; L | join kind=${kind} (R) on k`);
+    expect(j("inner").rows).toEqual([
+      ["a", 1, "a", 10],
+      ["a", 1, "a", 11],
+      ["a", 2, "a", 10],
+      ["a", 2, "a", 11],
+    ]);
+    expect(j("inner").columns.map((c) => c.name)).toEqual(["k", "v", "k1", "w"]);
+    expect(j("innerunique").rows).toEqual([
+      ["a", 1, "a", 10],
+      ["a", 1, "a", 11],
+    ]);
+    expect(j("leftouter").rows).toEqual([
+      ["a", 1, "a", 10],
+      ["a", 1, "a", 11],
+      ["a", 2, "a", 10],
+      ["a", 2, "a", 11],
+      ["b", 3, null, null],
+    ]);
+    expect(j("leftanti").rows).toEqual([["b", 3]]);
+    expect(j("rightanti").rows).toEqual([["c", 12]]);
+    expect(j("leftsemi").rows).toEqual([
+      ["a", 1],
+      ["a", 2],
+    ]);
+    const onLR = run(
+      `let L = ${L}; let R = datatable(key:string, w:long)['b',7]; L | join kind=inner (R) on $left.k == $right.key`,
+    );
+    expect(onLR.rows).toEqual([["b", 3, "b", 7]]);
+  });
+
+  it("union, datatable, range, print, mv-expand, dynamic access, arg_max, between", () => {
+    expect(run("union (datatable(a:long)[1,2]), (datatable(b:long)[3]) | count").rows).toEqual([[3]]);
+    expect(run("union withsource=T SigninLogs, Signins | summarize count() by T | sort by T asc").rows).toEqual([
+      ["SigninLogs", 5],
+      ["Signins", 5],
+    ]);
+    expect(run("range x from 1 to 10 step 3").rows).toEqual([[1], [4], [7], [10]]);
+    expect(run("print s = strcat('a', 'b'), n = 2 * 3").rows).toEqual([["ab", 6]]);
+    expect(run("datatable(d:dynamic)[dynamic([1,2,3]), dynamic([4])] | mv-expand d | summarize sum(d)").rows).toEqual([
+      [10],
+    ]);
+    expect(
+      run("print d = dynamic({'a': {'b': [5, 6]}}) | project x = d.a.b[1], y = d['a']['b'][0], n = array_length(d.a.b)")
+        .rows,
+    ).toEqual([[6, 5, 2]]);
+    expect(run("print j = parse_json('{\"k\": 3}') | project v = toint(j.k)").rows).toEqual([[3]]);
+    const last = run(
+      "SigninLogs | summarize arg_max(TimeGenerated, *) by IPAddress | where IPAddress == '203.0.113.45' | project UserPrincipalName, Score",
+    );
+    expect(last.rows).toEqual([["adele@contoso.com", 3]]);
+    expect(run("SigninLogs | where Score between (3 .. 5) | count").rows).toEqual([[2]]);
+  });
+
+  it("make-series fills empty bins with the default and series_outliers flags the spike", () => {
+    // 24 hourly bins with a steady 2 events, one hour with 40: that bin, and only that bin, is an outlier.
+    const rows: string[] = [];
+    for (let hr = 0; hr < 24; hr++)
+      for (let i = 0; i < (hr === 17 ? 40 : 2); i++)
+        rows.push(`datetime(2026-03-01T${String(hr).padStart(2, "0")}:10:00Z)`);
+    const q = `datatable(t:datetime)[${rows.join(",")}] | make-series n = count() default = 0 on t from datetime(2026-03-01) to datetime(2026-03-02) step 1h | extend o = series_outliers(n) | project n, o`;
+    const [n, o] = run(q).rows[0] as [number[], number[]];
+    expect(n).toHaveLength(24);
+    expect(n.reduce((a, b) => a + b, 0)).toBe(23 * 2 + 40);
+    expect(o.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0)).toEqual([17]);
+    const gaps = run(
+      "datatable(t:datetime)[datetime(2026-03-01T00:30:00Z)] | make-series n = count() default = 0 on t from datetime(2026-03-01) to datetime(2026-03-01T03:00:00Z) step 1h",
+    );
+    expect(gaps.rows[0]![0]).toEqual([1, 0, 0]);
+  });
+
   it("unsupported or wrong queries fail with the construct and its position, never a silent answer", () => {
     const err = (q: string) => {
       try {
@@ -111,7 +185,9 @@ describe("local KQL engine", () => {
       }
       throw new Error("expected an error");
     };
-    expect(err("SigninLogs\n| mv-expand Score")).toMatchObject({ code: "unsupported", line: 2, column: 3 });
+    expect(err("SigninLogs\n| evaluate bag_unpack(Score)")).toMatchObject({ code: "unsupported", line: 2, column: 3 });
+    expect(err("SigninLogs | join kind=fullouter (SigninLogs) on IPAddress").message).toContain("fullouter");
+    expect(err("union * | count").message).toContain("wildcard");
     expect(err("SigninLogs | where Nope == 1")).toMatchObject({ code: "semantic", line: 1, column: 20 });
     expect(err("Missing | take 1").message).toContain('"Missing" does not exist');
     expect(err("SigninLogs | where")).toMatchObject({ code: "syntax" });
