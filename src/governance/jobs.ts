@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import type { Db } from "../state/db.js";
 
 export type JobStatus = "active" | "paused" | "completed";
@@ -17,32 +18,47 @@ export interface JobRecord {
 /** Per-job state: status (pause/resume), usage counters for budgets, and flags such as suspicious content. */
 export class JobStore {
   private readonly recent = new Map<string, number[]>();
+  // Statements are prepared once: this store sits on the hot path of every call.
+  private readonly s: Record<
+    "get" | "list" | "touch" | "usage" | "status" | "recordToken" | "tokens" | "flag" | "flags",
+    Statement
+  >;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.s = {
+      get: db.prepare("SELECT * FROM jobs WHERE job = ?"),
+      list: db.prepare("SELECT * FROM jobs ORDER BY last_seen DESC"),
+      touch: db.prepare(
+        `INSERT INTO jobs (job, agent, policy_hash, status, calls, rows, first_seen, last_seen)
+         VALUES (?, ?, ?, 'active', 0, 0, ?, ?) ON CONFLICT(job) DO UPDATE SET last_seen = excluded.last_seen
+         RETURNING *`,
+      ),
+      usage: db.prepare("UPDATE jobs SET calls = calls + 1, rows = rows + ? WHERE job = ?"),
+      status: db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?"),
+      recordToken: db.prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)"),
+      tokens: db.prepare("SELECT jti, jws, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen"),
+      flag: db.prepare("INSERT INTO job_flags (job, flag, time) VALUES (?, ?, ?)"),
+      flags: db.prepare("SELECT DISTINCT flag FROM job_flags WHERE job = ? ORDER BY flag"),
+    };
+  }
 
   get(job: string): JobRecord | undefined {
-    return this.db.prepare<[string], JobRecord>("SELECT * FROM jobs WHERE job = ?").get(job);
+    return this.s.get.get(job) as JobRecord | undefined;
   }
 
   list(): JobRecord[] {
-    return this.db.prepare<[], JobRecord>("SELECT * FROM jobs ORDER BY last_seen DESC").all();
+    return this.s.list.all() as JobRecord[];
   }
 
-  /** Registers the job on first sight; returns its record. */
+  /** Registers the job on first sight and returns its current record. */
   touch(job: string, agent: string, policyHash: string, now: Date): JobRecord {
     const t = now.toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO jobs (job, agent, policy_hash, status, calls, rows, first_seen, last_seen)
-         VALUES (?, ?, ?, 'active', 0, 0, ?, ?) ON CONFLICT(job) DO UPDATE SET last_seen = excluded.last_seen`,
-      )
-      .run(job, agent, policyHash, t, t);
-    return this.get(job)!;
+    return this.s.touch.get(job, agent, policyHash, t, t) as JobRecord;
   }
 
   /** Counts a call (and rows read) against the job's budgets. */
   recordUsage(job: string, rows: number, nowMs: number): void {
-    this.db.prepare("UPDATE jobs SET calls = calls + 1, rows = rows + ? WHERE job = ?").run(rows, job);
+    this.s.usage.run(rows, job);
     const list = this.recent.get(job) ?? [];
     list.push(nowMs);
     this.recent.set(job, list);
@@ -55,32 +71,23 @@ export class JobStore {
   }
 
   setStatus(job: string, status: JobStatus, reason: string): boolean {
-    return this.db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?").run(status, reason, job).changes > 0;
+    return this.s.status.run(status, reason, job).changes > 0;
   }
 
   /** Keeps each authenticated token once, so a job's proof bundle can carry the CST that authorized it. */
   recordToken(jti: string, job: string, jws: string, exp: number, now: Date): void {
-    this.db
-      .prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)")
-      .run(jti, job, jws, exp, now.toISOString());
+    this.s.recordToken.run(jti, job, jws, exp, now.toISOString());
   }
 
   tokens(job: string): { jti: string; jws: string; exp: number; first_seen: string }[] {
-    return this.db
-      .prepare<[string], { jti: string; jws: string; exp: number; first_seen: string }>(
-        "SELECT jti, jws, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen",
-      )
-      .all(job);
+    return this.s.tokens.all(job) as { jti: string; jws: string; exp: number; first_seen: string }[];
   }
 
   flag(job: string, flag: string, now: Date): void {
-    this.db.prepare("INSERT INTO job_flags (job, flag, time) VALUES (?, ?, ?)").run(job, flag, now.toISOString());
+    this.s.flag.run(job, flag, now.toISOString());
   }
 
   flags(job: string): string[] {
-    return this.db
-      .prepare<[string], { flag: string }>("SELECT DISTINCT flag FROM job_flags WHERE job = ? ORDER BY flag")
-      .all(job)
-      .map((r) => r.flag);
+    return (this.s.flags.all(job) as { flag: string }[]).map((r) => r.flag);
   }
 }

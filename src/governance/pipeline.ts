@@ -16,7 +16,7 @@ import { asGovernanceError, GovernanceError } from "./errors.js";
 import type { JobStore } from "./jobs.js";
 import type { VerifiedPolicy } from "./policy.js";
 import { Redactor } from "./redact.js";
-import { verifyToken } from "./token.js";
+import { CLOCK_SKEW_SECONDS, verifyToken } from "./token.js";
 import type { TrustStore } from "./trust.js";
 import { scanForInjection } from "./untrusted.js";
 
@@ -189,16 +189,29 @@ export class Governor {
   private async authenticate(): Promise<Caller> {
     if (this.deps.policy instanceof GovernanceError) throw this.deps.policy;
     const policy = this.deps.policy;
+    const nowSec = Math.floor(this.now() / 1000);
+    // A token verified once stays verified (same trust store, same policy); only its time window is re-checked.
+    const cached = this.verified;
+    if (cached && cached.token === this.deps.token) {
+      if (nowSec > cached.claims.exp + CLOCK_SKEW_SECONDS)
+        throw new GovernanceError("auth_expired", "CST has expired", "issue a new token: gsmcp token issue");
+      if (nowSec < cached.claims.nbf - CLOCK_SKEW_SECONDS)
+        throw new GovernanceError("auth_expired", "CST is not valid yet", "check clocks");
+      return { claims: cached.claims, policy };
+    }
     const claims = await verifyToken({
       token: this.deps.token,
       trust: this.deps.trust,
       audience: this.deps.audience,
       wpc: policy.wpc,
       policyHash: policy.hash,
-      now: Math.floor(this.now() / 1000),
+      now: nowSec,
     });
+    this.verified = { token: this.deps.token, claims };
     return { claims, policy };
   }
+
+  private verified?: { token: string; claims: CstClaims };
 
   /** tools/list: what the effective scope allows (governance tools always). An unauthenticated session sees only those. */
   async listTools(): Promise<ListedTool[]> {

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentSecurityEvent, TelemetrySink } from "./sink.js";
 
@@ -16,27 +16,36 @@ export class JsonlSink implements TelemetrySink {
   private readonly file: string;
   private readonly maxBytes: number;
   private size: number;
+  private fd: number;
 
   constructor(opts: JsonlSinkOptions) {
     if (!existsSync(opts.dir)) mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     this.file = join(opts.dir, "events.jsonl");
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.size = existsSync(this.file) ? statSync(this.file).size : 0;
+    this.fd = openSync(this.file, "a", 0o600);
   }
 
+  /** One write(2) per event on an O_APPEND descriptor: the line is in the file before emit returns. */
   emit(event: AgentSecurityEvent): void {
     const line = `${JSON.stringify(event)}\n`;
     if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
-    appendFileSync(this.file, line, { mode: 0o600 });
+    writeSync(this.fd, line);
     this.size += Buffer.byteLength(line);
   }
 
   private rotate(): void {
+    closeSync(this.fd);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     renameSync(this.file, this.file.replace(/\.jsonl$/, `-${stamp}.jsonl`));
+    this.fd = openSync(this.file, "a", 0o600);
     this.size = 0;
   }
 
   async flush(): Promise<void> {}
-  async close(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
 }
