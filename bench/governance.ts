@@ -23,6 +23,36 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Measures a and b in alternating rounds, so drift on a busy machine hits both alike. */
+async function interleaved(n: number, a: () => unknown, b: () => unknown, rounds = 6) {
+  const la: number[] = [];
+  const lb: number[] = [];
+  let ta = 0;
+  let tb = 0;
+  for (let i = 0; i < 30; i++) {
+    await a();
+    await b();
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [fn, lat, add] of [
+      [a, la, (d: number) => (ta += d)],
+      [b, lb, (d: number) => (tb += d)],
+    ] as const) {
+      const t0 = performance.now();
+      for (let i = 0; i < n / rounds; i++) {
+        const s = performance.now();
+        await fn();
+        lat.push(performance.now() - s);
+      }
+      add(performance.now() - t0);
+    }
+  }
+  la.sort((x, y) => x - y);
+  lb.sort((x, y) => x - y);
+  const stat = (l: number[], t: number) => ({ p50: pct(l, 50), p99: pct(l, 99), perSec: (l.length / t) * 1000 });
+  return { a: stat(la, ta), b: stat(lb, tb) };
+}
+
 async function timeIt(n: number, fn: (i: number) => unknown): Promise<{ p50: number; p99: number; perSec: number }> {
   const lat: number[] = [];
   for (let i = 0; i < Math.min(50, n); i++) await fn(i); // warm up
@@ -141,8 +171,7 @@ export async function bench(): Promise<BenchResult[]> {
   const gov = await openRuntime({ home, tokenRef: token, policyRef: policyFile });
   const ungov = await openRuntime({ home, ungoverned: true });
   const N = 1500;
-  const g = await timeIt(N, () => gov.governor.call("sentinel_incidents_get", { incidentId }));
-  const u = await timeIt(N, () => ungov.governor.call("sentinel_incidents_get", { incidentId }));
+  const { a: g, b: u } = await interleaved(N, () => gov.governor.call("sentinel_incidents_get", { incidentId }), () => ungov.governor.call("sentinel_incidents_get", { incidentId }));
   const gw = await timeIt(N * 2, () => gov.governor.call("governance_whoami", {}));
   await gov.close();
   await ungov.close();
@@ -190,8 +219,11 @@ export async function bench(): Promise<BenchResult[]> {
   const cold = performance.now() - t0;
   const su = await connectStdio({ GSMCP_HOME: home, GSMCP_UNGOVERNED: "1" });
   const M = 500;
-  const sgv = await timeIt(M, () => sg.client.callTool({ name: "sentinel_incidents_get", arguments: { incidentId } }));
-  const suv = await timeIt(M, () => su.client.callTool({ name: "sentinel_incidents_get", arguments: { incidentId } }));
+  const { a: sgv, b: suv } = await interleaved(
+    M,
+    () => sg.client.callTool({ name: "sentinel_incidents_get", arguments: { incidentId } }),
+    () => su.client.callTool({ name: "sentinel_incidents_get", arguments: { incidentId } }),
+  );
   await sg.close();
   await su.close();
   out.push({ area: AREA, name: "cold start to MCP initialize (stdio)", value: cold, unit: "ms" });

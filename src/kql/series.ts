@@ -9,18 +9,17 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
- * series_outliers: Tukey's fences on the 10th–90th percentile range, as Kusto's default. A point inside the fences
- * scores 0; outside, its distance beyond the nearer fence in units of that range (positive above, negative below).
+ * series_outliers: Tukey's test on the 10th–90th percentile range (Kusto's defaults). A point between the percentiles
+ * scores 0; above p90 it scores (x − p90) / (p90 − p10), below p10 (x − p10) / (p90 − p10). |score| > 1.5 marks an
+ * outlier, > 3 an extreme one — the thresholds Kusto's documentation uses. A flat series (p90 = p10) uses 1 as the
+ * range so a single spike still scores by its size.
  */
 export function seriesOutliers(series: number[]): number[] {
   const sorted = series.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   const p10 = quantile(sorted, 0.1);
   const p90 = quantile(sorted, 0.9);
-  const range = p90 - p10;
-  const lowFence = p10 - 1.5 * range;
-  const highFence = p90 + 1.5 * range;
-  const unit = range > 0 ? range : 1;
-  return series.map((x) => (x > highFence ? (x - highFence) / unit : x < lowFence ? (x - lowFence) / unit : 0));
+  const unit = p90 - p10 > 0 ? p90 - p10 : 1;
+  return series.map((x) => (x > p90 ? (x - p90) / unit : x < p10 ? (x - p10) / unit : 0));
 }
 
 /**

@@ -169,7 +169,7 @@ describe("local KQL engine", () => {
     const [n, o] = run(q).rows[0] as [number[], number[]];
     expect(n).toHaveLength(24);
     expect(n.reduce((a, b) => a + b, 0)).toBe(23 * 2 + 40);
-    expect(o.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0)).toEqual([17]);
+    expect(o.map((x, i) => (x > 1.5 ? i : -1)).filter((i) => i >= 0)).toEqual([17]);
     const gaps = run(
       "datatable(t:datetime)[datetime(2026-03-01T00:30:00Z)] | make-series n = count() default = 0 on t from datetime(2026-03-01) to datetime(2026-03-01T03:00:00Z) step 1h",
     );
