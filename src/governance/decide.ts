@@ -187,8 +187,6 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
 
   if (req.kql) {
     const k = req.kql;
-    if (!k.ok)
-      return block("kql_invalid", `query does not analyze cleanly: ${k.diagnostics.join("; ") || "unknown error"}`);
     const forbidden = c.kql?.forbidden ?? ALL_KQL_FORBIDDEN;
     // Constructs the policy did not list stay forbidden if they are not among the known, configurable kinds.
     const hit = k.forbidden.find(
@@ -202,6 +200,9 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
         cRule("kql.forbidden"),
       );
     }
+    // Forbidden constructs first: the most specific reason, even when the query also fails to analyze.
+    if (!k.ok)
+      return block("kql_invalid", `query does not analyze cleanly: ${k.diagnostics.join("; ") || "unknown error"}`);
     if (c.kql?.allowed_tables) {
       const bad = k.tables.filter((t) => !c.kql!.allowed_tables!.includes(t));
       if (bad.length)
