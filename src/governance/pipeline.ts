@@ -229,6 +229,22 @@ export class Governor {
   }
 
   async call(name: string, rawArgs: unknown, meta: CallMeta = {}): Promise<ToolCallResult> {
+    try {
+      return await this.governedCall(name, rawArgs, meta);
+    } catch (e) {
+      // Anything unexpected on the governance path (e.g. the state store cannot be written) refuses the call.
+      const sqlite = (e as { code?: string }).code?.startsWith("SQLITE_");
+      return errorResult(
+        new GovernanceError(
+          sqlite ? "receipt_persist_failed" : "internal_error",
+          `${sqlite ? "state store could not be written" : "governance failed"}: ${(e as Error).message}; nothing was returned or executed`,
+          sqlite ? "check GSMCP_HOME (disk space, permissions)" : undefined,
+        ),
+      );
+    }
+  }
+
+  private async governedCall(name: string, rawArgs: unknown, meta: CallMeta): Promise<ToolCallResult> {
     const started = performance.now();
     if (this.deps.ungoverned) return this.callUngoverned(name, rawArgs);
     const tool = toolByName(name);
@@ -759,6 +775,35 @@ export class Governor {
       });
     }
     for (const e of events) this.deps.telemetry.emit(e);
+  }
+
+  /** Intents without outcome, each with the resource's state in Sentinel now (so an operator sees what happened). */
+  async danglingIntents(): Promise<{ receipt: Receipt; currentState?: unknown; error?: string }[]> {
+    const out: { receipt: Receipt; currentState?: unknown; error?: string }[] = [];
+    for (const r of this.deps.receipts.danglingIntents()) {
+      const tool = toolByOp(r.op);
+      if (!tool?.capture) {
+        out.push({ receipt: r });
+        continue;
+      }
+      try {
+        const backend = await this.deps.backend();
+        out.push({
+          receipt: r,
+          currentState: await tool.capture(r.args_redacted as never, {
+            backend,
+            decision: { effect: "ALLOW", reasons: [], constraints: [] },
+          }),
+        });
+      } catch (e) {
+        out.push({ receipt: r, error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+
+  danglingIntentCount(): number {
+    return this.deps.receipts.danglingIntents().length;
   }
 
   receipt(receiptId: string): Receipt | undefined {

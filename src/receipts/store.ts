@@ -61,4 +61,17 @@ export class ReceiptStore {
       .all(intentReceiptId)
       .map((r) => JSON.parse(r.body) as Receipt);
   }
+
+  /** Write intents with no outcome: the process stopped between the two phases. */
+  danglingIntents(): Receipt[] {
+    return this.db
+      .prepare<[], { body: string }>(
+        `SELECT i.body FROM receipts i
+         WHERE json_extract(i.body, '$.phase') = 'intent'
+           AND NOT EXISTS (SELECT 1 FROM receipts o WHERE json_extract(o.body, '$.intent_receipt_id') = i.receipt_id)
+         ORDER BY i.seq`,
+      )
+      .all()
+      .map((r) => JSON.parse(r.body) as Receipt);
+  }
 }

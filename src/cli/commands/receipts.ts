@@ -3,6 +3,7 @@ import { requireHome } from "../../governance/home.js";
 import { TrustStore } from "../../governance/trust.js";
 import type { Receipt } from "../../receipts/receipt.js";
 import { type ChainProblem, verifyChain } from "../../receipts/verify-chain.js";
+import { openRuntime } from "../../server/runtime.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
@@ -58,6 +59,24 @@ export function registerReceiptCommands(program: Command, home: () => string): v
       if (problems.length)
         throw new CliError(`receipt log is NOT valid: ${problems.length} problem(s) in ${count} receipts`, 1);
       out(`OK ${count} receipts: signatures valid, chain intact`);
+    });
+  receipts
+    .command("dangling")
+    .description("writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now")
+    .action(async () => {
+      const runtime = await openRuntime({ home: home() });
+      try {
+        const list = await runtime.governor.danglingIntents();
+        if (!list.length) return out("no dangling intents");
+        for (const d of list) {
+          out(`${d.receipt.receipt_id}\t${d.receipt.time}\tjob ${d.receipt.job}\t${d.receipt.op}\targs ${JSON.stringify(d.receipt.args_redacted)}`);
+          out(`    prior state:   ${JSON.stringify(d.receipt.rollback?.prior_state ?? null)}`);
+          out(`    current state: ${d.error ? `unavailable (${d.error})` : JSON.stringify(d.currentState ?? null)}`);
+        }
+        throw new CliError(`${list.length} dangling intent(s): compare prior and current state, then roll back or record the outcome`, 1);
+      } finally {
+        await runtime.close();
+      }
     });
   receipts
     .command("list")

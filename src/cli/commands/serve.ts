@@ -46,6 +46,10 @@ export function registerServeCommand(program: Command, home: () => string): void
         ...(backend ? { backend: backend as "local" | "azure" } : {}),
         ...(ungoverned ? { ungoverned: true } : {}),
       });
+      const dangling = runtime.governor.danglingIntentCount();
+      if (dangling > 0) {
+        process.stderr.write(`gsmcp: ${dangling} write intent(s) have no outcome (the server stopped mid-write); see "gsmcp receipts dangling"\n`);
+      }
       if (runtime.policy instanceof Error) {
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);
       }
