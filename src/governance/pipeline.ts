@@ -11,7 +11,14 @@ import { type CallFacts, type GovernanceView, type ToolDef, toolNameFor } from "
 import type { CstClaims } from "../types/cst.js";
 import type { Receipt } from "../types/receipt.js";
 import { type ApprovalStore, verifyApprovalSignature } from "./approvals.js";
-import { type Decision, type DecisionRequest, decide, effectiveScope, type KqlFacts } from "./decide.js";
+import {
+  type Decision,
+  type DecisionRequest,
+  decide,
+  effectiveConstraints,
+  effectiveScope,
+  type KqlFacts,
+} from "./decide.js";
 import { asGovernanceError, GovernanceError } from "./errors.js";
 import type { JobStore } from "./jobs.js";
 import type { VerifiedPolicy } from "./policy.js";
@@ -484,6 +491,8 @@ export class Governor {
       policyHash: policy.hash,
       scope: effectiveScope(policy.wpc, claims.scope, KNOWN_OPS),
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
+      kqlAllowedTables: () => effectiveConstraints(policy.wpc, "kql.query").kql?.allowed_tables,
+      analyzeKql: (query) => this.deps.analyzeKql(query),
       explain: async (op, args) => {
         const t = toolByOp(op);
         if (!t) {

@@ -18,6 +18,9 @@ import incidentsGet from "./incidents/get.js";
 import incidentsList from "./incidents/list.js";
 import incidentsUpdate from "./incidents/update.js";
 import kqlQuery from "./kql/query.js";
+import kqlValidate from "./kql/validate.js";
+import tablesList from "./tables/list.js";
+import tablesSchema from "./tables/schema.js";
 import { type ToolDef, toolNameFor } from "./types.js";
 import watchlistsItems from "./watchlists/items.js";
 import watchlistsItemsAdd from "./watchlists/items-add.js";
@@ -32,6 +35,9 @@ export const TOOLS: ToolDef[] = [
   incidentsCommentsList,
   alertsList,
   kqlQuery,
+  kqlValidate,
+  tablesList,
+  tablesSchema,
   analyticsRulesList,
   analyticsRulesGet,
   automationRulesList,

@@ -44,6 +44,15 @@ export interface GovernanceView {
     op: string,
     args: Record<string, unknown>,
   ): Promise<{ tool?: string; decision: Decision; approval_required: boolean }>;
+  /** Tables kql.query may read under the policy (undefined: no table restriction). */
+  kqlAllowedTables(): string[] | undefined;
+  /** Analyses a query for policy without running it. */
+  analyzeKql(query: string): Promise<{
+    ok: boolean;
+    diagnostics: string[];
+    tables: string[];
+    forbidden: { construct: string; line?: number; column?: number }[];
+  }>;
 }
 
 /** One declaration per tool: everything a reviewer, the manifest and the pipeline need. */

@@ -85,6 +85,8 @@ describe("the whole operation catalog over stdio", () => {
       "analyticsRules.get": { ruleId },
       "watchlists.items": { watchlistAlias: "HighValueAssets" },
       "kql.query": { query: "SigninLogs | summarize count() by ResultType", timespan: "P1D" },
+      "kql.validate": { query: "SigninLogs | take 1" },
+      "tables.schema": { table: "SecurityAlert" },
     };
     for (const op of READ_OPS) {
       const r = await call(toolNameFor(op), args[op] ?? {});

@@ -33,6 +33,9 @@ describe("governed stdio server under triage-readonly", () => {
         "sentinel_incidents_get",
         "sentinel_incidents_list",
         "sentinel_kql_query",
+        "sentinel_kql_validate",
+        "sentinel_tables_list",
+        "sentinel_tables_schema",
       ].sort(),
     );
     const list = tools.find((t) => t.name === "sentinel_incidents_list")!;
@@ -88,6 +91,37 @@ describe("governed stdio server under triage-readonly", () => {
     });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toContain("kql_table_not_allowed");
+  });
+
+  it("discovery: an agent that knows only the discovered schema writes KQL that kql.validate accepts and kql.query runs", async () => {
+    const tables = (await s.client.callTool({ name: "sentinel_tables_list", arguments: {} })).structuredContent as {
+      tables: { name: string }[];
+      filteredByPolicy: boolean;
+    };
+    expect(tables.filteredByPolicy).toBe(true);
+    expect(tables.tables.map((t) => t.name)).not.toContain("AgentSecurityEvent_CL");
+    const hidden = await s.client.callTool({
+      name: "sentinel_tables_schema",
+      arguments: { table: "AgentSecurityEvent_CL" },
+    });
+    expect(textOf(hidden)).toContain('no queryable table "AgentSecurityEvent_CL"');
+    const schema = (await s.client.callTool({ name: "sentinel_tables_schema", arguments: { table: "SigninLogs" } }))
+      .structuredContent as { columns: { name: string; type: string }[] };
+    const col = schema.columns.find((c) => c.type === "string" && c.name !== "TimeGenerated")!.name;
+    const query = `SigninLogs | summarize n = count() by ${col} | top 3 by n`;
+    const v = (await s.client.callTool({ name: "sentinel_kql_validate", arguments: { query, timespan: "P1D" } }))
+      .structuredContent as { valid: boolean; policyEffect: string };
+    expect(v.valid).toBe(true);
+    const ran = await s.client.callTool({ name: "sentinel_kql_query", arguments: { query, timespan: "P1D" } });
+    expect(ran.isError, textOf(ran)).toBeFalsy();
+    const bad = (
+      await s.client.callTool({
+        name: "sentinel_kql_validate",
+        arguments: { query: "SigninLogs | where NoSuchColumn == 1" },
+      })
+    ).structuredContent as { valid: boolean; diagnostics: string[] };
+    expect(bad.valid).toBe(false);
+    expect(bad.diagnostics.join()).toMatch(/NoSuchColumn.*line 1, column \d+/);
   });
 
   it("refuses sentinel_incidents_close (denied), never executing it", async () => {

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { isoDuration } from "../shared.js";
+import { defineTool } from "../types.js";
+
+export default defineTool({
+  op: "kql.validate",
+  title: "Validate a KQL query",
+  description:
+    "Check a KQL query without running it: syntax and schema diagnostics (line/column) from Microsoft's Kusto language service, and what the policy would decide for sentinel_kql_query (and why).",
+  input: z.strictObject({ query: z.string().min(1).max(10000), timespan: isoDuration.optional() }),
+  output: z.object({
+    valid: z.boolean(),
+    diagnostics: z.array(z.string()),
+    tables: z.array(z.string()),
+    forbidden: z.array(z.object({ construct: z.string(), line: z.number().optional(), column: z.number().optional() })),
+    policyEffect: z.enum(["ALLOW", "CONSTRAIN", "LOG", "BLOCK"]),
+    reasons: z.array(z.object({ code: z.string(), message: z.string(), rule: z.string().optional() })),
+  }),
+  effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
+  rbac: { role: "none", action: "none (analysis only; nothing is sent to Log Analytics)" },
+  approvalDefault: "none",
+  rollback: { posture: "none", description: "Read-only." },
+  async run(args, ctx) {
+    const g = ctx.governance!;
+    const a = await g.analyzeKql(args.query);
+    const { decision } = await g.explain("kql.query", {
+      query: args.query,
+      ...(args.timespan ? { timespan: args.timespan } : {}),
+    });
+    return {
+      valid: a.ok && decision.effect !== "BLOCK",
+      diagnostics: a.diagnostics,
+      tables: a.tables,
+      forbidden: a.forbidden,
+      policyEffect: decision.effect,
+      reasons: decision.reasons,
+    };
+  },
+});
