@@ -78,6 +78,82 @@ describe("embedded workspace through the Azure SDK clients", () => {
     ).rejects.toMatchObject({ statusCode: 412 });
   });
 
+  it("incident comments, alert rules, automation rules, watchlists and items: list, get, createOrUpdate, delete", async () => {
+    const si = clients.securityInsights;
+    const inc = (await si.incidents.list(rg(), name()).next()).value!;
+    const c = await si.incidentComments.createOrUpdate(rg(), name(), inc.name!, "c-1", { message: "first look" });
+    expect(c).toMatchObject({ name: "c-1", message: "first look" });
+    const comments = [];
+    for await (const x of si.incidentComments.list(rg(), name(), inc.name!)) comments.push(x);
+    expect(comments.map((x) => x.name)).toContain("c-1");
+    await si.incidentComments.delete(rg(), name(), inc.name!, "c-1");
+    await expect(si.incidentComments.get(rg(), name(), inc.name!, "c-1")).rejects.toMatchObject({ statusCode: 404 });
+
+    const rules = [];
+    for await (const r of si.alertRules.list(rg(), name())) rules.push(r);
+    expect(rules.length).toBe(4);
+    expect(rules.every((r) => r.kind === "Scheduled")).toBe(true);
+    const created = await si.alertRules.createOrUpdate(rg(), name(), "r-new", {
+      kind: "Scheduled",
+      displayName: "t",
+      enabled: false,
+      query: "SigninLogs | take 1",
+      queryFrequency: "PT1H",
+      queryPeriod: "PT1H",
+      severity: "Low",
+      triggerOperator: "GreaterThan",
+      triggerThreshold: 0,
+      suppressionDuration: "PT1H",
+      suppressionEnabled: false,
+    } as never);
+    expect(created).toMatchObject({ name: "r-new", kind: "Scheduled" });
+    await expect(
+      si.alertRules.createOrUpdate(rg(), name(), "r-bad", { kind: "Scheduled", displayName: "t" } as never),
+    ).rejects.toMatchObject({ statusCode: 400 });
+    await si.alertRules.delete(rg(), name(), "r-new");
+    await expect(si.alertRules.get(rg(), name(), "r-new")).rejects.toMatchObject({ statusCode: 404 });
+
+    const autos = [];
+    for await (const a of si.automationRules.list(rg(), name())) autos.push(a);
+    expect(autos).toHaveLength(2);
+    const got = await si.automationRules.get(rg(), name(), autos[0]!.name!);
+    const upd = await si.automationRules.createOrUpdate(rg(), name(), got.name!, {
+      automationRuleToUpsert: { ...got, order: 7 },
+    });
+    expect(upd.order).toBe(7);
+
+    const lists = [];
+    for await (const w of si.watchlists.list(rg(), name())) lists.push(w);
+    expect(lists.map((w) => w.watchlistAlias)).toEqual(["HighValueAssets"]);
+    await si.watchlistItems.createOrUpdate(rg(), name(), "HighValueAssets", "i-1", {
+      itemsKeyValue: { Hostname: "SRV-X" },
+    });
+    const items = [];
+    for await (const i of si.watchlistItems.list(rg(), name(), "HighValueAssets")) items.push(i);
+    expect(items).toHaveLength(4);
+    await si.watchlistItems.delete(rg(), name(), "HighValueAssets", "i-1");
+    await expect(si.watchlistItems.get(rg(), name(), "HighValueAssets", "i-1")).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    await expect(si.watchlistItems.list(rg(), name(), "Nope").next()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("pages incident lists with nextLink, which the SDK iterator follows", async () => {
+    for (let i = 0; i < 45; i++) {
+      await clients.securityInsights.incidents.createOrUpdate(rg(), name(), `bulk-${i}`, {
+        title: `bulk ${i}`,
+        severity: "Low",
+        status: "New",
+      });
+    }
+    const all = [];
+    for await (const i of clients.securityInsights.incidents.list(rg(), name())) all.push(i);
+    expect(all.length).toBe(65);
+    const pages = [];
+    for await (const page of clients.securityInsights.incidents.list(rg(), name()).byPage()) pages.push(page.length);
+    expect(pages).toEqual([50, 15]);
+  });
+
   it("runs KQL through LogsQueryClient with the timespan as a hard bound, and reports KQL errors", async () => {
     const all = await clients.logsQuery.queryWorkspace(ws.ids.workspaceId, "SigninLogs | count", { duration: "P30D" });
     const day = await clients.logsQuery.queryWorkspace(ws.ids.workspaceId, "SigninLogs | count", { duration: "PT6H" });
