@@ -1,5 +1,6 @@
 import { SecurityInsights } from "@azure/arm-securityinsight";
 import { DefaultAzureCredential } from "@azure/identity";
+import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { LogsQueryClient } from "@azure/monitor-query-logs";
 import { GovernanceError } from "../governance/errors.js";
 import type { WorkspaceIds } from "./backend.js";
@@ -35,8 +36,19 @@ export function azureIdsFromEnv(env: NodeJS.ProcessEnv = process.env): Workspace
 export function openAzureBackend(): SdkBackend {
   const ids = azureIdsFromEnv();
   const credential = new DefaultAzureCredential();
+  const dce = process.env.GSMCP_DCE_ENDPOINT;
+  const dcr = process.env.GSMCP_DCR_ID;
   return new SdkBackend(ids, {
     securityInsights: new SecurityInsights(credential, ids.subscriptionId),
     logsQuery: new LogsQueryClient(credential),
+    ...(dce && dcr
+      ? {
+          ingestion: {
+            client: new LogsIngestionClient(dce, credential),
+            dcrImmutableId: dcr,
+            stream: "Custom-AgentSecurityEvent_CL",
+          },
+        }
+      : {}),
   });
 }

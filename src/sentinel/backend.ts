@@ -1,4 +1,5 @@
 import type { SecurityInsights } from "@azure/arm-securityinsight";
+import type { LogsIngestionClient } from "@azure/monitor-ingestion";
 import type { LogsQueryClient } from "@azure/monitor-query-logs";
 
 /** Identifies the Sentinel workspace the backend talks to. */
@@ -137,10 +138,14 @@ export interface SentinelBackend {
   deleteWatchlistItem(alias: string, id: string): Promise<void>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
   queryLogs(query: string, timespan: string, serverTimeoutSeconds?: number): Promise<QueryTable>;
+  /** Sends AgentSecurityEvents to the workspace's Logs Ingestion endpoint (when configured). */
+  ingestEvents?(events: Record<string, unknown>[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface SdkClients {
   securityInsights: SecurityInsights;
   logsQuery: LogsQueryClient;
+  /** Logs Ingestion client with the DCR immutable id and stream it sends to. */
+  ingestion?: { client: LogsIngestionClient; dcrImmutableId: string; stream: string };
 }

@@ -19,7 +19,14 @@ export async function openBackend(paths: HomePaths, kind: "local" | "azure"): Pr
       workspaceName: handle.ids.workspaceName,
       workspaceId: handle.ids.workspaceId,
     },
-    clients,
+    {
+      ...clients,
+      ingestion: {
+        client: clients.logsIngestion,
+        dcrImmutableId: handle.ids.dcrImmutableId,
+        stream: handle.ids.streamName,
+      },
+    },
     () => handle.close(),
   );
 }

@@ -228,6 +228,17 @@ export class SdkBackend implements SentinelBackend {
     await wrap(() => this.clients.securityInsights.watchlistItems.delete(...this.rg, alias, id));
   }
 
+  async ingestEvents(events: Record<string, unknown>[]): Promise<void> {
+    const ing = this.clients.ingestion;
+    if (!ing)
+      throw new GovernanceError(
+        "telemetry_failed",
+        "no Logs Ingestion endpoint is configured",
+        "set GSMCP_DCE_ENDPOINT and GSMCP_DCR_ID, or use the jsonl sink",
+      );
+    await ing.client.upload(ing.dcrImmutableId, ing.stream, events);
+  }
+
   async queryLogs(query: string, timespan: string, serverTimeoutSeconds = 60): Promise<QueryTable> {
     const res = await wrap(() =>
       this.clients.logsQuery.queryWorkspace(

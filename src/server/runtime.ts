@@ -15,6 +15,7 @@ import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
 import { openBackend } from "../sentinel/open.js";
 import { type Db, openStateDb } from "../state/db.js";
+import { FanoutSink, IngestionSink } from "../telemetry/ingestion-sink.js";
 import { JsonlSink } from "../telemetry/jsonl-sink.js";
 import type { TelemetrySink } from "../telemetry/sink.js";
 
@@ -49,7 +50,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const db = openStateDb(paths.stateDb);
   const receiptKey = loadSigningKey(paths, "receiptSigner");
   const receipts = new ReceiptStore(db, receiptKey);
-  const telemetry = new JsonlSink({ dir: paths.telemetry });
+  const jsonl = new JsonlSink({ dir: paths.telemetry });
   const jobs = new JobStore(db);
   const approvals = new ApprovalStore(db);
 
@@ -91,6 +92,25 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     return backendPromise;
   };
   const analyzeKql = createKqlFactsAnalyzer(backend);
+  // Telemetry: always the local JSONL file; with telemetry.sink "local" or "logs-ingestion" also Log Analytics
+  // (the embedded workspace's or Azure's Logs Ingestion endpoint), batched with spill-to-disk.
+  const wantIngestion =
+    !(policy instanceof GovernanceError) &&
+    (policy.wpc.telemetry?.sink === "local" || policy.wpc.telemetry?.sink === "logs-ingestion");
+  const telemetry: TelemetrySink = wantIngestion
+    ? new FanoutSink([
+        jsonl,
+        new IngestionSink({
+          upload: async (events) => {
+            const b = await backend();
+            if (!b.ingestEvents) throw new Error("backend has no Logs Ingestion endpoint");
+            await b.ingestEvents(events as unknown as Record<string, unknown>[]);
+          },
+          spillDir: join(paths.telemetry, "spill"),
+          failClosed: !(policy instanceof GovernanceError) && policy.wpc.telemetry?.fail_closed === true,
+        }),
+      ])
+    : jsonl;
 
   const governorFor = (sessionToken: string) =>
     new Governor({
@@ -131,8 +151,8 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     telemetry,
     policy,
     async close() {
+      await telemetry.close().catch(() => undefined);
       if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();
-      await telemetry.close();
       db.close();
     },
   };

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { executeKql } from "../kql/index.js";
@@ -46,7 +46,11 @@ export function ruleProblems(r: DetectionRule): string[] {
   const f = shortDurationMs(r.queryFrequency);
   const q = shortDurationMs(r.queryPeriod);
   if (q < f) p.push("queryPeriod must be ≥ queryFrequency");
-  for (const [k, v] of [["queryFrequency", f], ["queryPeriod", q]] as const) if (v < 5 * SPAN.m! || v > 14 * SPAN.d!) p.push(`${k} must be between 5m and 14d`);
+  for (const [k, v] of [
+    ["queryFrequency", f],
+    ["queryPeriod", q],
+  ] as const)
+    if (v < 5 * SPAN.m! || v > 14 * SPAN.d!) p.push(`${k} must be between 5m and 14d`);
   if (r.entityMappings.length < 1 || r.entityMappings.length > 5) p.push("1 to 5 entity mappings");
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(r.id)) p.push("id must be a GUID");
   if (r.kind !== "Scheduled") p.push("kind must be Scheduled");
@@ -62,10 +66,20 @@ export interface DetectionRun {
 
 /** Runs a rule's query as Sentinel would at `now`, and applies its trigger. */
 export function runDetection(rule: DetectionRule, source: KqlDataSource, now = Date.now()): DetectionRun {
-  const result = executeKql(rule.query, source, { now, timespan: { start: now - shortDurationMs(rule.queryPeriod), end: now + 1 } });
+  const result = executeKql(rule.query, source, {
+    now,
+    timespan: { start: now - shortDurationMs(rule.queryPeriod), end: now + 1 },
+  });
   const n = result.rows.length;
   const t = rule.triggerThreshold;
-  const fired = rule.triggerOperator === "gt" ? n > t : rule.triggerOperator === "lt" ? n < t : rule.triggerOperator === "eq" ? n === t : n !== t;
+  const fired =
+    rule.triggerOperator === "gt"
+      ? n > t
+      : rule.triggerOperator === "lt"
+        ? n < t
+        : rule.triggerOperator === "eq"
+          ? n === t
+          : n !== t;
   const cols = rule.entityMappings.flatMap((m) => m.fieldMappings.map((f) => f.columnName));
   const idx = cols.map((c) => result.columns.findIndex((x) => x.name === c)).filter((i) => i >= 0);
   const entities = [...new Set(result.rows.flatMap((r) => idx.map((i) => String(r[i]))))];
