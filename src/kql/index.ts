@@ -1,3 +1,11 @@
+// Public surface of src/kql.
+//
+// executeKql(query, source, opts?) — the local engine: runs a KQL query synchronously over in-memory tables
+//   (types.ts). Honours opts.timespan as a hard bound on every table scan, opts.now for now()/ago(), and
+//   opts.maxResultRows. Throws KqlError (.info = { code, message, line, column }) on syntax errors and on anything it
+//   does not support, naming the construct — it never guesses.
+// analyzeKql(query, schema) — policy analysis on Microsoft's Kusto language service (see analyzer.ts for how
+//   referenced tables are resolved and what is reported as forbidden). preloadKqlAnalyzer() loads it ahead of time.
 export {
   analyzeKql,
   analyzeKqlSync,

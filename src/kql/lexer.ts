@@ -1,4 +1,5 @@
 import { KqlError, positionOf } from "./errors.js";
+import { parseTimespan, TIMESPAN_UNIT_NAMES } from "./values.js";
 
 export type TokenKind = "ident" | "string" | "number" | "timespan" | "op" | "punct" | "eof";
 
@@ -10,22 +11,21 @@ export interface Token {
   pos: number;
 }
 
-const TIMESPAN_UNITS: Record<string, number> = {
-  d: 86_400_000,
-  h: 3_600_000,
-  m: 60_000,
-  s: 1000,
-  ms: 1,
-  microsecond: 0.001,
-  tick: 0.0001,
-};
-const OPS = ["==", "!=", "=~", "!~", "<=", ">=", "=>", "..", "<", ">", "=", "+", "-", "*", "/", "%", "!"];
+// Longest unit first, so `10ms` is ten milliseconds and not ten minutes followed by "s".
+const UNIT_ALT = [...TIMESPAN_UNIT_NAMES].sort((a, b) => b.length - a.length).join("|");
+const NUMBER = new RegExp(`^(\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)(${UNIT_ALT})?(?![A-Za-z0-9_])`, "i");
+/** Literal constructors whose argument is raw text, not tokens: datetime(2024-01-01T10:00:00Z), time(1.02:03:04). */
+const RAW_LITERALS = new Set(["datetime", "time", "timespan"]);
+const OPS = ["==", "!=", "=~", "!~", "~", "<=", ">=", "=>", "..", "<", ">", "=", "+", "-", "*", "/", "%", "!"];
 const PUNCT = "|(),[];.:{}";
 
 /** Tokenizes KQL: identifiers (incl. bracketed ['x']), strings ('', "", @verbatim), numbers, timespan literals. */
 export function tokenize(text: string): Token[] {
   const out: Token[] = [];
   let i = 0;
+  // Paren depth, and the depth at which a dynamic( literal opened: inside it, ['x'] is an array, not a name.
+  let depth = 0;
+  let dynamicAt = -1;
   const fail = (msg: string, at: number): never => {
     throw new KqlError({ code: "syntax", message: msg, ...positionOf(text, at) });
   };
@@ -46,14 +46,19 @@ export function tokenize(text: string): Token[] {
     if (
       prev?.text === "(" &&
       prev2?.kind === "ident" &&
-      prev2.text.toLowerCase() === "datetime" &&
+      RAW_LITERALS.has(prev2.text.toLowerCase()) &&
       c !== "'" &&
       c !== '"'
     ) {
       const end = text.indexOf(")", i);
       if (end < 0) fail("unterminated datetime literal", i);
       const raw = text.slice(i, end).trim();
-      out.push({ kind: "string", text: raw, value: raw, pos: start });
+      out.push({
+        kind: prev2.text.toLowerCase() === "datetime" ? "string" : "timespan",
+        text: raw,
+        value: raw,
+        pos: start,
+      });
       i = end;
       continue;
     }
@@ -80,12 +85,11 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (/[0-9]/.test(c)) {
-      const m = /^(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(ms|microsecond|tick|d|h|m|s)?(?![A-Za-z0-9_])/.exec(text.slice(i));
-      if (!m) fail(`malformed number`, i);
-      const num = Number(m![1]);
+      const m = NUMBER.exec(text.slice(i));
+      if (!m) fail("malformed number", i);
       i += m![0].length;
-      if (m![2]) out.push({ kind: "timespan", text: m![0], value: num * TIMESPAN_UNITS[m![2]]!, pos: start });
-      else out.push({ kind: "number", text: m![0], value: num, pos: start });
+      if (m![2]) out.push({ kind: "timespan", text: m![0], value: parseTimespan(m![0]) ?? 0, pos: start });
+      else out.push({ kind: "number", text: m![0], value: Number(m![1]), pos: start });
       continue;
     }
     // ['name'] is a quoted identifier, except right after a value (d['key'] is member access).
@@ -93,7 +97,7 @@ export function tokenize(text: string): Token[] {
     const postfix = last !== undefined && (last.kind === "ident" || last.text === ")" || last.text === "]");
     const q0 = text[i + 1];
     const closeAt = q0 === "'" || q0 === '"' ? text.indexOf(q0, i + 2) : -1;
-    if (c === "[" && !postfix && closeAt > 0 && text[closeAt + 1] === "]") {
+    if (c === "[" && !postfix && dynamicAt < 0 && closeAt > 0 && text[closeAt + 1] === "]") {
       const q = q0!;
       const end = text.indexOf(`${q}]`, i + 2);
       out.push({ kind: "ident", text: text.slice(i + 2, end), value: text.slice(i + 2, end), pos: start });
@@ -106,7 +110,7 @@ export function tokenize(text: string): Token[] {
       let word = m[0];
       if (
         word.includes("-") &&
-        !/^(project-away|project-rename|project-keep|project-reorder|mv-expand|mv-apply|make-series|order|sort)/i.test(
+        !/^(project-away|project-rename|project-keep|project-reorder|project-smart|mv-expand|mv-apply|make-series|make-graph|top-nested|top-hitters|sample-distinct|macro-expand|graph-match|order|sort)/i.test(
           word,
         )
       )
@@ -120,6 +124,13 @@ export function tokenize(text: string): Token[] {
       i += op.length;
       out.push({ kind: "op", text: op, pos: start });
       continue;
+    }
+    if (c === "(") {
+      depth++;
+      if (dynamicAt < 0 && last?.kind === "ident" && last.text.toLowerCase() === "dynamic") dynamicAt = depth;
+    } else if (c === ")") {
+      if (depth === dynamicAt) dynamicAt = -1;
+      depth--;
     }
     if (PUNCT.includes(c)) {
       i++;

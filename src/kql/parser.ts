@@ -1,5 +1,6 @@
 import { KqlError, positionOf } from "./errors.js";
 import { type Token, tokenize } from "./lexer.js";
+import { parseDatetime, parseTimespan } from "./values.js";
 
 // A recursive-descent parser for the KQL surface the local engine runs. Anything else is rejected with the
 // construct's name and position, so the engine never guesses.
@@ -22,6 +23,15 @@ export type Expr =
   | { k: "between"; e: Expr; lo: Expr; hi: Expr; negate: boolean; pos: number }
   | { k: "star"; pos: number };
 
+export type ParsePart = { k: "text"; text: string } | { k: "any" } | { k: "col"; name: string; type: string };
+
+export interface SortKey {
+  e: Expr;
+  desc: boolean;
+  /** Explicit `nulls first|last`; otherwise Kusto's default (first when ascending, last when descending). */
+  nullsFirst: boolean;
+}
+
 export interface NamedExpr {
   name?: string;
   e: Expr;
@@ -34,15 +44,18 @@ export type Op =
   | { k: "extend"; items: NamedExpr[]; pos: number }
   | { k: "project-away"; cols: string[]; pos: number }
   | { k: "summarize"; aggs: NamedExpr[]; by: NamedExpr[]; pos: number }
-  | { k: "sort"; keys: { e: Expr; desc: boolean }[]; pos: number }
-  | { k: "top"; n: Expr; key: { e: Expr; desc: boolean }; pos: number }
+  | { k: "sort"; keys: SortKey[]; pos: number }
+  | { k: "top"; n: Expr; keys: SortKey[]; pos: number }
   | { k: "count"; pos: number }
-  | { k: "distinct"; items: NamedExpr[]; pos: number }
+  | { k: "distinct"; items: NamedExpr[]; star: boolean; pos: number }
   | { k: "render"; pos: number }
   | { k: "join"; kind: string; right: Tabular; on: { left: string; right: string }[]; pos: number }
   | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
-  | { k: "mv-expand"; col: string; pos: number }
+  | { k: "mv-expand"; items: { name?: string; e: Expr; type?: string }[]; limit?: Expr; pos: number }
   | { k: "project-rename"; renames: { to: string; from: string }[]; pos: number }
+  | { k: "project-keep" | "project-reorder"; cols: string[]; pos: number }
+  | { k: "lookup"; kind: string; right: Tabular; on: { left: string; right: string }[]; pos: number }
+  | { k: "parse"; e: Expr; parts: ParsePart[]; pos: number }
   | {
       k: "make-series";
       aggs: NamedExpr[];
@@ -56,7 +69,7 @@ export type Op =
     };
 
 export type Source =
-  | { k: "table"; name: string; pos: number }
+  | { k: "table"; name: string; pos: number; call?: boolean }
   | { k: "sub"; t: Tabular; pos: number }
   | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
   | { k: "datatable"; columns: { name: string; type: string }[]; values: Expr[]; pos: number }
@@ -68,15 +81,47 @@ export interface Tabular {
   ops: Op[];
 }
 
+/** A let-bound scalar function: `let f = (x:long, s:string) { x * 2 };`. */
+export interface Lambda {
+  params: { name: string; type: string }[];
+  body: Expr;
+}
+
 export interface Query {
-  lets: { name: string; scalar?: Expr; tabular?: Tabular; pos: number }[];
+  lets: { name: string; scalar?: Expr; tabular?: Tabular; lambda?: Lambda; pos: number }[];
   body: Tabular;
 }
 
+const JOIN_KINDS = [
+  "inner",
+  "innerunique",
+  "leftouter",
+  "leftanti",
+  "rightanti",
+  "leftsemi",
+  "rightsemi",
+  "leftantisemi",
+  "rightantisemi",
+  "fullouter",
+  "rightouter",
+];
+
+/** Binary string predicates, each also valid negated with a leading `!`. */
+const STRING_OPERATORS = new Set([
+  "has",
+  "has_cs",
+  "contains",
+  "contains_cs",
+  "startswith",
+  "startswith_cs",
+  "endswith",
+  "endswith_cs",
+  "hasprefix",
+  "hassuffix",
+]);
+
 const UNSUPPORTED_OPERATORS = new Set([
-  "lookup",
   "mv-apply",
-  "parse",
   "evaluate",
   "search",
   "find",
@@ -91,8 +136,6 @@ const UNSUPPORTED_OPERATORS = new Set([
   "sample-distinct",
   "getschema",
   "externaldata",
-  "project-keep",
-  "project-reorder",
   "materialize",
 ]);
 
@@ -140,7 +183,9 @@ class Parser {
       this.i++;
       const name = this.ident().text;
       this.eat("=");
-      if (this.peekIsTabularStart()) lets.push({ name, tabular: this.tabular(), pos });
+      if (this.t.text === "(" && (this.peek().text === ")" || this.peek(2).text === ":"))
+        lets.push({ name, lambda: this.lambda(), pos });
+      else if (this.peekIsTabularStart()) lets.push({ name, tabular: this.tabular(), pos });
       else lets.push({ name, scalar: this.expr(), pos });
       this.eat(";");
     }
@@ -149,6 +194,29 @@ class Parser {
     this.accept(";");
     if (this.t.kind !== "eof") this.fail("syntax", `unexpected "${this.t.text}" after the end of the query`);
     return { lets, body };
+  }
+
+  private lambda(): Lambda {
+    this.eat("(");
+    const params: Lambda["params"] = [];
+    while (this.t.text !== ")") {
+      const name = this.ident().text;
+      this.eat(":");
+      if (this.t.text === "(" || this.t.text === "*")
+        this.fail("unsupported", "let-bound functions with tabular parameters are not supported by the local engine");
+      params.push({ name, type: this.ident().text.toLowerCase() });
+      if (this.t.text === "=")
+        this.fail("unsupported", "default values for function parameters are not supported by the local engine");
+      if (!this.accept(",")) break;
+    }
+    this.eat(")");
+    this.eat("{");
+    const start = this.t;
+    if (start.kind === "ident" && (this.peek().text === "|" || this.isWord("let")))
+      this.fail("unsupported", "let-bound functions with a tabular body are not supported by the local engine");
+    const body = this.expr();
+    this.eat("}");
+    return { params, body };
   }
 
   private peekIsTabularStart(): boolean {
@@ -183,7 +251,15 @@ class Parser {
     if (first.kind !== "ident")
       this.fail("syntax", `expected a table name but found "${first.text || "end of query"}"`);
     const lower = first.text.toLowerCase();
-    if (UNSUPPORTED_OPERATORS.has(lower) || ["table", "cluster", "database", "workspace", "app"].includes(lower)) {
+    if (lower === "table" && this.peek().text === "(" && this.peek(2).kind === "string" && this.peek(3).text === ")") {
+      const name = String(this.peek(2).value);
+      this.i += 4;
+      return { k: "table", name, pos };
+    }
+    if (
+      UNSUPPORTED_OPERATORS.has(lower) ||
+      ["table", "cluster", "database", "workspace", "app", "adx", "resource", "external_table"].includes(lower)
+    ) {
       this.fail("unsupported", `"${first.text}" is not supported by the local engine`, pos);
     }
     this.i++;
@@ -199,12 +275,18 @@ class Parser {
       return { k: "range", name, from, to, step: this.expr(), pos };
     }
     if (lower === "print") return { k: "print", items: this.namedList(), pos };
-    if (this.t.text === "(")
+    if (this.t.text === "(") {
+      // A stored function invoked without arguments, e.g. AgentSecurityEvent(); with arguments it is unsupported.
+      if (this.peek().text === ")") {
+        this.i += 2;
+        return { k: "table", name: first.text, pos, call: true };
+      }
       this.fail(
         "unsupported",
-        `function call "${first.text}(...)" as a table is not supported by the local engine`,
+        `function call "${first.text}(...)" with arguments as a table is not supported by the local engine`,
         pos,
       );
+    }
     return { k: "table", name: first.text, pos };
   }
 
@@ -298,67 +380,28 @@ class Parser {
       case "top": {
         const n = this.expr();
         this.eat("by");
-        return { k: "top", n, key: this.sortKey(), pos };
+        const keys = [this.sortKey()];
+        while (this.accept(",")) keys.push(this.sortKey());
+        return { k: "top", n, keys, pos };
       }
       case "count":
         return { k: "count", pos };
-      case "join": {
-        let kind = "innerunique";
-        while (this.isWord("kind") || this.isWord("hint")) {
-          const isKind = this.isWord("kind");
-          this.i++;
-          if ((this.t.text as string) === ".") {
-            this.i++;
-            this.ident();
-          }
-          this.eat("=");
-          const v = this.ident().text.toLowerCase();
-          if (isKind) kind = v;
-        }
-        if (
-          ![
-            "inner",
-            "innerunique",
-            "leftouter",
-            "leftanti",
-            "rightanti",
-            "leftsemi",
-            "rightsemi",
-            "leftantisemi",
-            "rightantisemi",
-            "fullouter",
-            "rightouter",
-          ].includes(kind)
-        ) {
-          this.fail("unsupported", `join kind "${kind}" is not supported`, pos);
-        }
-        let right: Tabular;
-        if (this.accept("(")) {
-          right = this.tabular();
-          this.eat(")");
-        } else {
-          const name = this.ident();
-          right = { source: { k: "table", name: name.text, pos: name.pos }, ops: [] };
-        }
-        this.eat("on");
-        const on: { left: string; right: string }[] = [];
-        do {
-          if (this.t.text === "$" || this.t.text === "$left" || this.isWord("$left") || this.isWord("$right")) {
-            const a = this.sideColumn();
-            this.eat("==");
-            const b = this.sideColumn();
-            on.push(a.side === "left" ? { left: a.col, right: b.col } : { left: b.col, right: a.col });
-          } else {
-            const c = this.ident().text;
-            on.push({ left: c, right: c });
-          }
-        } while (this.accept(",") || this.accept("and"));
-        return { k: "join", kind, right, on, pos };
+      case "join":
+        return this.joinLike(pos, false);
+      case "lookup":
+        return this.joinLike(pos, true);
+      case "project-keep":
+      case "project-reorder": {
+        const cols = [this.columnPattern()];
+        while (this.accept(",")) cols.push(this.columnPattern());
+        return { k: w, cols, pos };
       }
+      case "parse":
+        return this.parseOperator(pos);
       case "union":
         return { ...this.unionBody(), pos };
       case "mv-expand":
-        return { k: "mv-expand", col: this.ident().text, pos };
+        return this.mvExpand(pos);
       case "project-rename": {
         const renames: { to: string; from: string }[] = [];
         do {
@@ -373,7 +416,12 @@ class Parser {
         const defaults: (Expr | undefined)[] = [];
         do {
           aggs.push(this.named());
-          defaults.push(this.accept("default") ? (this.eat("="), this.expr()) : undefined);
+          let dflt: Expr | undefined;
+          if (this.accept("default")) {
+            this.eat("=");
+            dflt = this.expr();
+          }
+          defaults.push(dflt);
         } while (this.accept(","));
         this.eat("on");
         const on = this.expr();
@@ -387,13 +435,102 @@ class Parser {
         return { k: "make-series", aggs, defaults, on, from, to, step, by, pos };
       }
       case "distinct":
-        return { k: "distinct", items: this.namedList(), pos };
+        if (this.t.kind === "op" && this.t.text === "*") {
+          this.i++;
+          return { k: "distinct", items: [], star: true, pos };
+        }
+        return { k: "distinct", items: this.namedList(), star: false, pos };
       case "render":
         while (this.t.kind !== "eof" && this.t.text !== "|" && this.t.text !== ";") this.i++;
         return { k: "render", pos };
       default:
         this.fail("unsupported", `operator "${t.text}" is not supported by the local engine`, pos);
     }
+  }
+
+  /** join / lookup: `[kind=K] [hint.x=y] (Right) on Col, $left.A == $right.B, ...`. */
+  private joinLike(pos: number, lookup: boolean): Op {
+    let kind = lookup ? "leftouter" : "innerunique";
+    while (this.isWord("kind") || this.isWord("hint")) {
+      const isKind = this.isWord("kind");
+      this.i++;
+      if ((this.t.text as string) === ".") {
+        this.i++;
+        this.ident();
+      }
+      this.eat("=");
+      const v = this.ident().text.toLowerCase();
+      if (isKind) kind = v;
+    }
+    const kinds = lookup ? ["leftouter", "inner"] : JOIN_KINDS;
+    if (!kinds.includes(kind))
+      this.fail("unsupported", `${lookup ? "lookup" : "join"} kind "${kind}" is not supported`, pos);
+    let right: Tabular;
+    if (this.accept("(")) {
+      right = this.tabular();
+      this.eat(")");
+    } else {
+      const name = this.ident();
+      right = { source: { k: "table", name: name.text, pos: name.pos }, ops: [] };
+    }
+    this.eat("on");
+    const on: { left: string; right: string }[] = [];
+    do {
+      if (this.isWord("$left") || this.isWord("$right")) {
+        const a = this.sideColumn();
+        this.eat("==");
+        const b = this.sideColumn();
+        on.push(a.side === "left" ? { left: a.col, right: b.col } : { left: b.col, right: a.col });
+      } else {
+        const c = this.ident().text;
+        on.push({ left: c, right: c });
+      }
+    } while (this.accept(",") || this.accept("and"));
+    return lookup ? { k: "lookup", kind, right, on, pos } : { k: "join", kind, right, on, pos };
+  }
+
+  /** A column name, possibly with * wildcards (project-keep / project-reorder). */
+  private columnPattern(): string {
+    let out = "";
+    for (;;) {
+      if (this.t.kind === "ident") out += this.toks[this.i++]!.text;
+      else if (this.t.kind === "op" && this.t.text === "*") {
+        out += "*";
+        this.i++;
+      } else break;
+      const prev = this.toks[this.i - 1]!;
+      if (this.t.pos !== prev.pos + prev.text.length) break; // adjacent tokens only: Sec* or *Time
+    }
+    if (!out) this.fail("syntax", `expected a column name but found "${this.t.text || "end of query"}"`);
+    if (this.isWord("asc") || this.isWord("desc") || this.isWord("granny-asc") || this.isWord("granny-desc"))
+      this.fail("unsupported", "project-reorder with a sort order is not supported by the local engine");
+    return out;
+  }
+
+  /** parse [kind=simple] Expr with [*] "const" Name[:type] ... — the simple (default) kind only. */
+  private parseOperator(pos: number): Op {
+    if (this.isWord("kind")) {
+      this.i++;
+      this.eat("=");
+      const kind = this.ident().text.toLowerCase();
+      if (kind !== "simple") this.fail("unsupported", `parse kind=${kind} is not supported by the local engine`, pos);
+    }
+    const e = this.add();
+    this.eat("with");
+    const parts: ParsePart[] = [];
+    while (this.t.kind !== "eof" && this.t.text !== "|" && this.t.text !== ";" && this.t.text !== ")") {
+      if (this.t.kind === "string") parts.push({ k: "text", text: String(this.toks[this.i++]!.value) });
+      else if (this.t.kind === "op" && this.t.text === "*") {
+        this.i++;
+        parts.push({ k: "any" });
+      } else {
+        const name = this.ident().text;
+        const type = this.accept(":") ? this.ident().text.toLowerCase() : "string";
+        parts.push({ k: "col", name, type });
+      }
+    }
+    if (!parts.some((p) => p.k === "col")) this.fail("syntax", "parse needs at least one column to extract", pos);
+    return { k: "parse", e, parts, pos };
   }
 
   private sideColumn(): { side: "left" | "right"; col: string } {
@@ -404,15 +541,39 @@ class Parser {
     return { side, col: this.ident().text };
   }
 
-  private sortKey(): { e: Expr; desc: boolean } {
+  private sortKey(): SortKey {
     const e = this.expr();
     let desc = true; // Kusto sorts descending by default
     if (this.accept("asc")) desc = false;
     else this.accept("desc");
+    let nullsFirst = !desc;
     if (this.accept("nulls")) {
-      if (!this.accept("first")) this.eat("last");
+      if (this.accept("first")) nullsFirst = true;
+      else {
+        this.eat("last");
+        nullsFirst = false;
+      }
     }
-    return { e, desc };
+    return { e, desc, nullsFirst };
+  }
+
+  private mvExpand(pos: number): Op {
+    if (this.isWord("kind") || this.isWord("bagexpansion") || this.isWord("with_itemindex"))
+      this.fail("unsupported", `mv-expand ${this.t.text}= is not supported by the local engine`, this.t.pos);
+    const items: { name?: string; e: Expr; type?: string }[] = [];
+    do {
+      const it = this.named();
+      let type: string | undefined;
+      if (this.accept("to")) {
+        this.eat("typeof");
+        this.eat("(");
+        type = this.ident().text.toLowerCase();
+        this.eat(")");
+      }
+      items.push({ ...(it.name ? { name: it.name } : {}), e: it.e, ...(type ? { type } : {}) });
+    } while (this.accept(","));
+    const limit = this.accept("limit") ? this.expr() : undefined;
+    return { k: "mv-expand", items, ...(limit ? { limit } : {}), pos };
   }
 
   private namedList(): NamedExpr[] {
@@ -465,14 +626,15 @@ class Parser {
       this.i++;
     }
     const w = this.t.kind === "ident" ? this.t.text.toLowerCase() : "";
-    if (["has", "contains", "startswith", "endswith", "has_cs", "contains_cs"].includes(w)) {
+    if (STRING_OPERATORS.has(w)) {
       this.i++;
       const e: Expr = { k: "bin", op: w, l, r: this.add(), pos };
       return negate ? { k: "not", e, pos } : e;
     }
-    if (w === "in" || w === "has_any") {
+    if (w === "in" || w === "has_any" || w === "has_all") {
       this.i++;
-      const ci = this.t.kind === "op" && this.t.text === "~";
+      const ci = this.t.kind === "op" && this.t.text === "~" && w === "in";
+      if (ci) this.i++;
       this.eat("(");
       const list: Expr[] = [];
       if (this.t.text !== ")") {
@@ -480,7 +642,10 @@ class Parser {
         while (this.accept(",")) list.push(this.expr());
       }
       this.eat(")");
-      if (w === "has_any") return { k: "call", name: "__has_any", args: [l, ...list], pos };
+      if (w !== "in") {
+        const e: Expr = { k: "call", name: `__${w}`, args: [l, ...list], pos };
+        return negate ? { k: "not", e, pos } : e;
+      }
       return { k: "in", e: l, list, negate, ci, pos };
     }
     if (w === "between") {
@@ -495,7 +660,8 @@ class Parser {
     if (w === "matches") {
       this.i++;
       this.eat("regex");
-      return { k: "call", name: "__matches", args: [l, this.add()], pos };
+      const e: Expr = { k: "call", name: "__matches", args: [l, this.add()], pos };
+      return negate ? { k: "not", e, pos } : e;
     }
     if (negate) this.fail("unsupported", `operator "!${this.t.text}" is not supported by the local engine`, pos);
     return l;
@@ -565,6 +731,14 @@ class Parser {
       if (this.t.text === "(") {
         this.i++;
         if (lower === "datetime") return this.datetimeLiteral(pos);
+        if ((lower === "time" || lower === "timespan") && this.t.kind === "timespan") {
+          const raw = String(this.toks[this.i++]!.value);
+          this.eat(")");
+          const ms = raw.toLowerCase() === "null" ? null : parseTimespan(raw);
+          if (ms === null && raw.toLowerCase() !== "null")
+            this.fail("syntax", `invalid timespan literal "${raw}"`, pos);
+          return { k: "lit", v: ms, type: "timespan", pos };
+        }
         if (lower === "dynamic") {
           const v = this.dynamicValue();
           this.eat(")");
@@ -648,10 +822,8 @@ class Parser {
   private datetimeLiteral(pos: number): Expr {
     const raw = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : "";
     this.eat(")");
-    const ms = Date.parse(
-      /[zZ]|[+-]\d\d:?\d\d$/.test(raw) || (!raw.includes("T") && raw.length <= 10) ? raw : `${raw}Z`,
-    );
-    if (Number.isNaN(ms)) this.fail("syntax", `invalid datetime literal "${raw}"`, pos);
+    const ms = parseDatetime(raw);
+    if (ms === null && raw.toLowerCase() !== "null") this.fail("syntax", `invalid datetime literal "${raw}"`, pos);
     return { k: "lit", v: ms, type: "datetime", pos };
   }
 }

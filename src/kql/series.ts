@@ -1,40 +1,79 @@
 // Time-series functions for make-series output.
 
-function quantile(sorted: number[], q: number): number {
+/** Linear-interpolated percentile (p in [0, 100]) of an ascending array. */
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
+  const pos = (sorted.length - 1) * (p / 100);
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 /**
- * series_outliers: Tukey's test on the 10th–90th percentile range (Kusto's defaults). A point between the percentiles
- * scores 0; above p90 it scores (x − p90) / (p90 − p10), below p10 (x − p10) / (p90 − p10). |score| > 1.5 marks an
- * outlier, > 3 an extreme one — the thresholds Kusto's documentation uses. A flat series (p90 = p10) uses 1 as the
- * range so a single spike still scores by its size.
+ * series_outliers, as Kusto defines it: Tukey's test on a percentile range ("ctukey": 10th–90th by default,
+ * "tukey": 25th–75th). A point between the low and high percentile scores 0; above, (x − P_high) / (P_high − P_low);
+ * below, (x − P_low) / (P_high − P_low). So |score| > 1.5 is exactly "beyond Tukey's fence" and Kusto's documented
+ * reading (> 1.5 rise anomaly, < −1.5 decline anomaly) holds. A flat series (zero range) uses a unit of 1.
+ * Null / NaN points (and `ignoreVal`) score 0 and do not enter the percentiles.
  */
-export function seriesOutliers(series: number[]): number[] {
-  const sorted = series.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const p10 = quantile(sorted, 0.1);
-  const p90 = quantile(sorted, 0.9);
-  const unit = p90 - p10 > 0 ? p90 - p10 : 1;
-  return series.map((x) => (x > p90 ? (x - p90) / unit : x < p10 ? (x - p10) / unit : 0));
+export function seriesOutliers(
+  series: (number | null)[],
+  kind = "ctukey",
+  ignoreVal: number | null = null,
+  minPercentile = 10,
+  maxPercentile = 90,
+): number[] {
+  const valid = (x: number | null): x is number => x !== null && Number.isFinite(x) && x !== ignoreVal;
+  const sorted = series.filter(valid).sort((a, b) => a - b);
+  const [pl, ph] = kind === "tukey" ? [25, 75] : [minPercentile, maxPercentile];
+  const low = percentile(sorted, pl);
+  const high = percentile(sorted, ph);
+  const unit = high - low > 0 ? high - low : 1;
+  return series.map((x) => {
+    if (!valid(x)) return 0;
+    return x > high ? (x - high) / unit : x < low ? (x - low) / unit : 0;
+  });
+}
+
+/** Least-squares line through (i, y_i): Kusto's default "linefit" trend. */
+function lineFit(ys: number[]): number[] {
+  const n = ys.length;
+  if (n === 0) return [];
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (i - mx) * (ys[i]! - my);
+    sxx += (i - mx) ** 2;
+  }
+  const slope = sxx ? sxy / sxx : 0;
+  return ys.map((_, i) => my + slope * (i - mx));
 }
 
 /**
- * series_decompose_anomalies (simplified, documented): baseline = median of the series (no seasonality detection),
- * residual = value − baseline, scored with Tukey's fences on the residuals' 25th–75th percentiles; returns +1 / −1
- * for anomalies above / below at `threshold` (default 1.5), 0 otherwise. `seasonality` is accepted and ignored
- * unless it is -1 (auto) or 0 (none), which behave the same here.
+ * series_decompose_anomalies(series, threshold = 1.5, seasonality = -1): returns the anomaly flags (+1 rise, −1
+ * decline, 0 none). Algorithm: baseline = linear trend (least squares) plus, when `seasonality` is a positive period,
+ * the per-phase median of the detrended series; residual = value − baseline; flags where the residual's
+ * series_outliers score (ctukey, 10th–90th) exceeds ±threshold. Differences from Kusto: seasonality auto-detection
+ * (−1) is treated as "none", and only the flag series (not score/baseline) is returned.
  */
-export function seriesDecomposeAnomalies(series: number[], threshold = 1.5, _seasonality = -1): number[] {
-  const sorted = series.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const median = quantile(sorted, 0.5);
-  const residuals = series.map((x) => x - median);
-  const rs = residuals.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const q1 = quantile(rs, 0.25);
-  const q3 = quantile(rs, 0.75);
-  const iqr = Math.max(q3 - q1, 1e-9);
-  return residuals.map((r) => (r > q3 + threshold * iqr ? 1 : r < q1 - threshold * iqr ? -1 : 0));
+export function seriesDecomposeAnomalies(series: (number | null)[], threshold = 1.5, seasonality = -1): number[] {
+  const ys = series.map((x) => (x !== null && Number.isFinite(x) ? x : 0));
+  const trend = lineFit(ys);
+  const detrended = ys.map((y, i) => y - trend[i]!);
+  const seasonal = new Array<number>(ys.length).fill(0);
+  if (seasonality > 1 && seasonality < ys.length) {
+    for (let phase = 0; phase < seasonality; phase++) {
+      const vals: number[] = [];
+      for (let i = phase; i < ys.length; i += seasonality) vals.push(detrended[i]!);
+      const med = percentile(
+        vals.sort((a, b) => a - b),
+        50,
+      );
+      for (let i = phase; i < ys.length; i += seasonality) seasonal[i] = med;
+    }
+  }
+  const residual = ys.map((y, i) => y - trend[i]! - seasonal[i]!);
+  return seriesOutliers(residual).map((s) => (s > threshold ? 1 : s < -threshold ? -1 : 0));
 }

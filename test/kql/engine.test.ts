@@ -186,7 +186,7 @@ describe("local KQL engine", () => {
       throw new Error("expected an error");
     };
     expect(err("SigninLogs\n| evaluate bag_unpack(Score)")).toMatchObject({ code: "unsupported", line: 2, column: 3 });
-    expect(err("SigninLogs | join kind=fullouter (SigninLogs) on IPAddress").message).toContain("fullouter");
+    expect(err("SigninLogs | join kind=weird (SigninLogs) on IPAddress").message).toContain("weird");
     expect(err("union * | count").message).toContain("wildcard");
     expect(err("SigninLogs | where Nope == 1")).toMatchObject({ code: "semantic", line: 1, column: 20 });
     expect(err("Missing | take 1").message).toContain('"Missing" does not exist');
