@@ -34,17 +34,19 @@ async function interleaved(n: number, a: () => unknown, b: () => unknown, rounds
     await b();
   }
   for (let r = 0; r < rounds; r++) {
-    for (const [fn, lat, add] of [
-      [a, la, (d: number) => (ta += d)],
-      [b, lb, (d: number) => (tb += d)],
-    ] as const) {
+    for (const side of [
+      { fn: a, lat: la, isA: true },
+      { fn: b, lat: lb, isA: false },
+    ]) {
       const t0 = performance.now();
       for (let i = 0; i < n / rounds; i++) {
         const s = performance.now();
-        await fn();
-        lat.push(performance.now() - s);
+        await side.fn();
+        side.lat.push(performance.now() - s);
       }
-      add(performance.now() - t0);
+      const d = performance.now() - t0;
+      if (side.isA) ta += d;
+      else tb += d;
     }
   }
   la.sort((x, y) => x - y);
@@ -171,7 +173,11 @@ export async function bench(): Promise<BenchResult[]> {
   const gov = await openRuntime({ home, tokenRef: token, policyRef: policyFile });
   const ungov = await openRuntime({ home, ungoverned: true });
   const N = 1500;
-  const { a: g, b: u } = await interleaved(N, () => gov.governor.call("sentinel_incidents_get", { incidentId }), () => ungov.governor.call("sentinel_incidents_get", { incidentId }));
+  const { a: g, b: u } = await interleaved(
+    N,
+    () => gov.governor.call("sentinel_incidents_get", { incidentId }),
+    () => ungov.governor.call("sentinel_incidents_get", { incidentId }),
+  );
   const gw = await timeIt(N * 2, () => gov.governor.call("governance_whoami", {}));
   await gov.close();
   await ungov.close();

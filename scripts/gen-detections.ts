@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { type DetectionRule, loadDetections } from "../src/telemetry/detections.js";
 
 const DIR = "examples/detections";
-const OPS: Record<DetectionRule["triggerOperator"], string> = { gt: "GreaterThan", lt: "LessThan", eq: "Equal", ne: "NotEqual" };
+const OPS: Record<DetectionRule["triggerOperator"], string> = {
+  gt: "GreaterThan",
+  lt: "LessThan",
+  eq: "Equal",
+  ne: "NotEqual",
+};
 
 /** "5m" → "PT5M", "1d" → "P1D". */
 function iso(d: string): string {
@@ -16,7 +21,9 @@ export function armTemplate(r: DetectionRule): Record<string, unknown> {
   return {
     $schema: "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
     contentVersion: "1.0.0.0",
-    parameters: { workspace: { type: "string", metadata: { description: "Log Analytics workspace name with Microsoft Sentinel" } } },
+    parameters: {
+      workspace: { type: "string", metadata: { description: "Log Analytics workspace name with Microsoft Sentinel" } },
+    },
     resources: [
       {
         type: "Microsoft.OperationalInsights/workspaces/providers/alertRules",
@@ -38,7 +45,15 @@ export function armTemplate(r: DetectionRule): Record<string, unknown> {
           tactics: r.tactics,
           techniques: r.relevantTechniques,
           entityMappings: r.entityMappings,
-          incidentConfiguration: { createIncident: true, groupingConfiguration: { enabled: true, matchingMethod: "AllEntities", lookbackDuration: "PT1H", reopenClosedIncident: false } },
+          incidentConfiguration: {
+            createIncident: true,
+            groupingConfiguration: {
+              enabled: true,
+              matchingMethod: "AllEntities",
+              lookbackDuration: "PT1H",
+              reopenClosedIncident: false,
+            },
+          },
           templateVersion: r.version,
         },
       },
@@ -48,7 +63,8 @@ export function armTemplate(r: DetectionRule): Record<string, unknown> {
 
 export function renderArm(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const r of loadDetections(DIR)) out.set(join(DIR, "arm", r.file.replace(/\.yaml$/, ".json")), `${JSON.stringify(armTemplate(r), null, 2)}\n`);
+  for (const r of loadDetections(DIR))
+    out.set(join(DIR, "arm", r.file.replace(/\.yaml$/, ".json")), `${JSON.stringify(armTemplate(r), null, 2)}\n`);
   return out;
 }
 

@@ -24,7 +24,7 @@ export class JobStore {
     Statement
   >;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.s = {
       get: db.prepare("SELECT * FROM jobs WHERE job = ?"),
       list: db.prepare("SELECT * FROM jobs ORDER BY last_seen DESC"),

@@ -5,6 +5,7 @@ import { jcsHash } from "../crypto/jcs.js";
 import type { SigningKey } from "../crypto/keys.js";
 import type { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
+import { AnomalyDetector } from "../telemetry/anomaly.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
 import { KNOWN_OPS, toolByName, toolByOp } from "../tools/registry.js";
 import { type CallFacts, type GovernanceView, type ToolDef, toolNameFor } from "../tools/types.js";
@@ -125,8 +126,18 @@ export class Governor {
   private readonly now: () => number;
   private readonly redactor: Redactor;
 
+  private readonly anomalies?: AnomalyDetector;
+
   constructor(private readonly deps: GovernorDeps) {
     this.now = deps.now ?? Date.now;
+    const a = deps.policy instanceof GovernanceError ? undefined : deps.policy.wpc.telemetry?.anomaly;
+    if (a) {
+      this.anomalies = new AnomalyDetector({
+        ...(a.repeated_blocks ? { repeatedBlocks: a.repeated_blocks } : {}),
+        ...(a.calls_per_minute ? { callsPerMinute: a.calls_per_minute } : {}),
+        windowMs: (a.window_seconds ?? 60) * 1000,
+      });
+    }
     this.redactor = new Redactor(deps.policy instanceof GovernanceError ? undefined : deps.policy.wpc.redaction);
   }
 
@@ -784,6 +795,24 @@ export class Governor {
       });
     }
     for (const e of events) this.deps.telemetry.emit(e);
+    // Local response: the anomaly detector sees the same events; a finding is itself an event, and may pause the job.
+    const cfg = this.deps.policy instanceof GovernanceError ? undefined : this.deps.policy.wpc.telemetry?.anomaly;
+    if (cfg && this.anomalies) {
+      for (const e of events) {
+        for (const f of this.anomalies.observe(e)) {
+          this.deps.telemetry.emit({
+            ...common,
+            EventId: randomUUID(),
+            EventType: "Anomaly",
+            PolicyDecision: "LOG",
+            ToolResult: `${f.kind}: ${f.detail}`,
+            ErrorCode: 0,
+            Severity: 4,
+          });
+          if (cfg.pause_job) this.deps.jobs.setStatus(f.job, "paused", `anomaly ${f.kind}: ${f.detail}`);
+        }
+      }
+    }
   }
 
   /** Intents without outcome, each with the resource's state in Sentinel now (so an operator sees what happened). */

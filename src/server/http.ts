@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -16,6 +16,8 @@ export interface HttpOptions {
   maxBodyBytes?: number;
   /** Requests per minute per token (jti) and per remote address. */
   ratePerMinute?: number;
+  /** Operator bearer token for /admin/jobs/{job}/pause|resume (absent: the endpoint refuses everything). */
+  adminToken?: string;
 }
 
 interface Session {
@@ -75,6 +77,22 @@ export async function startHttpServer(
         resource_documentation:
           "Present a CST (scoped token) issued with `gsmcp token issue` as Authorization: Bearer.",
       });
+    }
+    // Operator endpoint for response playbooks (e.g. a Sentinel Logic App): pause or resume a job.
+    const admin = /^\/admin\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/(pause|resume)$/.exec(url.pathname);
+    if (admin && req.method === "POST") {
+      if (limited(`ip:${req.socket.remoteAddress}`))
+        return json(res, 429, { error: "rate_limited" }, { "retry-after": "60" });
+      const presented = Buffer.from(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "");
+      const expected = Buffer.from(opts.adminToken ?? "");
+      if (!opts.adminToken || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+        return json(res, 401, { error: "unauthorized", message: "operator token required" });
+      }
+      const [, job, verb] = admin;
+      const ok = runtime.jobs.setStatus(job!, verb === "pause" ? "paused" : "active", `${verb}d by playbook`);
+      return ok
+        ? json(res, 200, { job, status: verb === "pause" ? "paused" : "active" })
+        : json(res, 404, { error: "no_such_job", job });
     }
     if (url.pathname !== "/mcp") return json(res, 404, { error: "not_found" });
     if (limited(`ip:${req.socket.remoteAddress}`))

@@ -36,6 +36,7 @@ export interface Runtime {
   governor: Governor;
   /** A governor for another token over the same stores and backend (HTTP sessions). */
   governorFor(token: string): Governor;
+  jobs: JobStore;
   db: Db;
   trust: TrustStore;
   telemetry: TelemetrySink;
@@ -146,6 +147,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     config,
     governor,
     governorFor,
+    jobs,
     db,
     trust,
     telemetry,

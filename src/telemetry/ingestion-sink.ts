@@ -67,7 +67,7 @@ export class IngestionSink implements TelemetrySink {
 
   private spill(events: AgentSecurityEvent[]): void {
     if (!events.length) return;
-    const text = events.map((e) => JSON.stringify(e)).join("\n") + "\n";
+    const text = `${events.map((e) => JSON.stringify(e)).join("\n")}\n`;
     if (this.spillBytes() + text.length > this.o.maxSpillBytes) {
       this.counters.dropped += events.length;
       if (this.o.failClosed)

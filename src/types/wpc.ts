@@ -124,4 +124,22 @@ sink?: ("jsonl" | "logs-ingestion" | "local")
  * Refuse calls when telemetry cannot be written or spilled.
  */
 fail_closed?: boolean
+/**
+ * Local anomaly detection on this server's own events: raises Anomaly events and can pause the job.
+ */
+anomaly?: {
+/**
+ * BLOCK decisions within window_seconds that count as an anomaly.
+ */
+repeated_blocks?: number
+/**
+ * Calls in one minute that count as a rate anomaly.
+ */
+calls_per_minute?: number
+window_seconds?: number
+/**
+ * Pause the job when an anomaly fires (the local 'pause agent' playbook).
+ */
+pause_job?: boolean
+}
 }

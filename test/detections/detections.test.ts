@@ -2,15 +2,15 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderArm } from "../../scripts/gen-detections.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { analyzeKqlSync } from "../../src/kql/analyzer.js";
-import { type Runtime, openRuntime } from "../../src/server/runtime.js";
+import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { type DetectionRule, loadDetections, ruleProblems, runDetection } from "../../src/telemetry/detections.js";
 import { eventsSource, readEventsFile } from "../../src/telemetry/events-table.js";
 import type { AgentSecurityEvent } from "../../src/types/agent-security-event.js";
 import { LOG_TABLES, STORED_FUNCTIONS } from "../../src/workspace/schemas.js";
-import { renderArm } from "../../scripts/gen-detections.js";
-import { type TestHome, makeHome } from "../helpers/home.js";
+import { makeHome, type TestHome } from "../helpers/home.js";
 
 const RULES = loadDetections("examples/detections");
 const rule = (file: string): DetectionRule => RULES.find((r) => r.file === file)!;
@@ -18,7 +18,10 @@ const rule = (file: string): DetectionRule => RULES.find((r) => r.file === file)
 /** Shifts a burst so it starts 1 s into a minute: real calls take ~a second and must not straddle a bin edge. */
 function rebase(events: AgentSecurityEvent[], startAt: number): AgentSecurityEvent[] {
   const t0 = Math.min(...events.map((e) => Date.parse(e.TimeGenerated)));
-  return events.map((e) => ({ ...e, TimeGenerated: new Date(Date.parse(e.TimeGenerated) - t0 + startAt).toISOString() }));
+  return events.map((e) => ({
+    ...e,
+    TimeGenerated: new Date(Date.parse(e.TimeGenerated) - t0 + startAt).toISOString(),
+  }));
 }
 
 function synthetic(agent: string, times: number[], over: Partial<AgentSecurityEvent> = {}): AgentSecurityEvent[] {
@@ -42,11 +45,17 @@ describe("detection content (examples/detections)", () => {
   it("every rule has valid fields, a unique id, and a query the Kusto language service accepts against the table schema", () => {
     expect(RULES).toHaveLength(6);
     expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
-    const schema = { tables: [{ name: "AgentSecurityEvent_CL", columns: LOG_TABLES.AgentSecurityEvent_CL! }], functions: Object.entries(STORED_FUNCTIONS).map(([name, body]) => ({ name, body })) };
+    const schema = {
+      tables: [{ name: "AgentSecurityEvent_CL", columns: LOG_TABLES.AgentSecurityEvent_CL! }],
+      functions: Object.entries(STORED_FUNCTIONS).map(([name, body]) => ({ name, body })),
+    };
     for (const r of RULES) {
       expect(ruleProblems(r), r.file).toEqual([]);
       const a = analyzeKqlSync(r.query, schema);
-      expect(a.diagnostics.filter((d) => d.severity === "Error"), r.file).toEqual([]);
+      expect(
+        a.diagnostics.filter((d) => d.severity === "Error"),
+        r.file,
+      ).toEqual([]);
       expect(a.tables, r.file).toEqual(["AgentSecurityEvent_CL"]);
     }
   });
@@ -67,7 +76,10 @@ describe("detections fire on attacks driven through the real server, and stay qu
     runtimes.push(rt);
     return rt.governor;
   };
-  const eventsOf = (agent: string) => readEventsFile(join(h.paths.telemetry, "events.jsonl")).filter((e) => e.AgentId === agent || e.AgentId === `unverified:${agent}`);
+  const eventsOf = (agent: string) =>
+    readEventsFile(join(h.paths.telemetry, "events.jsonl")).filter(
+      (e) => e.AgentId === agent || e.AgentId === `unverified:${agent}`,
+    );
   const minuteStart = (t: number) => Math.floor(t / 60_000) * 60_000;
 
   beforeAll(async () => {
@@ -83,9 +95,14 @@ describe("detections fire on attacks driven through the real server, and stay qu
     const trudy = await session("trudy", "job-t");
     for (let i = 0; i < 2; i++) await trudy.call("sentinel_incidents_close", close);
     const alice = await session("alice", "job-a");
-    for (let i = 0; i < 3; i++) await alice.call("sentinel_kql_query", { query: "SigninLogs | count", timespan: "PT1H" });
+    for (let i = 0; i < 3; i++)
+      await alice.call("sentinel_kql_query", { query: "SigninLogs | count", timespan: "PT1H" });
     const now = minuteStart(Date.now()) + 1000;
-    const events = [...rebase(eventsOf("mallory"), now), ...rebase(eventsOf("trudy"), now), ...rebase(eventsOf("alice"), now)];
+    const events = [
+      ...rebase(eventsOf("mallory"), now),
+      ...rebase(eventsOf("trudy"), now),
+      ...rebase(eventsOf("alice"), now),
+    ];
     const run = runDetection(rule("agent-blocked-tool-attempts.yaml"), eventsSource(events), now + 30_000);
     expect(run.fired).toBe(true);
     expect(run.entities).toEqual(["mallory"]);
@@ -134,7 +151,10 @@ describe("detections fire on attacks driven through the real server, and stay qu
   it("call-rate spike against the agent's own baseline fires; the same volume as the usual rate does not", async () => {
     const now = minuteStart(Date.now());
     // A day of history: ivan makes 2 calls a minute, judy 25.
-    const hist = (perMin: number) => Array.from({ length: 24 * 60 }, (_, m) => Array.from({ length: perMin }, (_, k) => now - (m + 11) * 60_000 + k * 1000)).flat();
+    const hist = (perMin: number) =>
+      Array.from({ length: 24 * 60 }, (_, m) =>
+        Array.from({ length: perMin }, (_, k) => now - (m + 11) * 60_000 + k * 1000),
+      ).flat();
     const ivan = await session("ivan", "job-i");
     const judy = await session("judy", "job-j");
     for (let i = 0; i < 25; i++) {
@@ -156,18 +176,27 @@ describe("detections fire on attacks driven through the real server, and stay qu
     const now = Math.floor(Date.now() / hour) * hour + 5 * 60_000;
     const lastComplete = Math.floor(now / hour) * hour - hour;
     const series = (agent: string, perHour: (i: number) => number) =>
-      synthetic(agent, Array.from({ length: 7 * 24 }, (_, i) => lastComplete - i * hour).flatMap((t, i) => Array.from({ length: perHour(i) }, (_, k) => t + k * 1000)));
+      synthetic(
+        agent,
+        Array.from({ length: 7 * 24 }, (_, i) => lastComplete - i * hour).flatMap((t, i) =>
+          Array.from({ length: perHour(i) }, (_, k) => t + k * 1000),
+        ),
+      );
     const events = [...series("mallet", (i) => (i === 0 ? 80 : 4 + (i % 3))), ...series("oscar", (i) => 40 + (i % 3))];
     const run = runDetection(rule("agent-call-volume-anomaly.yaml"), eventsSource(events), now);
     expect(run.entities).toEqual(["mallet"]);
   });
 
-  it.each(["agent-blocked-tool-attempts.yaml", "agent-repeated-policy-violations.yaml", "agent-suspicious-prompt-burst.yaml", "agent-auth-failure-then-blocked-call.yaml", "agent-call-rate-spike.yaml", "agent-call-volume-anomaly.yaml"])(
-    "%s is quiet on an empty workspace",
-    (file) => {
-      expect(runDetection(rule(file), eventsSource([]), Date.now()).fired).toBe(false);
-    },
-  );
+  it.each([
+    "agent-blocked-tool-attempts.yaml",
+    "agent-repeated-policy-violations.yaml",
+    "agent-suspicious-prompt-burst.yaml",
+    "agent-auth-failure-then-blocked-call.yaml",
+    "agent-call-rate-spike.yaml",
+    "agent-call-volume-anomaly.yaml",
+  ])("%s is quiet on an empty workspace", (file) => {
+    expect(runDetection(rule(file), eventsSource([]), Date.now()).fired).toBe(false);
+  });
 
   afterAll(async () => {
     for (const r of runtimes) await r.close();

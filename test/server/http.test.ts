@@ -45,7 +45,12 @@ describe("Streamable HTTP transport", () => {
     h = await makeHome();
     const policy = h.policyFile("triage-readonly");
     runtime = await openRuntime({ home: h.home, policyRef: policy });
-    http = await startHttpServer(runtime, { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 });
+    http = await startHttpServer(runtime, {
+      host: "127.0.0.1",
+      port: 0,
+      maxBodyBytes: 64 * 1024,
+      adminToken: "operator-secret-0123456789",
+    });
     tokenA = (await issueCst(h.home, { policy, job: "job-A", agent: "agent-A" })).token;
     tokenB = (await issueCst(h.home, { policy, job: "job-B", agent: "agent-B" })).token;
   });
@@ -137,5 +142,36 @@ describe("Streamable HTTP transport", () => {
     });
     expect(hijack.status).toBe(403);
     expect(receiptsOf(h).at(-1)).toMatchObject({ job: "job-B", outcome: { status: "refused" } });
+  });
+
+  it("the operator endpoint pauses a job (playbook) only with the operator token", async () => {
+    const base = http.url.replace("/mcp", "");
+    expect((await raw(`${base}/admin/jobs/job-A/pause`, { method: "POST" })).status).toBe(401);
+    expect(
+      (await raw(`${base}/admin/jobs/job-A/pause`, { method: "POST", headers: { authorization: `Bearer ${tokenA}` } }))
+        .status,
+    ).toBe(401);
+    const ok = await raw(`${base}/admin/jobs/job-A/pause`, {
+      method: "POST",
+      headers: { authorization: "Bearer operator-secret-0123456789" },
+    });
+    expect(JSON.parse(ok.body)).toEqual({ job: "job-A", status: "paused" });
+    const client = new Client({ name: "paused", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(http.url), {
+        requestInit: { headers: { authorization: `Bearer ${tokenA}` } },
+      }),
+    );
+    const r = await client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } });
+    expect(JSON.stringify(r.content)).toContain("job_paused");
+    await client.close();
+    expect(
+      (
+        await raw(`${base}/admin/jobs/no-such-job/pause`, {
+          method: "POST",
+          headers: { authorization: "Bearer operator-secret-0123456789" },
+        })
+      ).status,
+    ).toBe(404);
   });
 });

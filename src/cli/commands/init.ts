@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SigningKey } from "../../crypto/keys.js";
-import { ensureDir, type HomeConfig, homePaths } from "../../governance/home.js";
+import { ensureDir, type HomeConfig, homePaths, writeSecret } from "../../governance/home.js";
 import { policyHash, readPolicyDocument, signPolicy, storePolicy } from "../../governance/policy.js";
 import { createSigningKey, type TrustStoreFile } from "../../governance/trust.js";
 import { openStateDb } from "../../state/db.js";
@@ -55,6 +55,8 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
     receipt_signers: [receiptSigner.entry],
   };
   writeFileSync(paths.trust, `${JSON.stringify(trust, null, 2)}\n`);
+  // Operator token for the HTTP admin endpoint (response playbooks pause jobs with it).
+  writeSecret(join(paths.keys, "admin-token"), randomBytes(32).toString("base64url"));
 
   const ws = await initWorkspace(paths.workspace, {
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

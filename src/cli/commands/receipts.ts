@@ -62,18 +62,25 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     });
   receipts
     .command("dangling")
-    .description("writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now")
+    .description(
+      "writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now",
+    )
     .action(async () => {
       const runtime = await openRuntime({ home: home() });
       try {
         const list = await runtime.governor.danglingIntents();
         if (!list.length) return out("no dangling intents");
         for (const d of list) {
-          out(`${d.receipt.receipt_id}\t${d.receipt.time}\tjob ${d.receipt.job}\t${d.receipt.op}\targs ${JSON.stringify(d.receipt.args_redacted)}`);
+          out(
+            `${d.receipt.receipt_id}\t${d.receipt.time}\tjob ${d.receipt.job}\t${d.receipt.op}\targs ${JSON.stringify(d.receipt.args_redacted)}`,
+          );
           out(`    prior state:   ${JSON.stringify(d.receipt.rollback?.prior_state ?? null)}`);
           out(`    current state: ${d.error ? `unavailable (${d.error})` : JSON.stringify(d.currentState ?? null)}`);
         }
-        throw new CliError(`${list.length} dangling intent(s): compare prior and current state, then roll back or record the outcome`, 1);
+        throw new CliError(
+          `${list.length} dangling intent(s): compare prior and current state, then roll back or record the outcome`,
+          1,
+        );
       } finally {
         await runtime.close();
       }

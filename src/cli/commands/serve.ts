@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
 import { startHttpServer } from "../../server/http.js";
@@ -48,7 +50,9 @@ export function registerServeCommand(program: Command, home: () => string): void
       });
       const dangling = runtime.governor.danglingIntentCount();
       if (dangling > 0) {
-        process.stderr.write(`gsmcp: ${dangling} write intent(s) have no outcome (the server stopped mid-write); see "gsmcp receipts dangling"\n`);
+        process.stderr.write(
+          `gsmcp: ${dangling} write intent(s) have no outcome (the server stopped mid-write); see "gsmcp receipts dangling"\n`,
+        );
       }
       if (runtime.policy instanceof Error) {
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);
@@ -64,7 +68,15 @@ export function registerServeCommand(program: Command, home: () => string): void
         const port = Number(o.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535)
           throw new CliError(`--port "${o.port}" is not a port`, 2);
-        const http = await startHttpServer(runtime, { host: o.host, port, allowedOrigins: o.allowOrigin });
+        const adminFile = join(runtime.paths.keys, "admin-token");
+        const adminToken =
+          process.env.GSMCP_ADMIN_TOKEN ?? (existsSync(adminFile) ? readFileSync(adminFile, "utf8").trim() : undefined);
+        const http = await startHttpServer(runtime, {
+          host: o.host,
+          port,
+          allowedOrigins: o.allowOrigin,
+          ...(adminToken ? { adminToken } : {}),
+        });
         out(`governed-sentinel-mcp listening on ${http.url}`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);
