@@ -1,0 +1,104 @@
+// Proof bundles at scale: sign + persist 100,000 receipts for one job, export them (streaming; peak RSS measured),
+// and verify the bundle offline (receipts/s).
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initHome } from "../src/cli/commands/init.js";
+import { policyHash, readPolicyDocument } from "../src/governance/policy.js";
+import { loadSigningKey, TrustStore } from "../src/governance/trust.js";
+import { exportBundle } from "../src/receipts/bundle.js";
+import { ReceiptStore } from "../src/receipts/store.js";
+import { parseBundle, verifyBundle } from "../src/receipts/verify-bundle.js";
+import { openStateDb } from "../src/state/db.js";
+import type { BenchResult } from "./types.js";
+
+const AREA = "proof";
+
+export async function bench(n = 100_000): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const home = mkdtempSync(join(tmpdir(), "gsmcp-proofbench-"));
+  const init = await initHome(home, { seed: 1 });
+  const { homePaths } = await import("../src/governance/home.js");
+  const paths = homePaths(home);
+  const hash = policyHash(readPolicyDocument(join(paths.policies, "triage-readonly.dsse.json")).wpc);
+  const db = openStateDb(paths.stateDb);
+  const store = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
+  const t0 = performance.now();
+  db.exec("BEGIN");
+  for (let i = 0; i < n; i++) {
+    store.append({
+      receipt_id: randomUUID(),
+      time: new Date().toISOString(),
+      server_id: init.config.server_id,
+      job: "bench-job",
+      agent: "bench",
+      cst_jti: "x",
+      policy_hash: hash,
+      op: "incidents.get",
+      tool: "sentinel_incidents_get",
+      args_hash: hash,
+      args_redacted: { incidentId: `i-${i}` },
+      decision: { effect: "ALLOW", reasons: [] },
+      constraints_applied: [],
+      phase: "single",
+      outcome: { status: "ok", result_hash: hash, rows: 1 },
+      event_id: randomUUID(),
+    });
+  }
+  db.exec("COMMIT");
+  out.push({
+    area: AREA,
+    name: `sign + persist ${n.toLocaleString("en-US")} receipts (one transaction)`,
+    value: (n / (performance.now() - t0)) * 1000,
+    unit: "receipts/s",
+  });
+
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const file = join(home, "bench.proof.json");
+  const e0 = performance.now();
+  exportBundle({
+    paths,
+    serverId: init.config.server_id,
+    db,
+    trust: TrustStore.load(paths),
+    receiptKey: loadSigningKey(paths, "receiptSigner"),
+    job: "bench-job",
+    out: file,
+  });
+  const exportMs = performance.now() - e0;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  clearInterval(timer);
+  out.push({
+    area: AREA,
+    name: `export ${n.toLocaleString("en-US")}-receipt job (streamed)`,
+    value: exportMs,
+    unit: "ms",
+    notes: `bundle ${(statSync(file).size / 1e6).toFixed(0)} MB; RSS growth during export ${((peak - rss0) / 1e6).toFixed(0)} MB`,
+  });
+  db.close();
+
+  const bundle = parseBundle(readFileSync(file, "utf8"));
+  const trust = TrustStore.load(paths).file;
+  const v0 = performance.now();
+  const report = await verifyBundle(bundle, trust);
+  const verifyMs = performance.now() - v0;
+  out.push({
+    area: AREA,
+    name: "offline verification (all steps)",
+    value: (n / verifyMs) * 1000,
+    unit: "receipts/s",
+    target: "≥ 20,000 receipts/s",
+    holds: (n / verifyMs) * 1000 >= 20_000,
+    notes: `verdict ${report.verdict}`,
+  });
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of await bench(Number(process.argv[2] ?? 100_000))) console.log(JSON.stringify(r));
+}
