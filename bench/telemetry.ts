@@ -53,7 +53,9 @@ export async function bench(): Promise<BenchResult[]> {
 
   let uploaded = 0;
   const sink = new IngestionSink({
-    upload: async (b) => void (uploaded += b.length),
+    upload: async (b) => {
+      uploaded += b.length;
+    },
     spillDir: mkdtempSync(join(tmpdir(), "gsmcp-tb-")),
     batchSize: 500,
     flushIntervalMs: 60_000,
