@@ -3,7 +3,7 @@ import { jwtVerify } from "jose";
 import bundleSchema from "../../schemas/proof-bundle.schema.json" with { type: "json" };
 import receiptSchema from "../../schemas/receipt.schema.json" with { type: "json" };
 import { dsseVerifiedKeyIds } from "../crypto/dsse.js";
-import { jcs, jcsHash } from "../crypto/jcs.js";
+import { jcs, jcsHash, sha256Hex } from "../crypto/jcs.js";
 import { verifyBytes } from "../crypto/keys.js";
 import { approvalSigningBytes } from "../governance/approvals.js";
 import { type DecisionRequest, decide } from "../governance/decide.js";
@@ -12,9 +12,9 @@ import { validateAgainst } from "../governance/schema-validate.js";
 import { scopeHash } from "../governance/token.js";
 import type { TrustStoreFile } from "../governance/trust.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
-import { type ProofBundle, receiptLeaf } from "./bundle.js";
-import { merkleRoot } from "./merkle.js";
-import { type Receipt, receiptHash, verifyReceiptSignature } from "./receipt.js";
+import type { ProofBundle } from "./bundle.js";
+import { leafHash, merkleRoot } from "./merkle.js";
+import { type Receipt, verifyReceiptSignature } from "./receipt.js";
 import { verifyTreeHead } from "./tree-head.js";
 
 // The offline verifier: named steps run in order, each reporting typed problems that name the receipt involved.
@@ -80,6 +80,16 @@ export function parseBundle(text: string): ProofBundle {
 const ref = (r: Receipt) => ({ seq: r.seq, receipt_id: r.receipt_id });
 
 export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Promise<VerifyReport> {
+  // Each receipt's canonical form feeds both the chain link and the Merkle leaf: compute it once.
+  const canonCache = new WeakMap<Receipt, string>();
+  const canonical = (r: Receipt): string => {
+    let c = canonCache.get(r);
+    if (c === undefined) {
+      c = jcs(r);
+      canonCache.set(r, c);
+    }
+    return c;
+  };
   const steps: StepResult[] = [];
   const step = (name: string): StepResult => {
     const s: StepResult = { step: name, ok: true, problems: [], notes: [] };
@@ -183,7 +193,7 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
     seen.add(r.receipt_id);
     if (prev && r.seq <= prev.seq)
       fail(recStep, { code: "receipt_order", message: `seq ${r.seq} follows seq ${prev.seq}`, receipt: ref(r) });
-    if (prev && r.seq === prev.seq + 1 && r.prev_hash !== receiptHash(prev))
+    if (prev && r.seq === prev.seq + 1 && r.prev_hash !== `sha256:${sha256Hex(canonical(prev))}`)
       fail(recStep, { code: "chain_link", message: "prev_hash does not match the previous receipt", receipt: ref(r) });
     if (r.policy_hash !== "-" && !policies.has(r.policy_hash))
       fail(recStep, {
@@ -204,7 +214,7 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
       code: "tree_head_signature",
       message: "tree head signature does not verify with a trusted receipt signer",
     });
-  const root = `sha256:${merkleRoot(b.receipts.map(receiptLeaf)).toString("hex")}`;
+  const root = `sha256:${merkleRoot(b.receipts.map((r) => leafHash(canonical(r)))).toString("hex")}`;
   if (b.tree_head.tree_size !== b.receipts.length || b.tree_head.root_hash !== root || b.tree_head.job !== b.job) {
     fail(treeStep, {
       code: "merkle_root",
