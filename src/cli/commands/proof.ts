@@ -43,6 +43,16 @@ export async function verifyFile(file: string, trustFile?: string, home?: string
   return verifyBundle(bundle, trust);
 }
 
+/** verifyFile with the CLI's exit code for an unreadable bundle (2). */
+async function verifyForCli(file: string, trust: string | undefined, home: string): Promise<VerifyReport> {
+  try {
+    return await verifyFile(file, trust, home);
+  } catch (e) {
+    if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
+    throw e;
+  }
+}
+
 export function registerProofCommands(program: Command, home: () => string): void {
   const proof = program.command("proof").description("proof bundles an auditor can verify offline");
   proof
@@ -66,13 +76,7 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .option("--json", "machine-readable report")
     .description("exit 0 valid, 1 invalid, 2 unreadable")
     .action(async (file: string, o: { trust?: string; json?: boolean }) => {
-      let report: VerifyReport;
-      try {
-        report = await verifyFile(file, o.trust, home());
-      } catch (e) {
-        if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
-        throw e;
-      }
+      const report = await verifyForCli(file, o.trust, home());
       if (o.json) out(JSON.stringify(report, null, 2));
       else {
         for (const s of report.steps) {
@@ -92,13 +96,7 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .option("--trust <file>", "trust store to verify against")
     .description("write the Trust Pulse (HTML and Markdown)")
     .action(async (file: string, o: { out?: string; trust?: string }) => {
-      let report: VerifyReport;
-      try {
-        report = await verifyFile(file, o.trust, home());
-      } catch (e) {
-        if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
-        throw e;
-      }
+      const report = await verifyForCli(file, o.trust, home());
       const bundle = parseBundle(readFileSync(file, "utf8"));
       const dir = o.out ?? join(file, "..");
       mkdirSync(dir, { recursive: true });
