@@ -14,7 +14,8 @@ import type { TrustStoreFile } from "../governance/trust.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import type { ProofBundle } from "./bundle.js";
 import { leafHash, merkleRoot } from "./merkle.js";
-import { type Receipt, verifyReceiptSignature } from "./receipt.js";
+import type { Receipt } from "./receipt.js";
+import { badSignatures, type SignatureCheckOptions } from "./signature-pool.js";
 import { verifyTreeHead } from "./tree-head.js";
 
 // The offline verifier: named steps run in order, each reporting typed problems that name the receipt involved.
@@ -79,7 +80,11 @@ export function parseBundle(text: string): ProofBundle {
 
 const ref = (r: Receipt) => ({ seq: r.seq, receipt_id: r.receipt_id });
 
-export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Promise<VerifyReport> {
+export async function verifyBundle(
+  b: ProofBundle,
+  trust?: TrustStoreFile,
+  opts: SignatureCheckOptions = {},
+): Promise<VerifyReport> {
   // Each receipt's canonical form feeds both the chain link and the Merkle leaf: compute it once.
   const canonCache = new WeakMap<Receipt, string>();
   const canonical = (r: Receipt): string => {
@@ -121,6 +126,9 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
   }
   if (!trust) keysStep.notes.push("no trust store given: keys are checked only for consistency with the bundle itself");
   const keys = (role: string) => roleKeys.get(role) ?? new Map<string, KeyObject>();
+  // Receipt signatures are the bulk of the work: start them now (on worker threads for large bundles) and collect
+  // the result in step 4, after the checks that run here meanwhile.
+  const signatures = badSignatures(b.receipts, canonical, keys("receipt_signers"), opts);
 
   // 2. Policies: signed by a policy signer, hash matches the canonical payload.
   const polStep = step("policy");
@@ -184,8 +192,6 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
     const schemaProblems = validateAgainst(receiptSchema, r);
     if (schemaProblems.length)
       fail(recStep, { code: "schema", message: `receipt is malformed: ${schemaProblems[0]}`, receipt: ref(r) });
-    if (!verifyReceiptSignature(r, keys("receipt_signers")))
-      fail(recStep, { code: "receipt_signature", message: "signature does not verify", receipt: ref(r) });
     if (r.job !== b.job)
       fail(recStep, { code: "receipt_job", message: `receipt belongs to job ${r.job}`, receipt: ref(r) });
     if (seen.has(r.receipt_id))
@@ -296,6 +302,10 @@ export async function verifyBundle(b: ProofBundle, trust?: TrustStoreFile): Prom
     checked++;
   }
   decStep.notes.push(`${checked} decisions re-evaluated`);
+
+  // 4 (continued). The receipt signatures started after step 1.
+  for (const i of await signatures)
+    fail(recStep, { code: "receipt_signature", message: "signature does not verify", receipt: ref(b.receipts[i]!) });
 
   return {
     verdict: steps.every((s) => s.ok) ? "valid" : "invalid",

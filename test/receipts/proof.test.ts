@@ -184,8 +184,11 @@ describe("proof bundles", () => {
     expect(invalid.out).toContain("merkle_root");
     writeFileSync(join(h.home, "junk.json"), "{not json");
     expect((await cli(["proof", "verify", join(h.home, "junk.json")])).code).toBe(2);
-    const json = await cli(["proof", "verify", file, "--json"]);
+    const json = await cli(["proof", "verify", file, "--json", "--workers", "2"]);
     expect(JSON.parse(json.out)).toMatchObject({ verdict: "valid" });
+    const usage = await cli(["proof", "verify", file, "--workers", "0"]);
+    expect(usage.code).toBe(2);
+    expect(usage.out).toContain("--workers must be an integer from 1 to 64");
   });
 
   it("Trust Pulse renders the key facts in headless Chromium and escapes attacker text", async () => {

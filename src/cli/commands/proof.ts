@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey, TrustStore, type TrustStoreFile } from "../../governance/trust.js";
 import { exportBundle } from "../../receipts/bundle.js";
+import type { SignatureCheckOptions } from "../../receipts/signature-pool.js";
 import { renderHtml, renderMarkdown } from "../../receipts/trust-pulse.js";
 import { parseBundle, UnreadableBundle, type VerifyReport, verifyBundle } from "../../receipts/verify-bundle.js";
 import { openStateDb } from "../../state/db.js";
@@ -35,18 +36,31 @@ export function exportJob(
 }
 
 /** Verifies a bundle file; trust from --trust, else GSMCP_HOME's trust.json when present, else self-consistency only. */
-export async function verifyFile(file: string, trustFile?: string, home?: string): Promise<VerifyReport> {
+export async function verifyFile(
+  file: string,
+  trustFile?: string,
+  home?: string,
+  opts: SignatureCheckOptions = {},
+): Promise<VerifyReport> {
   if (!existsSync(file)) throw new UnreadableBundle(`${file} does not exist`);
   const bundle = parseBundle(readFileSync(file, "utf8"));
   const tf = trustFile ?? (home && existsSync(join(home, "trust.json")) ? join(home, "trust.json") : undefined);
   const trust = tf ? (JSON.parse(readFileSync(tf, "utf8")) as TrustStoreFile) : undefined;
-  return verifyBundle(bundle, trust);
+  return verifyBundle(bundle, trust, opts);
 }
 
 /** verifyFile with the CLI's exit code for an unreadable bundle (2). */
-async function verifyForCli(file: string, trust: string | undefined, home: string): Promise<VerifyReport> {
+async function verifyForCli(
+  file: string,
+  trust: string | undefined,
+  home: string,
+  workers?: string,
+): Promise<VerifyReport> {
+  const n = workers === undefined ? undefined : Number(workers);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
+    throw new CliError(`--workers must be an integer from 1 to 64 (got "${workers}")`, 2);
   try {
-    return await verifyFile(file, trust, home);
+    return await verifyFile(file, trust, home, n === undefined ? {} : { workers: n });
   } catch (e) {
     if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
     throw e;
@@ -74,9 +88,10 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .argument("<file>", "proof bundle")
     .option("--trust <file>", "trust store (trust.json) to check keys against")
     .option("--json", "machine-readable report")
-    .description("exit 0 valid, 1 invalid, 2 unreadable")
-    .action(async (file: string, o: { trust?: string; json?: boolean }) => {
-      const report = await verifyForCli(file, o.trust, home());
+    .option("--workers <n>", "threads checking receipt signatures (default: available cores; 1: this thread only)")
+    .description("exit 0 valid, 1 invalid, 2 unreadable (or bad arguments)")
+    .action(async (file: string, o: { trust?: string; json?: boolean; workers?: string }) => {
+      const report = await verifyForCli(file, o.trust, home(), o.workers);
       if (o.json) out(JSON.stringify(report, null, 2));
       else {
         for (const s of report.steps) {
