@@ -34,6 +34,8 @@ export interface KqlFacts {
   forbidden: { construct: string; line?: number; column?: number }[];
   /** ISO 8601 duration the caller asked for, if any. */
   requestedTimespan?: string;
+  /** Set when the query text came from Sentinel, not the arguments (a saved hunting query): what was analysed. */
+  source?: { ref: string; query: string; query_sha256: string };
 }
 
 export interface DecisionRequest {
@@ -54,7 +56,7 @@ export interface DecisionRequest {
   usage?: { calls: number; rows: number; callsLastMinute: number };
 }
 
-const ALL_KQL_FORBIDDEN = [
+export const ALL_KQL_FORBIDDEN = [
   "externaldata",
   "workspace",
   "app",
@@ -82,10 +84,20 @@ function ruleIndex(rules: WorkPolicyContract["deny"], op: string, prefix: string
   return undefined;
 }
 
+/**
+ * Ops that run KQL from elsewhere (a saved query) are bound by kql.query's constraints: running a stored query is
+ * still running a query. Their own entry can only narrow further.
+ */
+export const KQL_CONSTRAINTS_OF: Record<string, string> = { "huntingQueries.run": "kql.query" };
+
 /** Constraints for an op: the "*" entry merged with the op's entry, the stricter value winning. */
 export function effectiveConstraints(wpc: WorkPolicyContract, op: string): Constraints {
-  const base = wpc.constraints?.["*"] ?? {};
-  const own = wpc.constraints?.[op] ?? {};
+  const inherited = KQL_CONSTRAINTS_OF[op];
+  if (inherited) return mergeConstraints(effectiveConstraints(wpc, inherited), wpc.constraints?.[op] ?? {});
+  return mergeConstraints(wpc.constraints?.["*"] ?? {}, wpc.constraints?.[op] ?? {});
+}
+
+function mergeConstraints(base: Constraints, own: Constraints): Constraints {
   const min = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
   const inter = (a?: string[], b?: string[]) =>
     a === undefined ? b : b === undefined ? a : a.filter((x) => b.includes(x));
@@ -150,7 +162,9 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
   reasons.push({ code: "op_allowed", message: `${req.op} is allowed by policy and token scope`, rule: allowed });
 
   const c = effectiveConstraints(wpc, req.op);
-  const cRule = (k: string) => `constraints.${wpc.constraints?.[req.op] ? req.op : "*"}.${k}`;
+  const inherited = KQL_CONSTRAINTS_OF[req.op];
+  const layer = wpc.constraints?.[req.op] ? req.op : inherited && wpc.constraints?.[inherited] ? inherited : "*";
+  const cRule = (k: string) => `constraints.${layer}.${k}`;
 
   if (c.workspaces && !c.workspaces.includes(req.workspace)) {
     return block(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeJwt } from "jose";
 import { z } from "zod";
-import { jcsHash } from "../crypto/jcs.js";
+import { jcsHash, sha256Hex } from "../crypto/jcs.js";
 import type { SigningKey } from "../crypto/keys.js";
 import type { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
@@ -173,6 +173,29 @@ export class Governor {
     throw new GovernanceError("unknown_tool", `no resource ${uri}`);
   }
 
+  /**
+   * MCP prompts: this job's governance state (effective scope, the policy) for an authenticated caller, like resources.
+   * Prompts are built from it so they name only what the job may call.
+   */
+  async promptContext(): Promise<{
+    job: string;
+    agent: string;
+    policyName: string;
+    policyHash: string;
+    wpc: VerifiedPolicy["wpc"];
+    scope: string[];
+  }> {
+    const { claims, policy } = await this.authenticate();
+    return {
+      job: claims.job,
+      agent: claims.sub,
+      policyName: policy.wpc.policy_name,
+      policyHash: policy.hash,
+      wpc: policy.wpc,
+      scope: effectiveScope(policy.wpc, claims.scope, KNOWN_OPS),
+    };
+  }
+
   /** HTTP: a session may present a refreshed token for the same job. */
   setToken(token: string): void {
     this.deps.token = token;
@@ -313,10 +336,11 @@ export class Governor {
       return this.refuse({ ...base, caller, error: err, decision: blockDecision(err) });
     }
 
-    // 4. Decide (pure), from facts gathered here.
+    // 4. Decide (pure), from facts gathered here (and, for tools that need them, resolved from the workspace).
     let request: DecisionRequest;
+    let facts: CallFacts;
     try {
-      request = await this.buildRequest(tool, validArgs, claims);
+      ({ request, facts } = await this.buildRequest(tool, validArgs, claims, policy));
     } catch (e) {
       const err = asGovernanceError(e, "kql_invalid");
       return this.refuse({ ...base, caller, error: err, decision: blockDecision(err) });
@@ -355,6 +379,7 @@ export class Governor {
       const ctx = {
         backend,
         decision,
+        facts,
         ...(maxRows && maxRows.kind === "max_rows" ? { maxRows: maxRows.value } : {}),
         ...(span && span.kind === "timespan" ? { timespan: span.value } : {}),
         governance: this.governanceView(caller),
@@ -465,8 +490,22 @@ export class Governor {
     tool: ToolDef,
     args: Record<string, unknown>,
     claims: CstClaims,
-  ): Promise<DecisionRequest> {
-    const facts: CallFacts = tool.facts ? tool.facts(args as z.infer<typeof tool.input>) : {};
+    policy: VerifiedPolicy,
+  ): Promise<{ request: DecisionRequest; facts: CallFacts }> {
+    let facts: CallFacts = tool.facts ? tool.facts(args as z.infer<typeof tool.input>) : {};
+    if (tool.resolveFacts) {
+      // Facts that live in the workspace are looked up only for a call the policy and token already admit (op in
+      // scope, workspace allowed, budget left): a refused caller learns nothing from Sentinel. Looked up once; the
+      // handler runs exactly what was analysed (ctx.facts).
+      const pre = await this.requestFrom(tool, facts, claims);
+      if (decide(policy.wpc, pre).effect === "BLOCK") return { request: pre, facts };
+      const backend = await this.deps.backend();
+      facts = { ...facts, ...(await tool.resolveFacts(args as z.infer<typeof tool.input>, { backend })) };
+    }
+    return { request: await this.requestFrom(tool, facts, claims), facts };
+  }
+
+  private async requestFrom(tool: ToolDef, facts: CallFacts, claims: CstClaims): Promise<DecisionRequest> {
     const nowMs = this.now();
     const job = this.deps.jobs.get(claims.job);
     const flags = this.deps.jobs.flags(claims.job);
@@ -474,6 +513,12 @@ export class Governor {
     if (facts.kql) {
       kql = await this.deps.analyzeKql(facts.kql.query);
       if (facts.kql.timespan) kql = { ...kql, requestedTimespan: facts.kql.timespan };
+      // A query that is not in the arguments is recorded with the decision, so a verifier sees what was analysed.
+      if (facts.kql.source) {
+        const q = facts.kql.query;
+        const shown = this.redactor.redact({ q }).value as { q: string };
+        kql = { ...kql, source: { ref: facts.kql.source, query: shown.q, query_sha256: `sha256:${sha256Hex(q)}` } };
+      }
     }
     return {
       op: tool.op,
@@ -517,11 +562,19 @@ export class Governor {
           };
         }
         const parsed = t.input.safeParse(args);
-        const request = await this.buildRequest(
-          t,
-          parsed.success ? (parsed.data as Record<string, unknown>) : {},
-          claims,
-        );
+        let request: DecisionRequest;
+        try {
+          ({ request } = await this.buildRequest(
+            t,
+            parsed.success ? (parsed.data as Record<string, unknown>) : {},
+            claims,
+            policy,
+          ));
+        } catch (e) {
+          // Facts resolved from the workspace can fail (e.g. no such saved search): the call would be refused so.
+          const err = asGovernanceError(e, "invalid_arguments");
+          return { tool: toolNameFor(op), decision: blockDecision(err), approval_required: false };
+        }
         const decision = decide(policy.wpc, request);
         return {
           tool: toolNameFor(op),
@@ -953,9 +1006,11 @@ export class Governor {
     const parsed = tool.input.safeParse(rawArgs ?? {});
     if (!parsed.success) return errorResult(new GovernanceError("invalid_arguments", formatZodError(parsed.error)));
     const backend = await this.deps.backend();
+    const facts = tool.resolveFacts ? await tool.resolveFacts(parsed.data, { backend }) : undefined;
     const out = (await tool.run(parsed.data, {
       backend,
       decision: { effect: "ALLOW", reasons: [], constraints: [] },
+      ...(facts ? { facts } : {}),
     })) as Record<string, unknown>;
     return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
   }
@@ -1027,12 +1082,20 @@ function opFromToolName(name: string): string {
     : String(name);
 }
 
+/**
+ * Rows a result hands the agent, for row budgets: a query's rows, else every listed record of any kind, where a
+ * record that is itself a table (an entity insight) counts its rows.
+ */
 function countRows(output: Record<string, unknown>): number {
-  for (const k of ["rows", "incidents", "alerts", "items"]) {
-    const v = output[k];
-    if (Array.isArray(v)) return v.length;
-  }
+  if (Array.isArray(output.rows)) return output.rows.length;
+  const lists = Object.values(output).filter(Array.isArray) as unknown[][];
+  if (lists.length) return lists.flat().reduce<number>((n, x) => n + nestedRows(x), 0);
   return output.incident ? 1 : 0;
+}
+
+function nestedRows(record: unknown): number {
+  const rows = (record as { rows?: unknown } | null)?.rows;
+  return Array.isArray(rows) ? rows.length : 1;
 }
 
 /** Reads claims without verifying, only to label refusals (never to authorize). */

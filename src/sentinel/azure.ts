@@ -1,3 +1,4 @@
+import { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import { SecurityInsights } from "@azure/arm-securityinsight";
 import { DefaultAzureCredential } from "@azure/identity";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
@@ -40,6 +41,7 @@ export function openAzureBackend(): SdkBackend {
   const dcr = process.env.GSMCP_DCR_ID;
   return new SdkBackend(ids, {
     securityInsights: new SecurityInsights(credential, ids.subscriptionId),
+    operationalInsights: new OperationalInsightsManagementClient(credential, ids.subscriptionId),
     logsQuery: new LogsQueryClient(credential),
     ...(dce && dcr
       ? {

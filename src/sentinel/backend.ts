@@ -1,6 +1,18 @@
+import type { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import type { SecurityInsights } from "@azure/arm-securityinsight";
 import type { LogsIngestionClient } from "@azure/monitor-ingestion";
 import type { LogsQueryClient } from "@azure/monitor-query-logs";
+import type {
+  AlertRuleTemplateSummary,
+  DataConnectorSummary,
+  EntityDetail,
+  EntityInsights,
+  EntityTimeline,
+  IndicatorQuery,
+  IndicatorSummary,
+  InsightsRequest,
+  TimelineRequest,
+} from "./discovery-types.js";
 
 /** Identifies the Sentinel workspace the backend talks to. */
 export interface WorkspaceIds {
@@ -107,6 +119,49 @@ export interface WatchlistItemSummary {
   values: Record<string, unknown>;
 }
 
+/** A Log Analytics saved search (hunting queries are the ones in the "Hunting Queries" category). */
+export interface SavedSearchSummary {
+  id: string;
+  category: string;
+  displayName: string;
+  query: string;
+  tags: { name: string; value: string }[];
+  etag?: string;
+}
+
+/** A Sentinel hunting bookmark: a query result kept as evidence. */
+export interface BookmarkSummary {
+  id: string;
+  displayName: string;
+  query: string;
+  notes?: string;
+  labels: string[];
+  queryResult?: string;
+  eventTime?: string;
+  queryStartTime?: string;
+  queryEndTime?: string;
+  created?: string;
+  updated?: string;
+  incidentId?: string;
+  tactics: string[];
+  techniques: string[];
+  etag?: string;
+}
+
+/** What a caller may set on a bookmark; server-managed fields (created, updated, createdBy) are not here. */
+export interface BookmarkInput {
+  displayName: string;
+  query: string;
+  notes?: string;
+  labels?: string[];
+  queryResult?: string;
+  eventTime?: string;
+  queryStartTime?: string;
+  queryEndTime?: string;
+  tactics?: string[];
+  techniques?: string[];
+}
+
 export interface ListIncidentsOptions {
   top: number;
   status?: string;
@@ -136,6 +191,21 @@ export interface SentinelBackend {
   listWatchlistItems(alias: string): Promise<WatchlistItemSummary[]>;
   putWatchlistItem(alias: string, id: string, values: Record<string, unknown>): Promise<WatchlistItemSummary>;
   deleteWatchlistItem(alias: string, id: string): Promise<void>;
+  listSavedSearches(): Promise<SavedSearchSummary[]>;
+  getSavedSearch(id: string): Promise<SavedSearchSummary>;
+  listBookmarks(): Promise<BookmarkSummary[]>;
+  getBookmark(id: string): Promise<BookmarkSummary>;
+  putBookmark(id: string, bookmark: BookmarkInput): Promise<BookmarkSummary>;
+  deleteBookmark(id: string): Promise<void>;
+  getEntity(id: string): Promise<EntityDetail>;
+  entityTimeline(id: string, req: TimelineRequest): Promise<EntityTimeline>;
+  entityInsights(id: string, req: InsightsRequest): Promise<EntityInsights>;
+  /** At most `top` indicators. */
+  listIndicators(top: number): Promise<IndicatorSummary[]>;
+  queryIndicators(query: IndicatorQuery, top: number): Promise<IndicatorSummary[]>;
+  listAlertRuleTemplates(): Promise<AlertRuleTemplateSummary[]>;
+  getAlertRuleTemplate(id: string): Promise<AlertRuleTemplateSummary>;
+  listDataConnectors(): Promise<DataConnectorSummary[]>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
   queryLogs(query: string, timespan: string, serverTimeoutSeconds?: number): Promise<QueryTable>;
   /** Sends AgentSecurityEvents to the workspace's Logs Ingestion endpoint (when configured). */
@@ -145,6 +215,8 @@ export interface SentinelBackend {
 
 export interface SdkClients {
   securityInsights: SecurityInsights;
+  /** Microsoft.OperationalInsights management (saved searches). */
+  operationalInsights: OperationalInsightsManagementClient;
   logsQuery: LogsQueryClient;
   /** Logs Ingestion client with the DCR immutable id and stream it sends to. */
   ingestion?: { client: LogsIngestionClient; dcrImmutableId: string; stream: string };

@@ -12,18 +12,42 @@ import type {
   AlertSummary,
   AnalyticsRule,
   AutomationRuleSummary,
+  BookmarkInput,
+  BookmarkSummary,
   CommentSummary,
   EntitySummary,
   IncidentPatch,
   IncidentSummary,
   ListIncidentsOptions,
   QueryTable,
+  SavedSearchSummary,
   SdkClients,
   SentinelBackend,
   WatchlistItemSummary,
   WatchlistSummary,
   WorkspaceIds,
 } from "./backend.js";
+import type {
+  AlertRuleTemplateSummary,
+  DataConnectorSummary,
+  EntityDetail,
+  EntityInsights,
+  EntityTimeline,
+  IndicatorQuery,
+  IndicatorSummary,
+  InsightsRequest,
+  TimelineRequest,
+} from "./discovery-types.js";
+import {
+  toAlertRuleTemplate,
+  toDataConnector,
+  toEntityDetail,
+  toFilteringCriteria,
+  toIndicator,
+  toInsights,
+  toTimeline,
+} from "./sdk-discovery-mappers.js";
+import { toBookmark, toBookmarkBody, toSavedSearch } from "./sdk-hunting.js";
 
 /** The backend over @azure/arm-securityinsight and @azure/monitor-query-logs, for Azure and the local workspace alike. */
 export class SdkBackend implements SentinelBackend {
@@ -226,6 +250,119 @@ export class SdkBackend implements SentinelBackend {
 
   async deleteWatchlistItem(alias: string, id: string): Promise<void> {
     await wrap(() => this.clients.securityInsights.watchlistItems.delete(...this.rg, alias, id));
+  }
+
+  async listSavedSearches(): Promise<SavedSearchSummary[]> {
+    const res = await wrap(() => this.clients.operationalInsights.savedSearches.listByWorkspace(...this.rg));
+    return (res.value ?? []).map(toSavedSearch);
+  }
+
+  async getSavedSearch(id: string): Promise<SavedSearchSummary> {
+    return toSavedSearch(await wrap(() => this.clients.operationalInsights.savedSearches.get(...this.rg, id)));
+  }
+
+  async listBookmarks(): Promise<BookmarkSummary[]> {
+    const out: BookmarkSummary[] = [];
+    await wrap(async () => {
+      for await (const b of this.clients.securityInsights.bookmarks.list(...this.rg)) out.push(toBookmark(b));
+    });
+    return out;
+  }
+
+  async getBookmark(id: string): Promise<BookmarkSummary> {
+    return toBookmark(await wrap(() => this.clients.securityInsights.bookmarks.get(...this.rg, id)));
+  }
+
+  async putBookmark(id: string, bookmark: BookmarkInput): Promise<BookmarkSummary> {
+    return toBookmark(
+      await wrap(() =>
+        this.clients.securityInsights.bookmarks.createOrUpdate(...this.rg, id, toBookmarkBody(bookmark)),
+      ),
+    );
+  }
+
+  async deleteBookmark(id: string): Promise<void> {
+    await wrap(() => this.clients.securityInsights.bookmarks.delete(...this.rg, id));
+  }
+
+  async getEntity(id: string): Promise<EntityDetail> {
+    return toEntityDetail(await wrap(() => this.clients.securityInsights.entities.get(...this.rg, id)));
+  }
+
+  async entityTimeline(id: string, req: TimelineRequest): Promise<EntityTimeline> {
+    const res = await wrap(() =>
+      this.clients.securityInsights.entitiesGetTimeline.list(...this.rg, id, {
+        startTime: new Date(req.startTime),
+        endTime: new Date(req.endTime),
+        ...(req.kinds ? { kinds: req.kinds } : {}),
+        ...(req.buckets ? { numberOfBucket: req.buckets } : {}),
+      }),
+    );
+    return toTimeline(res);
+  }
+
+  async entityInsights(id: string, req: InsightsRequest): Promise<EntityInsights> {
+    const si = this.clients.securityInsights;
+    // The insight definitions (titles, descriptions) come from the entity's Insight queries.
+    const [res, queries] = await Promise.all([
+      wrap(() =>
+        si.entities.getInsights(...this.rg, id, {
+          startTime: new Date(req.startTime),
+          endTime: new Date(req.endTime),
+          ...(req.extendTimeRange !== undefined ? { addDefaultExtendedTimeRange: req.extendTimeRange } : {}),
+          ...(req.insightIds ? { insightQueryIds: req.insightIds } : {}),
+        }),
+      ),
+      wrap(() => si.entities.queries(...this.rg, id, "Insight")),
+    ]);
+    return toInsights(res, queries.value ?? []);
+  }
+
+  async listIndicators(top: number): Promise<IndicatorSummary[]> {
+    const out: IndicatorSummary[] = [];
+    await wrap(async () => {
+      for await (const i of this.clients.securityInsights.threatIntelligenceIndicators.list(...this.rg, { top })) {
+        out.push(toIndicator(i));
+        if (out.length >= top) break;
+      }
+    });
+    return out;
+  }
+
+  async queryIndicators(query: IndicatorQuery, top: number): Promise<IndicatorSummary[]> {
+    const out: IndicatorSummary[] = [];
+    const criteria = toFilteringCriteria(query, Math.min(top, 100));
+    await wrap(async () => {
+      for await (const i of this.clients.securityInsights.threatIntelligenceIndicator.listQueryIndicators(
+        ...this.rg,
+        criteria,
+      )) {
+        out.push(toIndicator(i));
+        if (out.length >= top) break;
+      }
+    });
+    return out;
+  }
+
+  async listAlertRuleTemplates(): Promise<AlertRuleTemplateSummary[]> {
+    const out: AlertRuleTemplateSummary[] = [];
+    await wrap(async () => {
+      for await (const t of this.clients.securityInsights.alertRuleTemplates.list(...this.rg))
+        out.push(toAlertRuleTemplate(t));
+    });
+    return out;
+  }
+
+  async getAlertRuleTemplate(id: string): Promise<AlertRuleTemplateSummary> {
+    return toAlertRuleTemplate(await wrap(() => this.clients.securityInsights.alertRuleTemplates.get(...this.rg, id)));
+  }
+
+  async listDataConnectors(): Promise<DataConnectorSummary[]> {
+    const out: DataConnectorSummary[] = [];
+    await wrap(async () => {
+      for await (const c of this.clients.securityInsights.dataConnectors.list(...this.rg)) out.push(toDataConnector(c));
+    });
+    return out;
   }
 
   async ingestEvents(events: Record<string, unknown>[]): Promise<void> {

@@ -1,3 +1,5 @@
+import alertRuleTemplatesGet from "./alertRuleTemplates/get.js";
+import alertRuleTemplatesList from "./alertRuleTemplates/list.js";
 import alertsList from "./alerts/list.js";
 import analyticsRulesCreate from "./analyticsRules/create.js";
 import analyticsRulesDisable from "./analyticsRules/disable.js";
@@ -7,8 +9,16 @@ import analyticsRulesUpdate from "./analyticsRules/update.js";
 import automationRulesDisable from "./automationRules/disable.js";
 import automationRulesList from "./automationRules/list.js";
 import automationRulesUpdate from "./automationRules/update.js";
+import bookmarksCreate from "./bookmarks/create.js";
+import bookmarksList from "./bookmarks/list.js";
+import dataConnectorsList from "./dataConnectors/list.js";
+import entitiesGet from "./entities/get.js";
+import entitiesInsights from "./entities/insights.js";
+import entitiesTimeline from "./entities/timeline.js";
 import governanceExplain from "./governance/explain.js";
 import governanceWhoami from "./governance/whoami.js";
+import huntingQueriesList from "./huntingQueries/list.js";
+import huntingQueriesRun from "./huntingQueries/run.js";
 import incidentsAlerts from "./incidents/alerts.js";
 import incidentsClose from "./incidents/close.js";
 import incidentsCommentsAdd from "./incidents/comments-add.js";
@@ -21,6 +31,8 @@ import kqlQuery from "./kql/query.js";
 import kqlValidate from "./kql/validate.js";
 import tablesList from "./tables/list.js";
 import tablesSchema from "./tables/schema.js";
+import threatIntelligenceIndicatorsList from "./threatIntelligence/indicators-list.js";
+import threatIntelligenceIndicatorsQuery from "./threatIntelligence/indicators-query.js";
 import { type ToolDef, toolNameFor } from "./types.js";
 import watchlistsItems from "./watchlists/items.js";
 import watchlistsItemsAdd from "./watchlists/items-add.js";
@@ -43,6 +55,17 @@ export const TOOLS: ToolDef[] = [
   automationRulesList,
   watchlistsList,
   watchlistsItems,
+  huntingQueriesList,
+  huntingQueriesRun,
+  bookmarksList,
+  entitiesGet,
+  entitiesTimeline,
+  entitiesInsights,
+  threatIntelligenceIndicatorsList,
+  threatIntelligenceIndicatorsQuery,
+  alertRuleTemplatesList,
+  alertRuleTemplatesGet,
+  dataConnectorsList,
   incidentsUpdate,
   incidentsClose,
   incidentsCommentsAdd,
@@ -52,6 +75,7 @@ export const TOOLS: ToolDef[] = [
   automationRulesUpdate,
   automationRulesDisable,
   watchlistsItemsAdd,
+  bookmarksCreate,
   governanceExplain,
   governanceWhoami,
 ] as unknown as ToolDef[];

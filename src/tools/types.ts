@@ -15,7 +15,13 @@ export type RollbackPosture = "none" | "revert" | "supersede" | "disable-restore
 export interface CallFacts {
   requestedRows?: number;
   workspace?: string;
-  kql?: { query: string; timespan?: string };
+  /** `source`: where the query text came from when it is not in the arguments (e.g. "savedSearch:<id>"). */
+  kql?: { query: string; timespan?: string; source?: string };
+}
+
+/** What `resolveFacts` gets. It runs only after the token is authenticated and the op is within the job's scope. */
+export interface ResolveContext {
+  backend: SentinelBackend;
 }
 
 /** What a handler gets: the backend, and the constraints the decision put on this call. */
@@ -26,6 +32,8 @@ export interface ToolContext {
   maxRows?: number;
   /** Time bound (ISO 8601 duration) from the decision, for KQL. */
   timespan?: string;
+  /** The facts the decision was computed from (resolved ones included); `run` uses these, never a second lookup. */
+  facts?: CallFacts;
   /** Writes: the state captured before the call (what `capture` returned), recorded for rollback. */
   prior?: unknown;
   /** Governance-only context for governance tools. */
@@ -67,6 +75,11 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   approvalDefault: "none" | "required";
   rollback: { posture: RollbackPosture; description: string };
   facts?: (args: z.infer<I>) => CallFacts;
+  /**
+   * Facts that live in Sentinel (e.g. a saved query's text), looked up once before deciding; they override `facts`.
+   * The decision is made on exactly what this returns, and `run` receives it as `ctx.facts` (no second fetch).
+   */
+  resolveFacts?: (args: z.infer<I>, ctx: ResolveContext) => Promise<CallFacts>;
   /** Writes: reads the state the call will change, recorded in the intent receipt for rollback. */
   capture?(args: z.infer<I>, ctx: ToolContext): Promise<unknown>;
   run(args: z.infer<I>, ctx: ToolContext): Promise<z.infer<O>>;

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { handleDiscovery, incidentEntitiesBody } from "./arm-discovery.js";
+import { handleBookmarks } from "./arm-hunting.js";
 import { handleCollection, KINDS, providerPrefix } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
@@ -48,7 +50,7 @@ function alertView(ids: WorkspaceIds, r: StoredResource): Record<string, unknown
 }
 
 /** OData $filter subset the real incidents API supports: `properties/x eq 'v'` joined with and/or. */
-function compileFilter(filter: string | null): (p: Record<string, unknown>) => boolean {
+export function compileFilter(filter: string | null): (p: Record<string, unknown>) => boolean {
   if (!filter) return () => true;
   const clauses = filter.split(/\s+or\s+/i).map((alt) =>
     alt.split(/\s+and\s+/i).map((c) => {
@@ -65,7 +67,9 @@ function compileFilter(filter: string | null): (p: Record<string, unknown>) => b
   return (p) => clauses.some((all) => all.every((c) => (String(p[c.field] ?? "") === c.value) !== c.neg));
 }
 
-function compileOrder(orderby: string | null): (a: Record<string, unknown>, b: Record<string, unknown>) => number {
+export function compileOrder(
+  orderby: string | null,
+): (a: Record<string, unknown>, b: Record<string, unknown>) => number {
   if (!orderby) return () => 0;
   const m = /^properties\/(\w+)(?:\s+(asc|desc))?$/i.exec(orderby.trim());
   if (!m) throw new ArmError(400, "BadRequest", `unsupported $orderby "${orderby}": use properties/<field> [asc|desc]`);
@@ -86,6 +90,9 @@ export function handleArm(
   const [collection, id, sub, subId] = req.segments;
   const prefix = providerPrefix(ids);
   if (req.segments.length > 4) throw new ArmError(404, "NotFound", "no such resource path");
+  const discovery = handleDiscovery(store, ids, req);
+  if (discovery) return discovery;
+  if (collection === "bookmarks") return handleBookmarks(store, ids, req);
   if (collection === "alertRules" || collection === "automationRules") {
     if (sub) throw new ArmError(404, "NotFound", `no sub-resource "${sub}" on ${collection}`);
     return handleCollection(store, KINDS[collection]!, `${prefix}/${collection}`, "", id, req);
@@ -128,17 +135,7 @@ export function handleArm(
   }
   if (sub === "entities" && req.method === "POST") {
     if (!existing) throw new ArmError(404, "NotFound", `incident ${id} not found`);
-    const entities = store.list("alerts", id).map((a) => {
-      const ent = String((a.body.properties as Record<string, unknown>).compromisedEntity ?? "");
-      const kind = ent.includes("@") ? "Account" : /^\d+\.\d+/.test(ent) ? "Ip" : "Host";
-      return {
-        id: `${providerPrefix(ids)}/entities/${a.name}-e`,
-        name: `${a.name}-e`,
-        kind,
-        properties: { friendlyName: ent },
-      };
-    });
-    return { status: 200, body: { entities, metaData: [] } };
+    return { status: 200, body: incidentEntitiesBody(store, ids, id) };
   }
   if (sub !== undefined) throw new ArmError(404, "NotFound", `no operation "${sub}" on incidents`);
   switch (req.method) {

@@ -1,3 +1,4 @@
+import { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import { SecurityInsights } from "@azure/arm-securityinsight";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
@@ -20,16 +21,23 @@ export function localClientOptions(handle: WorkspaceHandle) {
   return {
     credential: localCredential(handle.secret),
     securityInsights: { endpoint: handle.url, credentialScopes: [scope], tlsOptions },
+    // The same ARM endpoint and scope: saved searches live under Microsoft.OperationalInsights on the same host.
+    operationalInsights: { endpoint: handle.url, credentialScopes: [scope], tlsOptions },
     logsQuery: { endpoint: `${handle.url}/v1`, credentials: { scopes: [scope] }, tlsOptions },
     logsIngestion: { tlsOptions, audience: scope },
   };
 }
 
-/** The three SDK clients, built exactly as the backend builds them for Azure, but aimed at the local workspace. */
+/** The SDK clients, built exactly as the backend builds them for Azure, but aimed at the local workspace. */
 export function createLocalClients(handle: WorkspaceHandle) {
   const o = localClientOptions(handle);
   return {
     securityInsights: new SecurityInsights(o.credential, handle.ids.subscriptionId, o.securityInsights),
+    operationalInsights: new OperationalInsightsManagementClient(
+      o.credential,
+      handle.ids.subscriptionId,
+      o.operationalInsights,
+    ),
     logsQuery: new LogsQueryClient(o.credential, o.logsQuery),
     logsIngestion: new LogsIngestionClient(handle.url, o.credential, o.logsIngestion),
   };

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { KqlValue } from "../kql/types.js";
+import { seedDiscovery } from "./seed-discovery.js";
+import { seedHunting } from "./seed-hunting.js";
 import type { WorkspaceStore } from "./store.js";
 
 // Deterministic demo data: the same seed and `now` give the same workspace. Timestamps are relative to `now` so
@@ -578,6 +580,10 @@ export function seedStore(store: WorkspaceStore, opts: SeedOptions): { incidents
     store.appendLogs(table, rows);
     logRows += rows.length;
   }
+  // After the logs: entities are derived from the stored alerts and located from the sign-in logs.
+  seedDiscovery(store, { seed: opts.seed, now });
+  // The planted attack is the first incident spec; one bookmark links to it.
+  seedHunting(store, { now, attackIncidentId: guid(opts.seed, "incident-0") });
   store.setMeta("seed", JSON.stringify({ seed: opts.seed, size: opts.size, now }));
   return { incidents: specs.length, logRows };
 }

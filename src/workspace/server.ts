@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ArmError, handleArm } from "./arm.js";
+import { handleSavedSearches } from "./arm-hunting.js";
 import { type FaultConfig, Faults } from "./faults.js";
 import type { WorkspaceIds } from "./ids.js";
 import { ingest, runQuery } from "./logs.js";
@@ -62,6 +63,9 @@ export async function startServer(opts: {
   let baseUrl = "";
   const armPrefix =
     `/subscriptions/${ids.subscriptionId}/resourcegroups/${ids.resourceGroup}/providers/microsoft.operationalinsights/workspaces/${ids.workspaceName}/providers/microsoft.securityinsights/`.toLowerCase();
+  // Log Analytics saved searches sit directly under the workspace (Microsoft.OperationalInsights), not under the
+  // SecurityInsights provider.
+  const workspacePrefix = armPrefix.slice(0, armPrefix.indexOf("providers/microsoft.securityinsights/"));
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const fault = faults.next();
@@ -83,7 +87,10 @@ export async function startServer(opts: {
     const path = decodeURIComponent(url.pathname);
     const raw = req.method === "POST" || req.method === "PUT" ? await readBody(req) : Buffer.alloc(0);
 
-    if (path.toLowerCase().startsWith(armPrefix)) {
+    const lower = path.toLowerCase();
+    const savedSearches =
+      lower.startsWith(workspacePrefix) && /^savedsearches(\/|$)/.test(lower.slice(workspacePrefix.length));
+    if (lower.startsWith(armPrefix) || savedSearches) {
       if (!url.searchParams.get("api-version"))
         throw new ArmError(
           400,
@@ -98,8 +105,11 @@ export async function startServer(opts: {
           throw new ArmError(400, "InvalidRequestContent", "request body is not valid JSON");
         }
       }
-      const segments = path.slice(armPrefix.length).split("/").filter(Boolean);
-      const r = handleArm(store, ids, {
+      const segments = path
+        .slice(savedSearches ? workspacePrefix.length : armPrefix.length)
+        .split("/")
+        .filter(Boolean);
+      const r = (savedSearches ? handleSavedSearches : handleArm)(store, ids, {
         method: req.method ?? "GET",
         segments,
         query: url.searchParams,

@@ -33,6 +33,40 @@ const req = (over: Partial<DecisionRequest>): DecisionRequest => ({
 const kqlOk = { ok: true, diagnostics: [], tables: ["SecurityAlert"], forbidden: [] };
 
 describe("decide", () => {
+  it("a saved hunting query is bound by kql.query's constraints; its own entry can only narrow them", () => {
+    const p = {
+      ...triage,
+      allow: [{ tool: "sentinel.api", ops: ["kql.query", "huntingQueries.run"] }],
+      deny: [],
+    } as WorkPolicyContract;
+    const run = (policy: WorkPolicyContract, tables: string[]) =>
+      decide(
+        policy,
+        req({
+          op: "huntingQueries.run",
+          tokenScope: ["huntingQueries.run"],
+          kql: { ...kqlOk, tables, requestedTimespan: "P30D" },
+        }),
+      );
+    const ok = run(p, ["SigninLogs"]);
+    expect(ok.effect).toBe("CONSTRAIN");
+    expect(ok.constraints).toEqual(
+      expect.arrayContaining([
+        { kind: "timespan", value: "P7D", requested: "P30D" },
+        expect.objectContaining({ kind: "max_rows", value: 50 }),
+      ]),
+    );
+    expect(ok.reasons.find((r) => r.code === "timespan_capped")!.rule).toBe("constraints.kql.query.kql.max_timespan");
+    expect(run(p, ["OfficeActivity"]).reasons.at(-1)!.code).toBe("kql_table_not_allowed");
+    const narrower = {
+      ...p,
+      constraints: { ...p.constraints, "huntingQueries.run": { kql: { allowed_tables: ["AuditLogs", "Heartbeat"] } } },
+    } as WorkPolicyContract;
+    expect(effectiveConstraints(narrower, "huntingQueries.run").kql?.allowed_tables).toEqual(["AuditLogs"]);
+    expect(run(narrower, ["SigninLogs"]).effect).toBe("BLOCK");
+    expect(run(narrower, ["AuditLogs"]).effect).toBe("CONSTRAIN");
+  });
+
   it("deny overrides allow, even when the token carries the op", () => {
     const p = {
       ...triage,

@@ -4,6 +4,7 @@ import { openRuntime } from "../../src/server/runtime.js";
 import { TOOLS } from "../../src/tools/registry.js";
 import { toolNameFor } from "../../src/tools/types.js";
 import type { WorkPolicyContract } from "../../src/types/wpc.js";
+import { SAVED_SEARCHES } from "../../src/workspace/seed-hunting.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
@@ -77,6 +78,10 @@ describe("the whole operation catalog over stdio", () => {
   });
 
   it("every read op answers with data that matches its output schema", async () => {
+    const ents = await call("sentinel_incidents_entities", { incidentId });
+    const entityId = (ents.structuredContent as { entities: { id: string }[] }).entities[0]!.id;
+    const tpls = await call("sentinel_alertRuleTemplates_list", {});
+    const templateId = (tpls.structuredContent as { templates: { id: string }[] }).templates[0]!.id;
     const args: Record<string, Record<string, unknown>> = {
       "incidents.get": { incidentId },
       "incidents.alerts": { incidentId },
@@ -87,6 +92,11 @@ describe("the whole operation catalog over stdio", () => {
       "kql.query": { query: "SigninLogs | summarize count() by ResultType", timespan: "P1D" },
       "kql.validate": { query: "SigninLogs | take 1" },
       "tables.schema": { table: "SecurityAlert" },
+      "entities.get": { entityId },
+      "entities.timeline": { entityId },
+      "entities.insights": { entityId },
+      "alertRuleTemplates.get": { templateId },
+      "huntingQueries.run": { savedSearchId: SAVED_SEARCHES[0]!.id, timespan: "P1D" },
     };
     for (const op of READ_OPS) {
       const r = await call(toolNameFor(op), args[op] ?? {});

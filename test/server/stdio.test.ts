@@ -26,7 +26,16 @@ describe("governed stdio server under triage-readonly", () => {
       [
         "governance_explain",
         "governance_whoami",
+        "sentinel_alertRuleTemplates_get",
+        "sentinel_alertRuleTemplates_list",
         "sentinel_alerts_list",
+        "sentinel_bookmarks_list",
+        "sentinel_dataConnectors_list",
+        "sentinel_entities_get",
+        "sentinel_entities_insights",
+        "sentinel_entities_timeline",
+        "sentinel_huntingQueries_list",
+        "sentinel_huntingQueries_run",
         "sentinel_incidents_alerts",
         "sentinel_incidents_comments_list",
         "sentinel_incidents_entities",
@@ -36,6 +45,8 @@ describe("governed stdio server under triage-readonly", () => {
         "sentinel_kql_validate",
         "sentinel_tables_list",
         "sentinel_tables_schema",
+        "sentinel_threatIntelligence_indicators_list",
+        "sentinel_threatIntelligence_indicators_query",
       ].sort(),
     );
     const list = tools.find((t) => t.name === "sentinel_incidents_list")!;

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { isoDuration, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { isoDuration, workspace } from "../shared.js";
 import { defineTool, READ_EFFECTS } from "../types.js";
+import { queryResultFields, runBoundedQuery } from "./bounded.js";
 
 export default defineTool({
   op: "kql.query",
@@ -14,13 +15,7 @@ export default defineTool({
       .describe("Time range (ISO 8601 duration) to query; bounded by policy. Default: the policy maximum."),
     workspace,
   }),
-  output: z.object({
-    note: untrustedNote,
-    columns: z.array(z.object({ name: z.string(), type: z.string() })),
-    rows: z.array(z.array(z.unknown())),
-    truncated: z.boolean(),
-    timespan: z.string(),
-  }),
+  output: z.object(queryResultFields),
   effects: READ_EFFECTS,
   rbac: { role: "Log Analytics Reader", action: "Microsoft.OperationalInsights/workspaces/query/read" },
   approvalDefault: "none",
@@ -29,16 +24,5 @@ export default defineTool({
     kql: { query: a.query, ...(a.timespan ? { timespan: a.timespan } : {}) },
     ...(a.workspace ? { workspace: a.workspace } : {}),
   }),
-  async run(args, ctx) {
-    const timespan = ctx.timespan ?? args.timespan ?? "P1D";
-    const table = await ctx.backend.queryLogs(args.query, timespan);
-    const cap = ctx.maxRows ?? table.rows.length;
-    return {
-      note: UNTRUSTED_NOTE,
-      columns: table.columns,
-      rows: table.rows.slice(0, cap),
-      truncated: table.rows.length > cap,
-      timespan,
-    };
-  },
+  run: (args, ctx) => runBoundedQuery(ctx, args.query, args.timespan),
 });
