@@ -34,8 +34,12 @@ describe("MCP prompts over stdio, generated from the job's effective scope", () 
       policy_name: "test-prompts",
       allow: [{ tool: "sentinel.api", ops: allOps as [string, ...string[]] }],
       deny: [{ tool: "sentinel.api", ops: ["incidents.comments.add"] }],
+      // bookmarks.create gets an approval rule of its own, so the prompt must name that rule.
       approvals: [
-        ...(base.approvals ?? []),
+        ...(base.approvals ?? []).map((a) => ({
+          ...a,
+          required_for: a.required_for.filter((o) => o !== "bookmarks.create") as [string, ...string[]],
+        })),
         { name: "evidence-approval", required_for: ["bookmarks.create"], mode: "explicit" },
       ],
     };
