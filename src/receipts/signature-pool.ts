@@ -38,26 +38,40 @@ export async function badSignatures(
     return bad;
   }
   const keyData = [...keys].map(([keyid, k]) => ({ keyid, der: k.export({ format: "der", type: "spki" }) }));
-  const size = Math.ceil(receipts.length / workers);
-  const slices = Array.from({ length: workers }, (_, w) => receipts.slice(w * size, (w + 1) * size));
-  const results = await Promise.all(
-    slices.map((slice, w) => runSlice(slice.map(canonical), keyData).then((bad) => bad.map((i) => i + w * size))),
-  );
-  return results.flat();
+  const pool = Array.from({ length: workers }, () => startWorker(keyData));
+  try {
+    // Chunks go out round-robin as they are canonicalised, so workers start at once and the clones stay small.
+    const pending: Promise<number[]>[] = [];
+    for (let from = 0, n = 0; from < receipts.length; from += CHUNK, n++) {
+      const texts = receipts.slice(from, from + CHUNK).map(canonical);
+      pending.push(pool[n % workers]!.check(texts).then((bad) => bad.map((i) => i + from)));
+    }
+    return (await Promise.all(pending)).flat();
+  } finally {
+    for (const w of pool) void w.worker.terminate();
+  }
 }
 
-function runSlice(texts: string[], keys: { keyid: string; der: Buffer }[]): Promise<number[]> {
-  if (texts.length === 0) return Promise.resolve([]);
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./signature-worker.mjs", import.meta.url), { workerData: { keys } });
-    worker.once("message", (bad: number[]) => {
-      resolve(bad);
-      void worker.terminate();
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`signature worker exited with code ${code}`));
-    });
-    worker.postMessage(texts);
-  });
+/** Receipts per message to a worker. */
+const CHUNK = 1_000;
+
+/** A worker that answers chunks in the order they were sent. */
+function startWorker(keys: { keyid: string; der: Buffer }[]) {
+  const worker = new Worker(new URL("./signature-worker.mjs", import.meta.url), { workerData: { keys } });
+  const waiting: { resolve: (bad: number[]) => void; reject: (e: Error) => void }[] = [];
+  worker.on("message", (bad: number[]) => waiting.shift()?.resolve(bad));
+  const failAll = (e: Error) => {
+    for (const w of waiting.splice(0)) w.reject(e);
+  };
+  worker.on("error", failAll);
+  worker.on("exit", (code) => failAll(new Error(`signature worker exited with code ${code}`)));
+  return {
+    worker,
+    check(texts: string[]): Promise<number[]> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        worker.postMessage(texts);
+      });
+    },
+  };
 }
