@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { KqlValue } from "../kql/types.js";
 import { ArmError, type ArmRequest } from "./arm.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
@@ -148,3 +149,17 @@ export function handleCollection(
 export function providerPrefix(ids: WorkspaceIds): string {
   return `/subscriptions/${ids.subscriptionId}/resourceGroups/${ids.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${ids.workspaceName}/providers/Microsoft.SecurityInsights`;
 }
+
+export function requireMethod(req: ArmRequest, method: string, what: string): void {
+  if (req.method !== method)
+    throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on ${what}; use ${method}`);
+}
+
+/** An ARM view of a stored resource, without fields the workspace keeps for itself. */
+export function resourceView(prefix: string, armType: string, r: StoredResource): Record<string, unknown> {
+  const { alertIds: _internal, ...body } = r.body;
+  return { id: `${prefix}/${r.name}`, name: r.name, type: armType, etag: r.etag, ...body };
+}
+
+/** Case-insensitive comparison key of a log or resource value. */
+export const lower = (v: KqlValue) => String(v ?? "").toLowerCase();

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { handleDiscovery, incidentEntitiesBody } from "./arm-discovery.js";
+import { handleDiscovery } from "./arm-discovery.js";
+import { incidentEntitiesBody } from "./arm-entities.js";
 import { handleBookmarks } from "./arm-hunting.js";
 import { handleCollection, KINDS, providerPrefix } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
