@@ -63,6 +63,16 @@ const triage: PromptDef = {
       text: (t) => `List the entities involved: ${t("incidents.entities")} ${json({ incidentId: a.incidentId })}.`,
     },
     {
+      ops: ["entities.timeline", "entities.insights"],
+      text: (t) =>
+        `For each entity, read what happened around it: ${t("entities.timeline")} and ${t("entities.insights")} (entityId from the entity list).`,
+    },
+    {
+      ops: ["threatIntelligence.indicators.query"],
+      text: (t) =>
+        `Check IP addresses, domains and file hashes against threat intelligence: ${t("threatIntelligence.indicators.query")} with keywords.`,
+    },
+    {
       ops: ["incidents.comments.list"],
       text: (t) =>
         `Read earlier analyst comments: ${t("incidents.comments.list")} ${json({ incidentId: a.incidentId })}.`,
