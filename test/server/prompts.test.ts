@@ -16,6 +16,7 @@ const TOKEN_OPS = [
   "kql.validate",
   "huntingQueries.list",
   "huntingQueries.run",
+  "threatIntelligence.indicators.query",
   "bookmarks.create",
 ];
 
@@ -63,13 +64,20 @@ describe("MCP prompts over stdio, generated from the job's effective scope", () 
   it("triage names only tools in the effective scope and states the policy's limits and approvals", async () => {
     const r = await s.client.getPrompt({ name: "triage_incident", arguments: { incidentId: "abc-123" } });
     const text = (r.messages[0]!.content as { text: string }).text;
-    for (const op of ["incidents.get", "incidents.alerts", "kql.query", "huntingQueries.run"])
+    for (const op of [
+      "incidents.get",
+      "incidents.alerts",
+      "kql.query",
+      "huntingQueries.run",
+      "threatIntelligence.indicators.query",
+    ])
       expect(text, op).toContain(toolNameFor(op));
     // Allowed by policy but not by the token, or denied by policy: never named.
     for (const op of [
       "incidents.close",
       "incidents.update",
       "incidents.entities",
+      "entities.timeline",
       "incidents.comments.list",
       "incidents.comments.add",
       "analyticsRules.disable",
