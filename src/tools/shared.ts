@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { CallFacts } from "./types.js";
 
 export const incidentId = z
   .string()
@@ -84,3 +85,16 @@ export const automationRule = z.object({
 
 export const WRITE_EFFECTS = { readOnly: false, destructive: false, idempotent: false, openWorld: true } as const;
 export const DESTRUCTIVE_EFFECTS = { readOnly: false, destructive: true, idempotent: true, openWorld: true } as const;
+
+/** Decision facts of a list call: the rows it asks for and the workspace it names. */
+export function listFacts(a: { top?: number; workspace?: string }): CallFacts {
+  return {
+    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
+    ...(a.workspace ? { workspace: a.workspace } : {}),
+  };
+}
+
+/** Rows a list call returns: what it asked for (default 50), never more than the decision's row cap. */
+export function rowCap(top: number | undefined, maxRows: number | undefined): number {
+  return Math.min(top ?? maxRows ?? 50, maxRows ?? Number.POSITIVE_INFINITY);
+}

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { isoDurationMs } from "../../governance/decide.js";
-import { alertSummary, isoDuration, severity, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import {
+  alertSummary,
+  isoDuration,
+  listFacts,
+  rowCap,
+  severity,
+  UNTRUSTED_NOTE,
+  untrustedNote,
+  workspace,
+} from "../shared.js";
 import { defineTool, READ_EFFECTS } from "../types.js";
 
 export default defineTool({
@@ -21,12 +30,9 @@ export default defineTool({
   },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
-  facts: (a) => ({
-    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
-    ...(a.workspace ? { workspace: a.workspace } : {}),
-  }),
+  facts: listFacts,
   async run(args, ctx) {
-    const cap = Math.min(args.top ?? ctx.maxRows ?? 50, ctx.maxRows ?? Number.POSITIVE_INFINITY);
+    const cap = rowCap(args.top, ctx.maxRows);
     const since = args.since ?? "P1D";
     // Arguments are schema-validated enums and integers, so the composed query has no injection surface.
     const query = [

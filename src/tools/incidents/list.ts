@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { incidentSummary, severity, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { incidentSummary, listFacts, rowCap, severity, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
 import { defineTool, READ_EFFECTS } from "../types.js";
 
 export default defineTool({
@@ -17,12 +17,9 @@ export default defineTool({
   rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/incidents/read" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
-  facts: (a) => ({
-    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
-    ...(a.workspace ? { workspace: a.workspace } : {}),
-  }),
+  facts: listFacts,
   async run(args, ctx) {
-    const cap = Math.min(args.top ?? ctx.maxRows ?? 50, ctx.maxRows ?? Number.POSITIVE_INFINITY);
+    const cap = rowCap(args.top, ctx.maxRows);
     const incidents = await ctx.backend.listIncidents({
       top: cap,
       ...(args.status ? { status: args.status } : {}),

@@ -25,8 +25,3 @@ export const indicatorTop = z
   .max(1000)
   .optional()
   .describe("Maximum indicators to return (capped by policy). Default: 50.");
-
-/** Rows to fetch: the caller's top (default 50), never above the policy's cap. */
-export function indicatorCap(top: number | undefined, maxRows: number | undefined): number {
-  return Math.min(top ?? maxRows ?? 50, maxRows ?? Number.POSITIVE_INFINITY);
-}

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { listFacts, rowCap, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
 import { defineTool, READ_EFFECTS } from "../types.js";
-import { indicatorCap, indicatorSummary, indicatorTop } from "./indicator.js";
+import { indicatorSummary, indicatorTop } from "./indicator.js";
 
 export default defineTool({
   op: "threatIntelligence.indicators.list",
@@ -14,12 +14,9 @@ export default defineTool({
   rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/threatintelligence/read" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
-  facts: (a) => ({
-    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
-    ...(a.workspace ? { workspace: a.workspace } : {}),
-  }),
+  facts: listFacts,
   async run(args, ctx) {
-    const cap = indicatorCap(args.top, ctx.maxRows);
+    const cap = rowCap(args.top, ctx.maxRows);
     // One more than the cap tells whether there was more to return.
     const all = await ctx.backend.listIndicators(cap + 1);
     return { note: UNTRUSTED_NOTE, indicators: all.slice(0, cap), truncated: all.length > cap };

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
+import { listFacts, rowCap, UNTRUSTED_NOTE, untrustedNote, workspace } from "../shared.js";
 import { defineTool, READ_EFFECTS } from "../types.js";
-import { indicatorCap, indicatorSummary, indicatorTop } from "./indicator.js";
+import { indicatorSummary, indicatorTop } from "./indicator.js";
 
 const term = z.string().min(1).max(200);
 const terms = (what: string) => z.array(term).min(1).max(20).optional().describe(what);
@@ -70,13 +70,10 @@ export default defineTool({
   },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
-  facts: (a) => ({
-    ...(a.top !== undefined ? { requestedRows: a.top } : {}),
-    ...(a.workspace ? { workspace: a.workspace } : {}),
-  }),
+  facts: listFacts,
   async run(args, ctx) {
     const { top, workspace: _w, ...query } = args;
-    const cap = indicatorCap(top, ctx.maxRows);
+    const cap = rowCap(top, ctx.maxRows);
     const all = await ctx.backend.queryIndicators(query, cap + 1);
     return { note: UNTRUSTED_NOTE, indicators: all.slice(0, cap), truncated: all.length > cap };
   },
