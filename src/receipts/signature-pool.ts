@@ -21,7 +21,7 @@ export function defaultWorkers(): number {
 
 /**
  * Verifies every receipt's signature against the given keys; resolves to the indexes of receipts whose signature
- * does not verify. `canonical(i)` is the JCS text of receipt i (the verifier computes it anyway for chain and leaf).
+ * does not verify. `canonical(r)` is the JCS text of receipt r (the verifier computes it anyway for chain and leaf).
  */
 export async function badSignatures(
   receipts: Receipt[],

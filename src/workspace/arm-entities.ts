@@ -147,11 +147,11 @@ interface ActivityDef {
   content(count: number, facets: string): string;
 }
 
-function signinEvents(match: (upn: string, ip: string) => boolean, failed: boolean, facetCol: string) {
-  return (store: WorkspaceStore, _e: EntityRef, start: number, end: number): LogEvent[] => {
+function signinEvents(match: (upn: string, ip: string, e: EntityRef) => boolean, failed: boolean, facetCol: string) {
+  return (store: WorkspaceStore, e: EntityRef, start: number, end: number): LogEvent[] => {
     const { rows, get } = rowsIn(store, "SigninLogs", start, end);
     return rows
-      .filter((r) => match(lower(get(r, "UserPrincipalName")), String(get(r, "IPAddress"))))
+      .filter((r) => match(lower(get(r, "UserPrincipalName")), String(get(r, "IPAddress")), e))
       .filter((r) => (String(get(r, "ResultType")) !== "0") === failed)
       .map((r) => ({ time: get(r, "TimeGenerated") as number, facet: String(get(r, facetCol)) }));
   };
@@ -178,7 +178,7 @@ const ACTIVITIES: ActivityDef[] = [
     kind: "Account",
     title: "Failed sign-ins",
     table: "SigninLogs",
-    events: (s, e, a, b) => signinEvents((upn) => upn === entityValue(e), true, "IPAddress")(s, e, a, b),
+    events: signinEvents((upn, _ip, e) => upn === entityValue(e), true, "IPAddress"),
     content: (n, f) => `The account failed to sign in ${n} time(s) from: ${f}`,
   },
   {
@@ -186,7 +186,7 @@ const ACTIVITIES: ActivityDef[] = [
     kind: "Account",
     title: "Successful sign-ins",
     table: "SigninLogs",
-    events: (s, e, a, b) => signinEvents((upn) => upn === entityValue(e), false, "IPAddress")(s, e, a, b),
+    events: signinEvents((upn, _ip, e) => upn === entityValue(e), false, "IPAddress"),
     content: (n, f) => `The account signed in ${n} time(s) from: ${f}`,
   },
   {
@@ -221,7 +221,7 @@ const ACTIVITIES: ActivityDef[] = [
     kind: "Ip",
     title: "Failed sign-ins from the IP address",
     table: "SigninLogs",
-    events: (s, e, a, b) => signinEvents((_u, ip) => ip === entityValue(e), true, "UserPrincipalName")(s, e, a, b),
+    events: signinEvents((_upn, ip, e) => ip === entityValue(e), true, "UserPrincipalName"),
     content: (n, f) => `${n} failed sign-in(s) from this IP address against: ${f}`,
   },
   {
@@ -229,7 +229,7 @@ const ACTIVITIES: ActivityDef[] = [
     kind: "Ip",
     title: "Successful sign-ins from the IP address",
     table: "SigninLogs",
-    events: (s, e, a, b) => signinEvents((_u, ip) => ip === entityValue(e), false, "UserPrincipalName")(s, e, a, b),
+    events: signinEvents((_upn, ip, e) => ip === entityValue(e), false, "UserPrincipalName"),
     content: (n, f) => `${n} successful sign-in(s) from this IP address by: ${f}`,
   },
   {
