@@ -55,11 +55,21 @@ export interface KqlExecuteOptions {
   timespan?: { start: number; end: number };
   /** Stop with an error when a result would exceed this many rows (guards memory). */
   maxResultRows?: number;
+  /**
+   * Stop with a "limit" error when an intermediate result (join, mv-expand, make-series, range, union, ...) would
+   * exceed this many rows. Default: DEFAULT_MAX_INTERMEDIATE_ROWS.
+   */
+  maxIntermediateRows?: number;
 }
 
 export interface KqlResult {
   columns: KqlColumn[];
   rows: KqlValue[][];
+  /**
+   * Every table and stored function the engine actually read while executing (sorted, no duplicates), recorded at
+   * the point of reading, so the server can check read ⊆ analysed ⊆ allowed.
+   */
+  reads: { tables: string[]; storedFunctions: string[] };
 }
 
 /** Structured failure: the construct that is unsupported or wrong, and where. */

@@ -52,6 +52,23 @@ export interface AlertSummary {
 export interface QueryTable {
   columns: { name: string; type: string }[];
   rows: unknown[][];
+  /**
+   * What the engine actually read while executing (tables and stored functions). Only the embedded workspace reports
+   * it (in the query API's statistics); Azure's engine does not, and the field is then absent.
+   */
+  reads?: QueryReads;
+}
+
+export interface QueryReads {
+  tables: string[];
+  storedFunctions: string[];
+}
+
+export interface QueryOptions {
+  /** Hard wall-clock limit: sent as the query API's server timeout (Prefer: wait=N) and enforced client-side. */
+  serverTimeoutSeconds?: number;
+  /** Aborts the request (cancellation). */
+  abortSignal?: AbortSignal;
 }
 
 /** Fields a write may change on an incident; absent fields are left as they are. */
@@ -207,7 +224,7 @@ export interface SentinelBackend {
   getAlertRuleTemplate(id: string): Promise<AlertRuleTemplateSummary>;
   listDataConnectors(): Promise<DataConnectorSummary[]>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
-  queryLogs(query: string, timespan: string, serverTimeoutSeconds?: number): Promise<QueryTable>;
+  queryLogs(query: string, timespan: string, opts?: QueryOptions): Promise<QueryTable>;
   /** Sends AgentSecurityEvents to the workspace's Logs Ingestion endpoint (when configured). */
   ingestEvents?(events: Record<string, unknown>[]): Promise<void>;
   close(): Promise<void>;
