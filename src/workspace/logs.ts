@@ -1,8 +1,7 @@
 import { gunzipSync } from "node:zlib";
-import { executeKql } from "../kql/engine.js";
-import { KqlError } from "../kql/errors.js";
-import type { KqlDataSource, KqlType, KqlValue } from "../kql/types.js";
+import type { KqlDataSource, KqlValue } from "../kql/types.js";
 import { ArmError } from "./arm.js";
+import type { QueryAnswer, QueryPool } from "./query-pool.js";
 import { LOG_TABLES, STORED_FUNCTIONS } from "./schemas.js";
 import type { WorkspaceStore } from "./store.js";
 
@@ -39,6 +38,7 @@ export function parseTimespan(ts: string, now: number): { start: number; end: nu
   throw bad();
 }
 
+/** The main thread's view of the log tables (ARM handlers use it; queries run in query-pool workers). */
 export function dataSource(store: WorkspaceStore): KqlDataSource {
   return {
     table: (name) => store.logTable(name),
@@ -47,60 +47,32 @@ export function dataSource(store: WorkspaceStore): KqlDataSource {
   };
 }
 
-function serialize(v: KqlValue, type: KqlType): unknown {
-  if (v === null) return null;
-  if (type === "datetime") return new Date(v as number).toISOString();
-  if (type === "timespan") {
-    const ms = v as number;
-    const sign = ms < 0 ? "-" : "";
-    const abs = Math.abs(ms);
-    const days = Math.floor(abs / 86_400_000);
-    const hms = new Date(abs % 86_400_000)
-      .toISOString()
-      .slice(11, 23)
-      .replace(/\.000$/, "");
-    return `${sign}${days ? `${days}.` : ""}${hms}`;
-  }
-  if (type === "dynamic") return typeof v === "string" ? v : JSON.stringify(v);
-  return v;
+/** How a query request asks to be run: the API's Prefer header (wait=N, include-statistics=true). */
+export interface QueryRunOptions {
+  /** Server timeout in seconds (Prefer: wait=N). */
+  timeoutSeconds: number;
+  /** Prefer: include-statistics=true → `statistics.query` in the response. */
+  statistics: boolean;
+  /** Fires when the client goes away: the query is dropped or its worker terminated. */
+  signal?: AbortSignal;
+  now?: number;
 }
 
-/** POST /v1/workspaces/{id}/query: runs KQL with `timespan` as a hard bound; errors in the API's shape. */
-export function runQuery(store: WorkspaceStore, body: unknown, now = Date.now()): unknown {
+/**
+ * POST /v1/workspaces/{id}/query: runs KQL with `timespan` as a hard bound, in a pool worker (off the main event
+ * loop); resolves to the response body as JSON text; errors in the API's shape (ArmError).
+ */
+export async function runQuery(pool: QueryPool, body: unknown, opts: QueryRunOptions): Promise<QueryAnswer> {
+  const now = opts.now ?? Date.now();
   const b = body as { query?: unknown; timespan?: unknown } | undefined;
   if (!b || typeof b.query !== "string" || !b.query.trim())
     throw new ArmError(400, "BadArgumentError", "body must include a non-empty query");
   const timespan = typeof b.timespan === "string" ? parseTimespan(b.timespan, now) : undefined;
-  try {
-    const res = executeKql(b.query, dataSource(store), {
-      now,
-      ...(timespan ? { timespan } : {}),
-      maxResultRows: 500_000,
-    });
-    return {
-      tables: [
-        {
-          name: "PrimaryResult",
-          columns: res.columns.map((c) => ({ name: c.name, type: c.type })),
-          rows: res.rows.map((r) => r.map((v, i) => serialize(v, res.columns[i]!.type))),
-        },
-      ],
-    };
-  } catch (e) {
-    if (e instanceof KqlError) {
-      const code =
-        e.info.code === "syntax" ? "SyntaxError" : e.info.code === "unsupported" ? "UnsupportedError" : "SemanticError";
-      const err = new ArmError(400, "BadArgumentError", `The request had some invalid properties: ${e.message}`);
-      (err as ArmError & { inner?: unknown }).inner = {
-        code,
-        message: e.message,
-        line: e.info.line,
-        pos: e.info.column,
-      };
-      throw err;
-    }
-    throw e;
-  }
+  return pool.run(
+    { query: b.query, ...(timespan ? { timespan } : {}), now, statistics: opts.statistics },
+    opts.timeoutSeconds,
+    opts.signal,
+  );
 }
 
 /** POST /dataCollectionRules/{dcr}/streams/{stream}: appends JSON rows (optionally gzip) to the stream's table. */

@@ -7,15 +7,24 @@ import { handleSavedSearches } from "./arm-hunting.js";
 import { type FaultConfig, Faults } from "./faults.js";
 import type { WorkspaceIds } from "./ids.js";
 import { ingest, runQuery } from "./logs.js";
+import { QueryPool, type QueryPoolOptions, type QueryPoolStats, queryPoolOptionsFromEnv } from "./query-pool.js";
 import type { WorkspaceStore } from "./store.js";
 
 const MAX_BODY = 1024 * 1024;
+/** Server timeout of a query when the request has no `Prefer: wait=N`: the policy default `max_query_seconds`. */
+export const DEFAULT_QUERY_SECONDS = 10;
+/** The Log Analytics API's maximum server timeout. */
+const MAX_QUERY_SECONDS = 600;
 
 export interface RunningServer {
   url: string;
   setFaults(f: FaultConfig): void;
+  /** The query worker pool (tests and the bench watch it). */
+  queryPool: Pick<QueryPool, "stats" | "threadIds" | "memoryMb">;
   close(): Promise<void>;
 }
+
+export type { QueryPoolOptions, QueryPoolStats };
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
   if (body === undefined) {
@@ -23,7 +32,10 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body));
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
@@ -32,7 +44,8 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
 }
 
 function armError(res: ServerResponse, e: ArmError): void {
-  const inner = (e as ArmError & { inner?: unknown }).inner;
+  const { inner, retryAfter } = e as ArmError & { inner?: unknown; retryAfter?: number };
+  if (retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
   send(res, e.status, { error: { code: e.code, message: e.message, ...(inner ? { innererror: inner } : {}) } });
 }
 
@@ -56,8 +69,12 @@ export async function startServer(opts: {
   secret: string;
   port: number;
   faults?: FaultConfig;
+  /** Query workers; unset fields come from GSMCP_QUERY_* (queryPoolOptionsFromEnv), then the defaults. */
+  queryPool?: QueryPoolOptions;
 }): Promise<RunningServer> {
   const { store, ids } = opts;
+  if (store.db.memory) throw new Error("the workspace store must be a file: query workers open it read-only");
+  const pool = new QueryPool(store.db.name, { ...queryPoolOptionsFromEnv(), ...opts.queryPool });
   const faults = new Faults(opts.faults);
   const secret = Buffer.from(opts.secret);
   let baseUrl = "";
@@ -128,12 +145,20 @@ export async function startServer(opts: {
       } catch {
         throw new ArmError(400, "BadArgumentError", "request body is not valid JSON");
       }
-      const wait = /wait=(\d+)/.exec(String(req.headers.prefer ?? ""))?.[1];
-      const started = Date.now();
-      const result = runQuery(store, body);
-      if (wait && Date.now() - started > Number(wait) * 1000)
-        throw new ArmError(504, "GatewayTimeout", `query exceeded the server timeout of ${wait}s`);
-      return send(res, 200, result);
+      const prefer = String(req.headers.prefer ?? "");
+      const wait = /(?:^|[,;\s])wait=(\d+)/.exec(prefer)?.[1];
+      const timeoutSeconds = Math.min(MAX_QUERY_SECONDS, Math.max(1, wait ? Number(wait) : DEFAULT_QUERY_SECONDS));
+      // The client going away (its own deadline, cancellation) drops the query or terminates its worker.
+      const gone = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const answer = await runQuery(pool, body, {
+        timeoutSeconds,
+        statistics: /(?:^|[,;\s])include-statistics=true/.test(prefer),
+        signal: gone.signal,
+      });
+      return sendText(res, 200, answer.body);
     }
     const ing = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/.exec(path);
     if (ing && req.method === "POST") {
@@ -160,10 +185,15 @@ export async function startServer(opts: {
   return {
     url: baseUrl,
     setFaults: (f) => faults.set(f),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    queryPool: pool,
+    close: async () => {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        pool.close(),
+      ]);
+    },
   };
 }
