@@ -16,7 +16,11 @@ export type Constraint =
   | { kind: "max_rows"; value: number; requested?: number }
   | { kind: "max_result_bytes"; value: number }
   | { kind: "timespan"; value: string; requested?: string }
-  | { kind: "redaction"; builtin: string[]; fields: string[]; patterns: string[] };
+  | { kind: "redaction"; builtin: string[]; fields: string[]; patterns: string[] }
+  /** Query output columns masked because they may derive from a redacted column (lineage; see src/kql/lineage.ts). */
+  | { kind: "column_redaction"; columns: string[]; outputColumns: string[]; redacted: string[] }
+  /** Hard wall-clock limit for a query: the API's server timeout, the local worker terminated at it. */
+  | { kind: "query_timeout"; seconds: number };
 
 export interface Decision {
   effect: Effect;
@@ -36,7 +40,22 @@ export interface KqlFacts {
   requestedTimespan?: string;
   /** Set when the query text came from Sentinel, not the arguments (a saved hunting query): what was analysed. */
   source?: { ref: string; query: string; query_sha256: string };
+  /** Functions the query calls, built-in and stored (transitively); the engine's stored-function reads must be among them. */
+  functions?: string[];
+  /** Column lineage, when the policy redacts columns of a table the query reads. */
+  lineage?: KqlLineage;
 }
+
+export interface KqlLineage {
+  redactedColumns: string[];
+  outputColumns: string[];
+  masked: string[];
+  predicates: string[];
+  unknown?: { construct: string; line: number; column: number; reason: string };
+}
+
+/** Default hard limit for one query when the policy sets no kql.max_query_seconds. */
+export const DEFAULT_MAX_QUERY_SECONDS = 10;
 
 export interface DecisionRequest {
   op: string;
@@ -111,6 +130,7 @@ function mergeConstraints(base: Constraints, own: Constraints): Constraints {
   if (base.kql || own.kql) {
     const bk = base.kql ?? {};
     const ok = own.kql ?? {};
+    const seconds = min(bk.max_query_seconds, ok.max_query_seconds);
     const tables = inter(bk.allowed_tables, ok.allowed_tables);
     const forbidden = [...new Set([...(bk.forbidden ?? []), ...(ok.forbidden ?? [])])];
     const spans = [bk.max_timespan, ok.max_timespan].filter((s): s is string => !!s);
@@ -120,6 +140,7 @@ function mergeConstraints(base: Constraints, own: Constraints): Constraints {
       ...(spans.length ? { max_timespan: spans.sort((a, b) => isoDurationMs(a) - isoDurationMs(b))[0] } : {}),
       ...(bk.templates_only || ok.templates_only ? { templates_only: true } : {}),
       ...(bk.templates || ok.templates ? { templates: { ...bk.templates, ...ok.templates } } : {}),
+      ...(seconds !== undefined ? { max_query_seconds: seconds } : {}),
     };
   }
   return out;
@@ -226,6 +247,36 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
           cRule("kql.allowed_tables"),
         );
     }
+    const lin = k.lineage;
+    if (lin?.unknown) {
+      const u = lin.unknown;
+      return block(
+        "kql_lineage_unknown",
+        `query uses ${u.construct} at line ${u.line}, column ${u.column}: ${u.reason}; the policy redacts ${lin.redactedColumns.join(", ")} and the server cannot tell which output derives from them`,
+        "redaction.columns",
+      );
+    }
+    if (lin?.predicates.length && wpc.redaction?.column_predicates === "block") {
+      return block(
+        "kql_redacted_predicate",
+        `query filters, sorts or joins on redacted data (${lin.predicates.join(", ")}); the policy forbids predicates on ${lin.redactedColumns.join(", ")}`,
+        "redaction.column_predicates",
+      );
+    }
+    if (lin?.masked.length) {
+      constraints.push({
+        kind: "column_redaction",
+        columns: lin.masked,
+        outputColumns: lin.outputColumns,
+        redacted: lin.redactedColumns,
+      });
+      reasons.push({
+        code: "column_redaction",
+        message: `output column(s) ${lin.masked.join(", ")} derive from redacted ${lin.redactedColumns.join(", ")} and are masked`,
+        rule: "redaction.columns",
+      });
+    }
+    constraints.push({ kind: "query_timeout", seconds: c.kql?.max_query_seconds ?? DEFAULT_MAX_QUERY_SECONDS });
     if (c.kql?.max_timespan) {
       const max = c.kql.max_timespan;
       if (!k.requestedTimespan || isoDurationMs(k.requestedTimespan) > isoDurationMs(max)) {
@@ -284,7 +335,9 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
       }
     : undefined;
 
-  const narrowing = reasons.some((r) => r.code === "row_cap" || r.code === "timespan_capped");
+  const narrowing = reasons.some(
+    (r) => r.code === "row_cap" || r.code === "timespan_capped" || r.code === "column_redaction",
+  );
   const flagged = reasons.some((r) => r.code === "suspicious_content" || r.code === "budget_near");
   // LOG outranks CONSTRAIN: a flagged call must stand out to the SOC even when it was also narrowed.
   const effect: Effect = flagged ? "LOG" : narrowing ? "CONSTRAIN" : "ALLOW";

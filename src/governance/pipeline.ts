@@ -48,7 +48,7 @@ export interface GovernorDeps {
   /** The job's proof bundle as JSON text (for the MCP resource). */
   proofBundle?: (job: string) => string;
   /** Analyzes a KQL query for policy (tables, forbidden constructs). */
-  analyzeKql: (query: string) => Promise<KqlFacts>;
+  analyzeKql: (query: string, options?: { redactedColumns?: string[] }) => Promise<KqlFacts>;
   /** Default workspace name when a call names none. */
   workspaceName: string;
   now?: () => number;
@@ -382,6 +382,7 @@ export class Governor {
         facts,
         ...(maxRows && maxRows.kind === "max_rows" ? { maxRows: maxRows.value } : {}),
         ...(span && span.kind === "timespan" ? { timespan: span.value } : {}),
+        ...(request.kql ? { kql: request.kql } : {}),
         governance: this.governanceView(caller),
       };
       if (!tool.effects.readOnly) {
@@ -479,6 +480,11 @@ export class Governor {
     });
   }
 
+  private policyRedactedColumns(): string[] | undefined {
+    const p = this.deps.policy;
+    return p instanceof GovernanceError ? undefined : p.wpc.redaction?.columns;
+  }
+
   private readonly seenTokens = new Set<string>();
   private recordTokenOnce(claims: CstClaims): void {
     if (this.seenTokens.has(claims.jti)) return;
@@ -511,7 +517,8 @@ export class Governor {
     const flags = this.deps.jobs.flags(claims.job);
     let kql: KqlFacts | undefined;
     if (facts.kql) {
-      kql = await this.deps.analyzeKql(facts.kql.query);
+      const redactedColumns = this.policyRedactedColumns();
+      kql = await this.deps.analyzeKql(facts.kql.query, redactedColumns ? { redactedColumns } : {});
       if (facts.kql.timespan) kql = { ...kql, requestedTimespan: facts.kql.timespan };
       // A query that is not in the arguments is recorded with the decision, so a verifier sees what was analysed.
       if (facts.kql.source) {
@@ -548,7 +555,10 @@ export class Governor {
       scope: effectiveScope(policy.wpc, claims.scope, KNOWN_OPS),
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
       kqlAllowedTables: () => effectiveConstraints(policy.wpc, "kql.query").kql?.allowed_tables,
-      analyzeKql: (query) => this.deps.analyzeKql(query),
+      analyzeKql: (query) => {
+        const redactedColumns = this.policyRedactedColumns();
+        return this.deps.analyzeKql(query, redactedColumns ? { redactedColumns } : {});
+      },
       explain: async (op, args) => {
         const t = toolByOp(op);
         if (!t) {
@@ -1010,6 +1020,7 @@ export class Governor {
     const out = (await tool.run(parsed.data, {
       backend,
       decision: { effect: "ALLOW", reasons: [], constraints: [] },
+      ungoverned: true,
       ...(facts ? { facts } : {}),
     })) as Record<string, unknown>;
     return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
@@ -1069,6 +1080,10 @@ function policyFix(code: string): string | undefined {
     case "kql_forbidden_construct":
     case "kql_table_not_allowed":
       return "rewrite the query against the allowed tables without cross-workspace or external access";
+    case "kql_lineage_unknown":
+      return "project the columns you need by name instead of unpacking, packing or plugin output (see docs/policies.md, column redaction)";
+    case "kql_redacted_predicate":
+      return "remove where/sort/join conditions on the redacted columns, or run under a policy whose redaction.column_predicates is allow";
     case "budget_exceeded":
       return "the job's budget is spent; start a new job or ask an operator";
     default:

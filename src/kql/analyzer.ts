@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { analyzeLineage, type LineageFacts } from "./lineage.js";
 import type { KqlColumn } from "./types.js";
 
 // Policy analysis runs on Microsoft's Kusto language service (the parser and binder behind Azure Data Explorer and
@@ -42,6 +43,13 @@ export interface KqlAnalysis {
   forbidden: { construct: string; line: number; column: number }[];
   /** True when some `where` predicate references a TimeGenerated column. */
   hasTimeFilter: boolean;
+  /** Column lineage for redaction; present when options.redactedColumns apply to a table the query reads. */
+  lineage?: LineageFacts;
+}
+
+export interface KqlAnalysisOptions {
+  /** Redacted columns, `Table.Column` or `*.Column`: output derived from them is masked (see lineage.ts). */
+  redactedColumns?: string[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the language service is a Bridge.NET bundle without usable typings.
@@ -108,12 +116,12 @@ function typeName(n: Any): string {
 
 const MAX_FUNCTION_DEPTH = 8;
 
-export function analyzeKqlSync(query: string, schema: KqlSchema): KqlAnalysis {
+export function analyzeKqlSync(query: string, schema: KqlSchema, options: KqlAnalysisOptions = {}): KqlAnalysis {
   load();
-  return analyze(query, schema, 0);
+  return analyze(query, schema, 0, options);
 }
 
-function analyze(query: string, schema: KqlSchema, depth: number): KqlAnalysis {
+function analyze(query: string, schema: KqlSchema, depth: number, options: KqlAnalysisOptions = {}): KqlAnalysis {
   const code = K.KustoCode.ParseAndAnalyze(query, globalsFor(schema));
   const at = (pos: number): { line: number; column: number } => {
     const line = { v: 0 };
@@ -237,6 +245,7 @@ function analyze(query: string, schema: KqlSchema, depth: number): KqlAnalysis {
     }
     const inner = analyze(f.body, schema, depth + 1);
     for (const t of inner.tables) tables.add(t);
+    for (const fn of inner.functions) functions.add(fn);
     for (const x of inner.forbidden) flag(`${x.construct}`, 0);
     if (!inner.ok)
       diagnostics.push({
@@ -247,6 +256,7 @@ function analyze(query: string, schema: KqlSchema, depth: number): KqlAnalysis {
         column: 1,
       });
   }
+  const lineage = depth === 0 ? lineageFor(code, schema, tables, functions, options, at) : undefined;
   return {
     ok: !diagnostics.some((d) => d.severity === "Error"),
     diagnostics,
@@ -255,7 +265,46 @@ function analyze(query: string, schema: KqlSchema, depth: number): KqlAnalysis {
     operators: [...operators].sort(),
     forbidden,
     hasTimeFilter,
+    ...(lineage ? { lineage } : {}),
   };
+}
+
+/** Lineage only when a redacted column belongs to a table the query reads (directly or through functions). */
+function lineageFor(
+  code: Any,
+  schema: KqlSchema,
+  tables: Set<string>,
+  functions: Set<string>,
+  options: KqlAnalysisOptions,
+  at: (pos: number) => { line: number; column: number },
+): LineageFacts | undefined {
+  const applying: string[] = [];
+  const seeds = new Set<string>();
+  for (const spec of options.redactedColumns ?? []) {
+    const dot = spec.indexOf(".");
+    const table = spec.slice(0, dot);
+    const column = spec.slice(dot + 1);
+    const hit =
+      table === "*"
+        ? [...tables].some((t) => schema.tables.find((x) => x.name === t)?.columns.some((c) => c.name === column))
+        : tables.has(table);
+    if (!hit) continue;
+    applying.push(spec);
+    seeds.add(column);
+  }
+  if (!seeds.size) return undefined;
+  const functionBodies = (schema.functions ?? [])
+    .filter((f) => functions.has(f.name))
+    .map((f) => K.KustoCode.ParseAndAnalyze(f.body, globalsFor(schema)));
+  return analyzeLineage({
+    K,
+    Bridge: BridgeRt,
+    code,
+    functionBodies,
+    seeds: [...seeds],
+    redactedColumns: applying,
+    at,
+  });
 }
 
 /** `Sec*Alert` style table-name wildcard (only `*` is special). */
@@ -305,6 +354,10 @@ function tokenBelt(code: Any, flag: (construct: string, pos: number) => void): v
   }
 }
 
-export async function analyzeKql(query: string, schema: KqlSchema): Promise<KqlAnalysis> {
-  return analyzeKqlSync(query, schema);
+export async function analyzeKql(
+  query: string,
+  schema: KqlSchema,
+  options: KqlAnalysisOptions = {},
+): Promise<KqlAnalysis> {
+  return analyzeKqlSync(query, schema, options);
 }

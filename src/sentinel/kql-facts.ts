@@ -18,10 +18,19 @@ export function normalizeConstruct(construct: string): string {
   return c;
 }
 
+export interface KqlFactsOptions {
+  /** The policy's redaction.columns: output derived from them is masked by lineage. */
+  redactedColumns?: string[];
+}
+
 /** Builds the policy-facing KQL analysis: Microsoft's Kusto language service over our table schemas. */
-export function createKqlFactsAnalyzer(_backend: () => Promise<SentinelBackend>): (query: string) => Promise<KqlFacts> {
-  return async (query) => {
-    const a = await analyzeKql(query, SENTINEL_TABLE_SCHEMAS);
+export function createKqlFactsAnalyzer(
+  _backend: () => Promise<SentinelBackend>,
+): (query: string, options?: KqlFactsOptions) => Promise<KqlFacts> {
+  return async (query, options = {}) => {
+    const a = await analyzeKql(query, SENTINEL_TABLE_SCHEMAS, {
+      ...(options.redactedColumns ? { redactedColumns: options.redactedColumns } : {}),
+    });
     return {
       ok: a.ok,
       diagnostics: a.diagnostics
@@ -33,6 +42,8 @@ export function createKqlFactsAnalyzer(_backend: () => Promise<SentinelBackend>)
         line: f.line,
         column: f.column,
       })),
+      functions: a.functions,
+      ...(a.lineage ? { lineage: a.lineage } : {}),
     };
   };
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Decision } from "../governance/decide.js";
+import type { Decision, KqlFacts } from "../governance/decide.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 
 export interface ToolEffects {
@@ -34,10 +34,14 @@ export interface ToolContext {
   timespan?: string;
   /** The facts the decision was computed from (resolved ones included); `run` uses these, never a second lookup. */
   facts?: CallFacts;
+  /** KQL: what the analyzer found (tables, stored functions, lineage); the result is checked against it. */
+  kql?: KqlFacts;
   /** Writes: the state captured before the call (what `capture` returned), recorded for rollback. */
   prior?: unknown;
   /** Governance-only context for governance tools. */
   governance?: GovernanceView;
+  /** The benchmarks' ungoverned baseline: no decision was made, so there is nothing to check results against. */
+  ungoverned?: true;
 }
 
 /** Read-only view of the caller's governance state, for governance_* tools. */

@@ -90,6 +90,10 @@ templates_only?: boolean
 templates?: {
 [k: string]: KqlTemplate
 }
+/**
+ * Hard wall-clock limit per query: the Log Analytics server timeout, enforced client-side too; the local engine's worker is terminated. Default 10.
+ */
+max_query_seconds?: number
 }
 export interface KqlTemplate {
 description?: string
@@ -112,6 +116,16 @@ patterns?: {
 name: string
 regex: string
 }[]
+/**
+ * KQL result columns masked by lineage: Table.Column (or *.Column for every table). Every query output value derived from such a column (directly, through any function, operator or control flow) is replaced; a query whose lineage cannot be established is refused.
+ * 
+ * @maxItems 256
+ */
+columns?: string[]
+/**
+ * Whether queries may filter, sort or join on a redacted column (each such predicate can leak one bit per row). Default allow; the count is recorded in the receipt.
+ */
+column_predicates?: ("allow" | "block")
 }
 export interface Budgets {
 max_calls?: number
