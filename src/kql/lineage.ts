@@ -156,7 +156,10 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
   const operator = (op: Any, inRt: Any, outRt: Any): void => {
     const t = typeName(op);
     const opaque = OPAQUE_OPERATORS[t];
-    if (opaque) return refuse(t.replace(/Operator$/, "").toLowerCase(), op.TextStart, opaque);
+    if (opaque) {
+      refuse(t.replace(/Operator$/, "").toLowerCase(), op.TextStart, opaque);
+      return;
+    }
     const pred = PREDICATE_OPERATORS[t];
     if (pred) taints(op, inRt, (name) => predicates.add(`${pred}:${name}`));
     const inCols = new Set(columnsOf(inRt));
