@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   AutomationRule,
   Incident,
@@ -7,6 +8,7 @@ import type {
   Watchlist,
   WatchlistItem,
 } from "@azure/arm-securityinsight";
+import type { LogsQueryClient } from "@azure/monitor-query-logs";
 import { GovernanceError } from "../governance/errors.js";
 import type {
   AlertSummary,
@@ -19,6 +21,8 @@ import type {
   IncidentPatch,
   IncidentSummary,
   ListIncidentsOptions,
+  QueryOptions,
+  QueryReads,
   QueryTable,
   SavedSearchSummary,
   SdkClients,
@@ -376,24 +380,44 @@ export class SdkBackend implements SentinelBackend {
     await ing.client.upload(ing.dcrImmutableId, ing.stream, events);
   }
 
-  async queryLogs(query: string, timespan: string, serverTimeoutSeconds = 60): Promise<QueryTable> {
-    const res = await wrap(() =>
-      this.clients.logsQuery.queryWorkspace(
-        this.ids.workspaceId,
-        query,
-        { duration: timespan },
-        { serverTimeoutInSeconds: serverTimeoutSeconds },
-      ),
-    );
+  /**
+   * Runs KQL through the Log Analytics query API with a hard wall-clock bound: `serverTimeoutSeconds` goes out as
+   * the server timeout (Prefer: wait=N) and the call is abandoned client-side QUERY_GRACE_MS later (or when
+   * `abortSignal` fires). Asks for statistics: the embedded workspace reports there what the engine read.
+   */
+  async queryLogs(query: string, timespan: string, opts: QueryOptions = {}): Promise<QueryTable> {
+    const seconds = opts.serverTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+    const deadline = AbortSignal.timeout(seconds * 1000 + QUERY_GRACE_MS);
+    const signal = opts.abortSignal ? AbortSignal.any([deadline, opts.abortSignal]) : deadline;
+    const client = this.clients.logsQuery;
+    installQueryPolicies(client.pipeline);
+    let res: Awaited<ReturnType<typeof client.queryWorkspace>>;
+    try {
+      res = await untilAborted(
+        signal,
+        queryCall.run(signal, () =>
+          client.queryWorkspace(
+            this.ids.workspaceId,
+            query,
+            { duration: timespan },
+            { serverTimeoutInSeconds: seconds, includeQueryStatistics: true, abortSignal: signal },
+          ),
+        ),
+      );
+    } catch (e) {
+      throw await queryError(e, seconds, deadline, opts.abortSignal);
+    }
     if (res.status !== "Success") {
       const err = (res as { partialError?: { message?: string } }).partialError;
       throw new GovernanceError("backend_error", `query returned partial results: ${err?.message ?? "unknown error"}`);
     }
     const table = res.tables[0];
-    if (!table) return { columns: [], rows: [] };
+    const reads = readsFrom(res.statistics);
+    if (!table) return { columns: [], rows: [], ...(reads ? { reads } : {}) };
     return {
       columns: table.columnDescriptors.map((c) => ({ name: c.name ?? "", type: c.type ?? "string" })),
       rows: table.rows.map((r) => r.map((v) => (v instanceof Date ? v.toISOString() : v))),
+      ...(reads ? { reads } : {}),
     };
   }
 
@@ -417,6 +441,115 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
       },
     );
   }
+}
+
+/** Server timeout of a query when the caller names none: the policy default `max_query_seconds`. */
+export const DEFAULT_QUERY_TIMEOUT_SECONDS = 10;
+/** How long past the server timeout the client waits for an answer (network, result transfer) before abandoning. */
+export const QUERY_GRACE_MS = 2_000;
+const QUERY_FIX =
+  "narrow the timespan, filter early (where before join, summarize or extend), avoid cross joins and per-row " +
+  "regex/string work over large tables, or raise the policy's max_query_seconds if the query is meant to be slow";
+
+/** The abort signal of the queryLogs call in progress, for the pipeline policy below (the SDK drops abortSignal). */
+const queryCall = new AsyncLocalStorage<AbortSignal>();
+type QueryPipeline = LogsQueryClient["pipeline"];
+const withQueryPolicies = new WeakSet<QueryPipeline>();
+
+/** The query API answered 504: the query passed its server timeout. Not a RestError, so the SDK does not retry it. */
+class QueryServerTimeout extends Error {
+  constructor(readonly serverMessage: string) {
+    super(serverMessage);
+  }
+}
+
+/**
+ * LogsQueryClient.queryWorkspace passes only `requestOptions` and the Prefer header down its pipeline: its
+ * `abortSignal` option never reaches the request. Two policies, active only inside queryLogs, make the bound hold:
+ * one puts the call's signal on the request (covering retries and their back-off), one turns a 504 into an error the
+ * retry policy does not retry (the same query would time out again, and each retry would hold a server worker).
+ */
+function installQueryPolicies(pipeline: QueryPipeline): void {
+  if (withQueryPolicies.has(pipeline)) return;
+  withQueryPolicies.add(pipeline);
+  pipeline.addPolicy({
+    name: "gsmcpQueryAbortSignal",
+    sendRequest(request, next) {
+      const signal = queryCall.getStore();
+      if (signal)
+        request.abortSignal = request.abortSignal
+          ? AbortSignal.any([request.abortSignal as AbortSignal, signal])
+          : signal;
+      return next(request);
+    },
+  });
+  pipeline.addPolicy(
+    {
+      name: "gsmcpQueryTimeoutNoRetry",
+      async sendRequest(request, next) {
+        const res = await next(request);
+        if (res.status !== 504 || !queryCall.getStore()) return res;
+        let message = res.bodyAsText ?? "";
+        try {
+          message = (JSON.parse(message) as { error?: { message?: string } }).error?.message ?? message;
+        } catch {
+          // not JSON: keep the text
+        }
+        throw new QueryServerTimeout(message || "gateway timeout");
+      },
+    },
+    { afterPhase: "Retry" },
+  );
+}
+
+/** Settles with `p`, or rejects as soon as `signal` fires (whatever the SDK is still doing). */
+function untilAborted<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
+  p.catch(() => {}); // an abandoned call's late failure is not unhandled
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
+}
+
+async function queryError(
+  e: unknown,
+  seconds: number,
+  deadline: AbortSignal,
+  caller: AbortSignal | undefined,
+): Promise<GovernanceError> {
+  if (e instanceof QueryServerTimeout)
+    return new GovernanceError("backend_error", `Sentinel query timed out (HTTP 504): ${e.serverMessage}`, QUERY_FIX, {
+      status: 504,
+      reason: "timeout",
+      timeoutSeconds: seconds,
+    });
+  if (caller?.aborted && !deadline.aborted)
+    return new GovernanceError("backend_error", "Sentinel query cancelled by the caller", undefined, {
+      reason: "cancelled",
+    });
+  if (deadline.aborted)
+    return new GovernanceError(
+      "backend_error",
+      `Sentinel query exceeded the server timeout of ${seconds}s (no answer within ${seconds + QUERY_GRACE_MS / 1000}s)`,
+      QUERY_FIX,
+      { reason: "timeout", timeoutSeconds: seconds },
+    );
+  return wrap(() => Promise.reject(e)).then(
+    () => new GovernanceError("backend_error", String(e)),
+    (err: GovernanceError) => err,
+  );
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
+
+/** What the engine read, from the embedded workspace's statistics (query.tablesRead/storedFunctionsRead), if valid. */
+function readsFrom(statistics: unknown): QueryReads | undefined {
+  const q = (statistics as { query?: { tablesRead?: unknown; storedFunctionsRead?: unknown } } | undefined)?.query;
+  if (!isStrings(q?.tablesRead) || !isStrings(q?.storedFunctionsRead)) return undefined;
+  return { tables: [...q.tablesRead], storedFunctions: [...q.storedFunctionsRead] };
 }
 
 function iso(d: Date | string | undefined): string | undefined {
