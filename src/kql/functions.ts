@@ -613,3 +613,8 @@ export function compileCall(e: Call, args: Compiled[], ctx: Ctx): Compiled {
   if (e.args.some((a) => a.k === "star")) fail(ctx, "semantic", `* is not valid as an argument of ${e.name}()`, e.pos);
   return f.impl(args, e, ctx);
 }
+
+/** Every scalar function the engine supports, with its arity (for property tests that must cover each one). */
+export const SCALAR_FUNCTIONS: ReadonlyArray<{ name: string; min: number; max: number }> = Object.entries(
+  FUNCTIONS,
+).map(([name, f]) => ({ name, min: f.min, max: f.max }));

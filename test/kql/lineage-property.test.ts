@@ -1,0 +1,273 @@
+import { describe, expect, it } from "vitest";
+import type { Decision, KqlFacts } from "../../src/governance/decide.js";
+import { analyzeKqlSync, type KqlSchema } from "../../src/kql/analyzer.js";
+import { AGGREGATION_NAMES, SCALAR_FUNCTIONS } from "../../src/kql/functions.js";
+import { executeKql } from "../../src/kql/index.js";
+import type { KqlTable } from "../../src/kql/types.js";
+import { maskColumns } from "../../src/tools/kql/bounded.js";
+import type { ToolContext } from "../../src/tools/types.js";
+import { source } from "./fixtures.js";
+
+// Property: a secret planted in a redacted column never reaches the output — through any scalar function or
+// aggregation the engine supports, in any operator placement, in any encoding (base64, hex, reversed, split into
+// characters, code points, URL-encoded, packed into dynamic values and back). The same queries run ungoverned show
+// the test has teeth: most of them do return the secret when nothing masks it.
+
+const SECRET = "Qz7Wx9Kp";
+const NOW = Date.parse("2026-03-01T12:00:00Z");
+const H = 3_600_000;
+const SIGNINS: KqlTable = {
+  name: "SigninLogs",
+  columns: [
+    { name: "TimeGenerated", type: "datetime" },
+    { name: "UserPrincipalName", type: "string" },
+    { name: "IPAddress", type: "string" },
+    { name: "Id", type: "long" },
+  ],
+  rows: [
+    [NOW - H, `${SECRET}@evil.example`, "203.0.113.45", 1],
+    [NOW - 2 * H, `${SECRET}.two@evil.example`, "10.0.0.4", 2],
+    [NOW - 3 * H, SECRET, "10.0.0.5", 3],
+  ],
+};
+const SCHEMA: KqlSchema = {
+  tables: [{ name: SIGNINS.name, columns: SIGNINS.columns }],
+  functions: [{ name: "SigninView", body: "SigninLogs | project Who = UserPrincipalName, IPAddress, Id" }],
+};
+const SRC = source([SIGNINS], { SigninView: SCHEMA.functions![0]!.body });
+const REDACTED = ["SigninLogs.UserPrincipalName"];
+
+/** Every way the secret (or a 4-character piece of it) could be written into the output. */
+function leaks(text: string): boolean {
+  const lower = text.toLowerCase();
+  const alnum = lower.replace(/[^a-z0-9]/g, "");
+  const forms = [SECRET, [...SECRET].reverse().join("")].flatMap((s) => {
+    const pieces: string[] = [];
+    for (let i = 0; i + 4 <= s.length; i++) pieces.push(s.slice(i, i + 4));
+    return [
+      ...pieces,
+      Buffer.from(s).toString("base64").slice(0, 8),
+      Buffer.from(s).toString("base64url").slice(0, 8),
+      Buffer.from(s).toString("hex"),
+      [...s].map((c) => c.charCodeAt(0)).join(","),
+    ];
+  });
+  return forms.some((f) => {
+    const lf = f.toLowerCase();
+    return lower.includes(lf) || alnum.includes(lf.replace(/[^a-z0-9]/g, "")) || lower.replace(/\s/g, "").includes(lf);
+  });
+}
+
+type Outcome = "masked-clean" | "refused" | "not-analysable" | "engine-error";
+
+interface Run {
+  outcome: Outcome;
+  ungovernedLeaked: boolean;
+}
+
+function run(query: string): Run {
+  const a = analyzeKqlSync(query, SCHEMA, { redactedColumns: REDACTED });
+  if (!a.ok) return { outcome: "not-analysable", ungovernedLeaked: false };
+  let result: ReturnType<typeof executeKql>;
+  try {
+    result = executeKql(query, SRC, { now: NOW });
+  } catch {
+    return { outcome: "engine-error", ungovernedLeaked: false };
+  }
+  const ungovernedLeaked = leaks(JSON.stringify(result.rows));
+  if (a.lineage?.unknown) return { outcome: "refused", ungovernedLeaked };
+  expect(a.lineage, `lineage must apply to ${query}`).toBeDefined();
+  const kql: KqlFacts = {
+    ok: true,
+    diagnostics: [],
+    tables: a.tables,
+    forbidden: [],
+    functions: a.functions,
+    lineage: a.lineage!,
+  };
+  const decision: Decision = {
+    effect: "CONSTRAIN",
+    reasons: [],
+    constraints: a.lineage!.masked.length
+      ? [
+          {
+            kind: "column_redaction",
+            columns: a.lineage!.masked,
+            outputColumns: a.lineage!.outputColumns,
+            redacted: REDACTED,
+          },
+        ]
+      : [],
+  };
+  const table = { columns: [...result.columns], rows: result.rows.map((r) => [...r]) };
+  maskColumns(table, { decision, kql } as unknown as ToolContext);
+  const text = JSON.stringify(table.rows);
+  if (leaks(text)) throw new Error(`secret leaked through:\n  ${query}\n  output: ${text.slice(0, 400)}`);
+  return { outcome: "masked-clean", ungovernedLeaked };
+}
+
+// Where a derived expression C can sit in a query. `C` is replaced by the expression under test.
+const PLACEMENTS: string[] = [
+  "SigninLogs | extend x = C | project x, IPAddress",
+  "SigninLogs | project C",
+  "SigninLogs | project Id, x = C",
+  "SigninLogs | summarize x = make_list(C) by IPAddress",
+  "SigninLogs | summarize count() by C",
+  "SigninLogs | summarize x = take_any(C)",
+  "SigninLogs | extend x = C | summarize arg_max(Id, x)",
+  "print x = toscalar(SigninLogs | project y = C | take 1)",
+  "let v = toscalar(SigninLogs | extend y = C | summarize make_list(y)); print v",
+  "let f = (s:string) { strcat(s, '') }; SigninLogs | project x = f(tostring(C))",
+  "SigninLogs | extend x = iff(Id > 1, tostring(C), 'no') | project x",
+  "SigninLogs | extend x = case(Id == 1, tostring(C), Id == 2, strcat('p', tostring(C)), 'z') | project x",
+  "SigninLogs | extend x = coalesce(tostring(C), 'z') | project x",
+  "SigninLogs | project Id | join kind=inner (SigninLogs | project Id, x = C) on Id | project x",
+  "SigninLogs | project Id | lookup (SigninLogs | project Id, x = C) on Id",
+  "union (SigninLogs | project x = tostring(C)), (print x = 'a')",
+  "SigninLogs | extend d = pack('k', C) | extend x = d.k | project x",
+  "SigninLogs | extend d = bag_pack('k', C) | project tostring(d)",
+  "SigninLogs | extend x = tostring(C) | mv-expand y = split(x, '') | project y",
+  "SigninLogs | extend x = tostring(C) | parse x with a '@' b | project a, b",
+  "SigninLogs | extend x = C | project-rename y = x | project y",
+  "let T = SigninLogs | extend x = C; T | project x",
+  "SigninLogs | extend x = C | extend p = pack_all() | project p",
+  "SigninLogs | extend x = tostring(C) | extend y = prev(x) | serialize | project y",
+  "SigninLogs | serialize | extend x = tostring(C) | extend y = next(x) | project y",
+  "SigninLogs | extend x = tostring(C) | top 1 by Id | project x",
+  "SigninLogs | extend x = tostring(C) | make-series n = count() default = 0 on TimeGenerated from datetime(2026-02-28) to datetime(2026-03-02) step 1h by x | project x",
+  "SigninView | project Who, IPAddress | extend x = C",
+];
+
+// The redacted value as seen by a function: the column itself and derived forms of other types.
+const SOURCES = [
+  "UserPrincipalName",
+  "split(UserPrincipalName, '')",
+  "pack('u', UserPrincipalName)",
+  "strlen(UserPrincipalName)",
+  "TimeGenerated + strlen(UserPrincipalName) * 1h",
+  "strlen(UserPrincipalName) * 1h",
+];
+const FILLERS = [
+  "1",
+  "'@'",
+  "'a'",
+  "0",
+  "2",
+  "true",
+  "dynamic(['a'])",
+  "1h",
+  "datetime(2026-01-01)",
+  "UserPrincipalName",
+];
+
+/** Calls of `name` with one source in every argument position, the other positions filled with constants. */
+function calls(name: string, min: number, max: number): string[] {
+  const out: string[] = [];
+  for (let n = Math.max(min, 1); n <= Math.min(max, 3); n++)
+    for (let pos = 0; pos < n; pos++)
+      for (const src of SOURCES)
+        for (const fill of n === 1 ? [""] : FILLERS)
+          out.push(`${name}(${Array.from({ length: n }, (_, i) => (i === pos ? src : fill)).join(", ")})`);
+  return out;
+}
+
+/** Calls that the engine executes on the table (placement 1), at most `limit` per function. */
+function workingCalls(name: string, min: number, max: number, limit: number): string[] {
+  const ok: string[] = [];
+  for (const c of calls(name, min, max)) {
+    if (ok.length >= limit) break;
+    const q = `SigninLogs | extend x = ${c} | project x`;
+    if (!analyzeKqlSync(q, SCHEMA).ok) continue;
+    try {
+      executeKql(q, SRC, { now: NOW });
+      ok.push(c);
+    } catch {}
+  }
+  return ok;
+}
+
+// Functions that take no argument a column can reach (constants, clocks, random), so no call can carry the secret.
+const NO_DATA_ARGUMENT = new Set(["now", "pi", "rand", "newguid", "row_number", "getyear_now"]);
+
+describe("redaction by lineage: a secret in a redacted column never reaches the output", () => {
+  const tally: Record<Outcome, number> = { "masked-clean": 0, refused: 0, "not-analysable": 0, "engine-error": 0 };
+  let ungovernedLeaks = 0;
+  const count = (r: Run) => {
+    tally[r.outcome]++;
+    if (r.ungovernedLeaked) ungovernedLeaks++;
+  };
+
+  it("every placement of the column itself", () => {
+    for (const p of PLACEMENTS) count(run(p.replaceAll("C", "UserPrincipalName")));
+    expect(tally["masked-clean"]).toBeGreaterThan(PLACEMENTS.length * 0.7);
+  });
+
+  it("every scalar function, in every placement", { timeout: 240_000 }, () => {
+    const uncovered: string[] = [];
+    let queries = 0;
+    for (const f of SCALAR_FUNCTIONS) {
+      const working = workingCalls(f.name, f.min, f.max, 2);
+      if (!working.length) {
+        if (f.max > 0 && !NO_DATA_ARGUMENT.has(f.name)) uncovered.push(f.name);
+        continue;
+      }
+      for (const c of working)
+        for (const p of PLACEMENTS) {
+          queries++;
+          count(run(p.replaceAll("C", c)));
+        }
+    }
+    console.log(
+      `lineage property: ${SCALAR_FUNCTIONS.length} functions, ${queries} queries; ${JSON.stringify(tally)}; ungoverned runs that returned the secret: ${ungovernedLeaks}; functions no call reached: ${uncovered.join(", ") || "none"}`,
+    );
+    // The test has teeth: without masking, a large share of these queries hand out the secret.
+    expect(ungovernedLeaks).toBeGreaterThan(queries * 0.2);
+    // Every function that takes data is exercised with the redacted column in some argument.
+    expect(uncovered).toEqual([]);
+  });
+
+  it("every aggregation, by name and unnamed", () => {
+    for (const agg of AGGREGATION_NAMES) {
+      const args =
+        agg === "count"
+          ? [""]
+          : agg.endsWith("if")
+            ? ["UserPrincipalName, Id > 0", "Id, UserPrincipalName startswith 'Q'"]
+            : agg === "percentile"
+              ? ["strlen(UserPrincipalName), 50"]
+              : agg === "arg_max" || agg === "arg_min"
+                ? ["Id, UserPrincipalName", "UserPrincipalName, Id", "Id, *"]
+                : ["UserPrincipalName", "strlen(UserPrincipalName)", "split(UserPrincipalName, '')"];
+      for (const a of args) {
+        count(run(`SigninLogs | summarize ${agg}(${a}) by IPAddress`));
+        count(run(`SigninLogs | summarize x = ${agg}(${a})`));
+        count(run(`SigninLogs | summarize x = ${agg}(${a}) by b = tostring(UserPrincipalName)`));
+      }
+    }
+  });
+
+  it("named regressions: encodings the pattern scan misses", () => {
+    for (const q of [
+      "SigninLogs | project x = base64_encode_tostring(UserPrincipalName)",
+      "SigninLogs | project x = reverse(UserPrincipalName)",
+      "SigninLogs | project x = url_encode(UserPrincipalName)",
+      "SigninLogs | project x = unicode_codepoints_from_string(UserPrincipalName)",
+      "SigninLogs | project x = split(UserPrincipalName, '')",
+      "SigninLogs | project x = strcat_array(split(UserPrincipalName, ''), '-')",
+      "SigninLogs | project x = todynamic(strcat('{\"k\":\"', UserPrincipalName, '\"}'))",
+      "SigninLogs | project x = hash_sha256(UserPrincipalName), y = substring(UserPrincipalName, 0, 4)",
+      "SigninLogs | summarize x = make_bag(pack(UserPrincipalName, 1))",
+    ])
+      count(run(q));
+  });
+
+  it("lineage that cannot be established is refused, not guessed", () => {
+    for (const q of [
+      "SigninLogs | extend x = column_ifexists(strcat('User', 'PrincipalName'), '') | project x",
+      "SigninLogs | evaluate bag_unpack(pack_all())",
+    ]) {
+      const a = analyzeKqlSync(q, SCHEMA, { redactedColumns: REDACTED });
+      if (a.ok) expect(a.lineage?.unknown, q).toBeDefined();
+    }
+  });
+});
