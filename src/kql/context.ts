@@ -22,6 +22,8 @@ export interface Ctx {
   params?: Map<string, Compiled>;
   /** Stored-function nesting depth, to stop recursion. */
   depth: number;
+  /** What the query read, recorded at the point of reading (shared by every nested context of one query). */
+  reads: { tables: Set<string>; storedFunctions: Set<string> };
   /** Runs a tabular expression; passed in so operators (join, union) need not import the engine. */
   run(t: Tabular, ctx: Ctx): Table;
 }

@@ -23,6 +23,7 @@ export function executeKql(query: string, source: KqlDataSource, opts: KqlExecut
     lambdas: new Map(),
     depth: 0,
     run: runTabular,
+    reads: { tables: new Set(), storedFunctions: new Set() },
   };
   bindLets(q, ctx);
   const out = runTabular(q.body, ctx);
@@ -32,7 +33,11 @@ export function executeKql(query: string, source: KqlDataSource, opts: KqlExecut
       message: `result has ${out.rows.length} rows, over the limit of ${opts.maxResultRows}`,
     });
   }
-  return out;
+  return {
+    columns: out.columns,
+    rows: out.rows,
+    reads: { tables: [...ctx.reads.tables].sort(), storedFunctions: [...ctx.reads.storedFunctions].sort() },
+  };
 }
 
 /** Binds let statements in order; `let X = Name;` is tabular when Name is a table, function or tabular let. */
@@ -124,6 +129,7 @@ function scan(name: string, pos: number, ctx: Ctx): Table {
   if (letT) return runTabular(letT, ctx);
   const t = ctx.source.table(name);
   if (t) {
+    ctx.reads.tables.add(t.name);
     const span = ctx.opts.timespan;
     const ti = t.columns.findIndex((c) => c.name === "TimeGenerated");
     if (span && ti >= 0) {
@@ -140,6 +146,7 @@ function scan(name: string, pos: number, ctx: Ctx): Table {
   const body = ctx.source.storedFunction?.(name);
   if (body !== undefined) {
     if (ctx.depth >= MAX_FUNCTION_DEPTH) fail(ctx, "semantic", `stored function "${name}" nests too deeply`, pos);
+    ctx.reads.storedFunctions.add(name);
     const q = parseKql(body);
     // A function body sees only its own lets, never the caller's.
     const inner: Ctx = {

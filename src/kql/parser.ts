@@ -499,7 +499,7 @@ class Parser {
         this.i++;
       } else break;
       const prev = this.toks[this.i - 1]!;
-      if (this.t.pos !== prev.pos + prev.text.length) break; // adjacent tokens only: Sec* or *Time
+      if (this.t.pos !== prev.end) break; // adjacent tokens only: Sec* or *Time
     }
     if (!out) this.fail("syntax", `expected a column name but found "${this.t.text || "end of query"}"`);
     if (this.isWord("asc") || this.isWord("desc") || this.isWord("granny-asc") || this.isWord("granny-desc"))
@@ -701,15 +701,21 @@ class Parser {
     const t = this.t;
     const pos = t.pos;
     if (t.kind === "string") {
+      // Adjacent string literals are one value, as in Kusto ('a' 'b' is "ab").
+      let v = "";
+      while (this.t.kind === "string") v += String(this.toks[this.i++]!.value);
+      return { k: "lit", v, type: "string", pos };
+    }
+    if (t.kind === "guid") {
       this.i++;
-      return { k: "lit", v: t.value as string, type: "string", pos };
+      return { k: "lit", v: String(t.value).toLowerCase(), type: "string", pos };
     }
     if (t.kind === "number") {
       this.i++;
       return {
         k: "lit",
         v: t.value as number,
-        type: Number.isInteger(t.value) && !t.text.includes(".") ? "long" : "real",
+        type: /^0x/i.test(t.text) || !/[.eE]/.test(t.text) ? "long" : "real",
         pos,
       };
     }
@@ -730,7 +736,8 @@ class Parser {
       let e: Expr;
       if (this.t.text === "(") {
         this.i++;
-        if (lower === "datetime") return this.datetimeLiteral(pos);
+        if (t.text === "datetime" || t.text === "date") return this.datetimeLiteral(pos);
+        if (this.t.kind === "goo") return this.gooLiteral(t.text, pos);
         if ((lower === "time" || lower === "timespan") && this.t.kind === "timespan") {
           const raw = String(this.toks[this.i++]!.value);
           this.eat(")");
@@ -819,8 +826,27 @@ class Parser {
     this.fail("syntax", `invalid dynamic literal near "${t.text}"`);
   }
 
+  /** long(5), int(null), real(1.5), bool(true), guid(...): the raw text between the parentheses. */
+  private gooLiteral(kw: string, pos: number): Expr {
+    const raw = String(this.toks[this.i++]!.value);
+    this.eat(")");
+    if (raw === "null")
+      return { k: "lit", v: null, type: kw === "bool" ? "bool" : kw === "guid" ? "string" : "real", pos };
+    if (kw === "bool") {
+      if (!/^(true|false)$/i.test(raw)) this.fail("syntax", `invalid bool literal "${raw}"`, pos);
+      return { k: "lit", v: raw.toLowerCase() === "true", type: "bool", pos };
+    }
+    if (kw === "guid") return { k: "lit", v: raw.toLowerCase(), type: "string", pos };
+    const n = Number(raw);
+    if (raw === "" || Number.isNaN(n)) this.fail("syntax", `invalid ${kw} literal "${raw}"`, pos);
+    return { k: "lit", v: n, type: kw === "real" || kw === "double" || kw === "decimal" ? "real" : "long", pos };
+  }
+
   private datetimeLiteral(pos: number): Expr {
-    const raw = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : "";
+    // The raw text between the parentheses; a quoted form datetime('2024-01-01') is accepted too.
+    let raw = this.t.kind === "string" ? String(this.toks[this.i++]!.value) : "";
+    const q = /^(['"])(.*)\1$/.exec(raw);
+    if (q) raw = q[2]!;
     this.eat(")");
     const ms = parseDatetime(raw);
     if (ms === null && raw.toLowerCase() !== "null") this.fail("syntax", `invalid datetime literal "${raw}"`, pos);
