@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Ctx, fail } from "./context.js";
 import type { Expr } from "./parser.js";
+import { compileRegex, firstMatch, type Regex, RegexError, replaceAll } from "./regex.js";
 import { seriesDecomposeAnomalies, seriesOutliers } from "./series.js";
 import type { KqlType, KqlValue } from "./types.js";
 import { type Compiled, type Fn, lower, parseDatetime, parseTimespan, toKqlString, tryParseJson } from "./values.js";
@@ -35,12 +36,24 @@ function numeric(f: (n: number) => number, type: KqlType = "real"): Impl {
   });
 }
 
-function regex(pattern: KqlValue, e: Call, ctx: Ctx): RegExp {
+function regex(pattern: KqlValue, e: Call, ctx: Ctx, prefix = "", suffix = ""): Regex {
+  const p = String(pattern ?? "");
   try {
-    return new RegExp(String(pattern));
-  } catch {
-    fail(ctx, "semantic", `invalid regular expression "${String(pattern)}" in ${e.name}()`, e.pos);
+    return compileRegex(`${prefix}${p}${suffix}`);
+  } catch (err) {
+    if (err instanceof RegexError) fail(ctx, "semantic", `regex "${p}" in ${fnName(e)} ${err.message}`, e.pos);
+    throw err;
   }
+}
+
+const fnName = (e: Call) => (e.name === "__matches" ? "matches regex" : `${e.name}()`);
+
+/** The pattern argument must not depend on the row: it is compiled once per query. */
+function constPattern(args: Compiled[], i: number, e: Call, ctx: Ctx): KqlValue {
+  const a = e.args[i]!;
+  if (a.k === "col" && !ctx.scalars.has(a.name) && !ctx.params?.has(a.name))
+    fail(ctx, "unsupported", `the regex of ${fnName(e)} must be a constant`, e.pos);
+  return constArg(args, i);
 }
 
 /** The value of a constant argument (a regex, a format): functions take these at compile time. */
@@ -316,20 +329,19 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
     min: 3,
     max: 3,
     impl: (args, e, ctx) => {
-      const re = new RegExp(regex(constArg(args, 1), e, ctx).source, "g");
+      const re = regex(constPattern(args, 1, e, ctx), e, ctx);
       const [s, , b] = args.map((x) => x.fn) as [Fn, Fn, Fn];
-      // Kusto writes capture groups as \1; JavaScript as $1.
-      return { fn: (r) => str(s(r)).replace(re, str(b(r)).replace(/\\(\d)/g, "$$$1")), type: "string" };
+      return { fn: (r) => replaceAll(re, str(s(r)), str(b(r))), type: "string" };
     },
   },
   extract: {
     min: 3,
     max: 3,
     impl: (args, e, ctx) => {
-      const re = regex(constArg(args, 0), e, ctx);
+      const re = regex(constPattern(args, 0, e, ctx), e, ctx);
       const g = Number(constArg(args, 1));
       const s = args[2]!.fn;
-      return { fn: (r) => re.exec(str(s(r)))?.[g] ?? null, type: "string" };
+      return { fn: (r) => firstMatch(re, str(s(r)))?.[g] ?? null, type: "string" };
     },
   },
   isempty: { min: 1, max: 1, impl: unary("bool", (v) => v === null || v === "") },
@@ -494,7 +506,7 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
     min: 2,
     max: 2,
     impl: (args, e, ctx) => {
-      const re = regex(constArg(args, 1), e, ctx);
+      const re = regex(constPattern(args, 1, e, ctx), e, ctx);
       const a = args[0]!.fn;
       return { fn: (r) => re.test(str(a(r))), type: "bool" };
     },
@@ -532,10 +544,27 @@ function iffImpl(args: Compiled[]): Compiled {
 
 function trimImpl(start: boolean, end: boolean): Impl {
   return (args, e, ctx) => {
-    const p = regex(constArg(args, 0), e, ctx).source;
-    const re = new RegExp(`${start ? `^(?:${p})+` : ""}${start && end ? "|" : ""}${end ? `(?:${p})+$` : ""}`, "g");
+    const p = constPattern(args, 0, e, ctx);
+    regex(p, e, ctx); // validates the pattern itself first, for a clear message
+    // RE2 runs in linear time, so these anchored repetitions cannot blow up on long input.
+    const head = start ? regex(p, e, ctx, "^(?:", ")+") : undefined;
+    const tail = end ? regex(p, e, ctx, "(?:", ")+$") : undefined;
     const s = args[1]!.fn;
-    return { fn: (r) => str(s(r)).replace(re, ""), type: "string" };
+    return {
+      fn: (r) => {
+        let v = str(s(r));
+        if (head) {
+          const m = head.matcher(v);
+          if (m.find()) v = v.slice(m.end());
+        }
+        if (tail) {
+          const m = tail.matcher(v);
+          if (m.find()) v = v.slice(0, m.start());
+        }
+        return v;
+      },
+      type: "string",
+    };
   };
 }
 

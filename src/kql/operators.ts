@@ -4,6 +4,7 @@ import { join } from "./join.js";
 import { makeSeries } from "./make-series.js";
 import { outputNames } from "./naming.js";
 import type { Op, SortKey, Tabular } from "./parser.js";
+import { compileRegex, firstMatch, RE2JS } from "./regex.js";
 import { dedupeNames, summarize } from "./summarize.js";
 import type { KqlColumn, KqlType, KqlValue } from "./types.js";
 import { compareValues, parseDatetime, parseTimespan, type Row, text, tryParseJson } from "./values.js";
@@ -92,15 +93,21 @@ function lookup(op: Extract<Op, { k: "lookup" }>, t: Table, ctx: Ctx): Table {
   return { columns: keep.map((i) => joined.columns[i]!), rows: joined.rows.map((r) => keep.map((i) => r[i]!)) };
 }
 
+/** `Sec*Time` column patterns: greedy segment matching, linear in the name (no regex built from query text). */
 function globMatch(pattern: string, name: string): boolean {
-  if (!pattern.includes("*")) return pattern === name;
-  const re = new RegExp(
-    `^${pattern
-      .split("*")
-      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*")}$`,
-  );
-  return re.test(name);
+  const parts = pattern.split("*");
+  if (parts.length === 1) return pattern === name;
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
+  let from = first.length;
+  const stop = name.length - last.length;
+  for (const mid of parts.slice(1, -1)) {
+    const i = name.indexOf(mid, from);
+    if (i < 0 || i + mid.length > stop) return false;
+    from = i + mid.length;
+  }
+  return true;
 }
 
 /** project-keep: the matching columns in input order; project-reorder: the matching columns first, then the rest. */
@@ -140,7 +147,7 @@ function parse(op: Extract<Op, { k: "parse" }>, t: Table, ctx: Ctx): Table {
   const cols: { name: string; type: KqlType; conv: (s: string) => KqlValue }[] = [];
   let re = "^";
   for (const p of op.parts) {
-    if (p.k === "text") re += p.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    if (p.k === "text") re += RE2JS.quote(p.text);
     else if (p.k === "any") re += "(?:.*?)";
     else {
       const spec = PARSE_TYPES[p.type];
@@ -150,7 +157,8 @@ function parse(op: Extract<Op, { k: "parse" }>, t: Table, ctx: Ctx): Table {
       cols.push({ name: p.name, type, conv: spec.conv });
     }
   }
-  const matcher = new RegExp(`${re}$`, "s");
+  // RE2 (linear time): several (.*?) captures anchored at both ends would backtrack polynomially in JS.
+  const matcher = compileRegex(`${re}$`, RE2JS.DOTALL);
   const columns = [...t.columns];
   const slots = cols.map((c) => {
     const at = columns.findIndex((x) => x.name === c.name);
@@ -164,9 +172,9 @@ function parse(op: Extract<Op, { k: "parse" }>, t: Table, ctx: Ctx): Table {
   const empty = cols.map((c) => (c.type === "string" ? "" : null));
   const rows = t.rows.map((r) => {
     const out = r.slice();
-    const m = matcher.exec(text(src(r)));
+    const m = firstMatch(matcher, text(src(r)));
     for (let j = 0; j < cols.length; j++) {
-      const v = m ? cols[j]!.conv(m[j + 1]!) : empty[j]!;
+      const v = m ? cols[j]!.conv(m[j + 1] ?? "") : empty[j]!;
       const slot = slots[j]!;
       if (slot < out.length) out[slot] = v;
       else out.push(v);
