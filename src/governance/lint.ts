@@ -1,5 +1,7 @@
+import { SENTINEL_TABLE_SCHEMAS } from "../sentinel/table-schemas.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import { isoDurationMs } from "./decide.js";
+import { compileRedactionPattern } from "./redact.js";
 
 export interface LintFinding {
   level: "error" | "warning";
@@ -60,17 +62,29 @@ export function lintPolicy(wpc: WorkPolicyContract, knownOps: string[], writeOps
         f.push({ level: "error", field: `constraints.${key}.kql.max_timespan`, message: (e as Error).message });
       }
     }
-    for (const [i, p] of (wpc.redaction?.patterns ?? []).entries()) {
-      try {
-        new RegExp(p.regex);
-      } catch (e) {
-        f.push({
-          level: "error",
-          field: `redaction.patterns[${i}].regex`,
-          message: `invalid regular expression: ${(e as Error).message}`,
-        });
-      }
+  }
+  for (const [i, p] of (wpc.redaction?.patterns ?? []).entries()) {
+    try {
+      compileRedactionPattern(p.regex);
+    } catch (e) {
+      f.push({
+        level: "error",
+        field: `redaction.patterns[${i}].regex`,
+        message: `not an RE2 regular expression (patterns run on RE2, linear time): ${(e as Error).message}`,
+      });
     }
+  }
+  const known = new Map(SENTINEL_TABLE_SCHEMAS.tables.map((t) => [t.name, new Set(t.columns.map((c) => c.name))]));
+  for (const [i, spec] of (wpc.redaction?.columns ?? []).entries()) {
+    const [table, column] = spec.split(".") as [string, string];
+    const exists =
+      table === "*" ? [...known.values()].some((cols) => cols.has(column)) : known.get(table)?.has(column) === true;
+    if (!exists)
+      f.push({
+        level: "warning",
+        field: `redaction.columns[${i}]`,
+        message: `"${spec}" names no column of the workspace's tables; nothing will be masked for it`,
+      });
   }
   const kqlAllowed = allowed.some((a) => a.op === "kql.query");
   if (

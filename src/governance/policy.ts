@@ -7,6 +7,7 @@ import type { SigningKey } from "../crypto/keys.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import { GovernanceError } from "./errors.js";
 import type { HomePaths } from "./home.js";
+import { compileRedactionPattern } from "./redact.js";
 import { validateAgainst } from "./schema-validate.js";
 import type { TrustStore } from "./trust.js";
 
@@ -28,6 +29,7 @@ export function policyHash(wpc: WorkPolicyContract): string {
 /** Schema-checks a parsed WPC; throws one error listing every bad field. */
 export function assertWpc(value: unknown, source = "policy"): asserts value is WorkPolicyContract {
   const problems = validateAgainst(wpcSchema, value);
+  if (problems.length === 0) problems.push(...patternProblems(value as WorkPolicyContract));
   if (problems.length > 0) {
     throw new GovernanceError(
       "policy_invalid",
@@ -36,6 +38,21 @@ export function assertWpc(value: unknown, source = "policy"): asserts value is W
       { problems },
     );
   }
+}
+
+/** Redaction patterns must compile as RE2 (they run on RE2, linear time, over untrusted text). */
+function patternProblems(wpc: WorkPolicyContract): string[] {
+  const out: string[] = [];
+  for (const [i, p] of (wpc.redaction?.patterns ?? []).entries()) {
+    try {
+      compileRedactionPattern(p.regex);
+    } catch (e) {
+      out.push(
+        `redaction.patterns[${i}].regex is not an RE2 regular expression (${(e as Error).message}); remove lookaround and backreferences`,
+      );
+    }
+  }
+  return out;
 }
 
 export function signPolicy(wpc: WorkPolicyContract, keys: SigningKey[]): DsseEnvelope {

@@ -1,24 +1,32 @@
+import { RE2JS } from "re2js";
 import type { Redaction } from "../types/wpc.js";
 
-const BUILTIN: Record<string, RegExp> = {
-  email: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g,
-  upn: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g,
-  ipv4: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g,
-  ipv6: /\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b/g,
+// Redaction patterns run over attacker-influenced text (incident comments, alert descriptions, query output), so they
+// run on RE2 (linear time): no input can make a pattern backtrack for seconds.
+
+const BUILTIN: Record<string, string> = {
+  email: String.raw`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`,
+  upn: String.raw`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`,
+  ipv4: String.raw`\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b`,
+  ipv6: String.raw`\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b`,
   // Bearer tokens, JWTs, Azure storage keys / SAS signatures, generic key=value secrets, PEM private keys.
-  secrets:
-    /(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})|(?:Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)|(?:AccountKey=[A-Za-z0-9+/=]{20,})|(?:sig=[A-Za-z0-9%+/=]{20,})|(?:(?:password|passwd|pwd|secret|api[_-]?key|client[_-]?secret)\s*[:=]\s*["']?[^\s"',;]{6,})|(?:-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)/gi,
+  secrets: String.raw`(?i)(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})|(?:Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)|(?:AccountKey=[A-Za-z0-9+/=]{20,})|(?:sig=[A-Za-z0-9%+/=]{20,})|(?:(?:password|passwd|pwd|secret|api[_-]?key|client[_-]?secret)\s*[:=]\s*["']?[^\s"',;]{6,})|(?:-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)`,
 };
+
+/** Compiles a redaction pattern with RE2 semantics; throws with RE2's reason (e.g. lookaround is not supported). */
+export function compileRedactionPattern(regex: string): RE2JS {
+  return RE2JS.compile(regex);
+}
 
 /** A compiled redactor for one policy: replaces matches with «redacted:kind». */
 export class Redactor {
-  private readonly patterns: [name: string, re: RegExp][];
+  private readonly patterns: [name: string, re: RE2JS][];
   private readonly fields: Set<string>;
 
   constructor(redaction: Redaction | undefined) {
     this.patterns = [
-      ...(redaction?.builtin ?? []).map((b) => [b, BUILTIN[b]!] as [string, RegExp]),
-      ...(redaction?.patterns ?? []).map((p) => [p.name, new RegExp(p.regex, "g")] as [string, RegExp]),
+      ...(redaction?.builtin ?? []).map((b) => [b, compileRedactionPattern(BUILTIN[b]!)] as [string, RE2JS]),
+      ...(redaction?.patterns ?? []).map((p) => [p.name, compileRedactionPattern(p.regex)] as [string, RE2JS]),
     ];
     this.fields = new Set((redaction?.fields ?? []).map((f) => f.toLowerCase()));
   }
@@ -38,7 +46,7 @@ export class Redactor {
       if (typeof v === "string") {
         let s = v;
         for (const [name, re] of this.patterns) {
-          s = s.replace(re, () => {
+          s = re.matcher(s).replaceAll(() => {
             count++;
             return `«redacted:${name}»`;
           });
