@@ -44,9 +44,10 @@ export function queryPoolOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Q
 }
 
 /**
- * Default worker heap: room for every log table (parsed rows take ~2.5x their JSON text in SQLite; the file also holds
- * the index and ARM resources, so this errs high) plus 384 MB of headroom for intermediate results; at least 512 MB.
- * Measured: demo seed ~10 MB of tables, large seed (1M rows) ~?? MB — see bench/kql.ts.
+ * Default worker heap: room for every log table plus 384 MB of headroom for intermediate results; at least 512 MB.
+ * Measured (all tables loaded, after GC): demo seed (541 rows, 0.3 MB file) 0.6 MB of heap; medium seed (100k rows,
+ * 22.6 MB file, 15.9 MB of row JSON) 36 MB, i.e. ~1.6x the file — 2.5x the file errs high. A worker's baseline (tsx,
+ * engine, SQLite) is ~35 MB RSS; bench/kql.ts reports the RSS per worker.
  */
 export function defaultMemoryMb(dbPath: string): number {
   let bytes = 0;
@@ -215,12 +216,10 @@ export class QueryPool {
     const worker = new Worker(new URL("./query-worker.mjs", import.meta.url), {
       workerData: { kind: "gsmcp-query-worker", dbPath: this.dbPath },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
-      // The worker's stdout/stderr must not end up in the MCP stdio stream.
+      // The worker's stdout must not end up in the MCP stdio stream (stderr is inherited).
       stdout: true,
-      stderr: true,
     });
     worker.stdout.resume();
-    worker.stderr.resume();
     worker.unref();
     const slot: Slot = {
       worker,
@@ -260,7 +259,8 @@ export class QueryPool {
             : new ArmError(500, "InternalServerError", `query worker failed: ${err?.message ?? "exited unexpectedly"}`),
         );
       }
-      this.replace();
+      // No eager respawn here: a worker that cannot start would crash in a loop. Waiting queries spawn one lazily.
+      this.dispatch();
     };
     worker.on("error", failed);
     worker.on("exit", () => failed(undefined));
@@ -274,7 +274,7 @@ export class QueryPool {
     if (i >= 0) this.slots.splice(i, 1);
   }
 
-  /** After a worker is gone: a fresh one takes its place at once (and the next waiting query, if any). */
+  /** After a healthy worker was terminated: a fresh one takes its place at once (and the next waiting query). */
   private replace(): void {
     if (this.closed) return;
     if (this.slots.length < this.size) this.spawn();
