@@ -116,6 +116,8 @@ export class QueryPool {
   private nextId = 1;
   private closed = false;
   private readonly counters = { spawned: 0, terminated: 0, failed: 0, completed: 0 };
+  /** Tables some worker has loaded: a replacement worker preloads them. */
+  private readonly tablesInUse = new Set<string>();
 
   constructor(
     private readonly dbPath: string,
@@ -214,7 +216,7 @@ export class QueryPool {
 
   private spawn(): Slot {
     const worker = new Worker(new URL("./query-worker.mjs", import.meta.url), {
-      workerData: { kind: "gsmcp-query-worker", dbPath: this.dbPath },
+      workerData: { kind: "gsmcp-query-worker", dbPath: this.dbPath, preload: [...this.tablesInUse] },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
       // The worker's stdout must not end up in the MCP stdio stream (stderr is inherited).
       stdout: true,
@@ -233,6 +235,7 @@ export class QueryPool {
       slot.job = undefined;
       this.settle(job);
       this.counters.completed++;
+      if (reply.ok) for (const t of reply.loaded) this.tablesInUse.add(t);
       if (reply.ok) job.resolve({ body: reply.body, rows: reply.rows, ms: reply.ms, loadMs: reply.loadMs });
       else {
         const e = new ArmError(reply.status, reply.code, reply.message);

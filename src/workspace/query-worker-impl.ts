@@ -23,7 +23,7 @@ export interface QueryRequest {
 
 /** The worker's answer: the response body as JSON text (serialised here, off the main thread), or an API error. */
 export type QueryReply =
-  | { id: number; ok: true; body: string; rows: number; ms: number; loadMs: number }
+  | { id: number; ok: true; body: string; rows: number; ms: number; loadMs: number; loaded: string[] }
   | {
       id: number;
       ok: false;
@@ -104,6 +104,11 @@ export class TableCache {
     return l.table;
   }
 
+  /** Names of the tables this worker holds. */
+  loadedTables(): string[] {
+    return [...this.loaded.keys()];
+  }
+
   source(): KqlDataSource {
     return {
       table: (name) => this.table(name),
@@ -174,7 +179,15 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
           }
         : {}),
     };
-    return { id: req.id, ok: true, body: JSON.stringify(body), rows: res.rows.length, ms, loadMs: cache.loadMs };
+    return {
+      id: req.id,
+      ok: true,
+      body: JSON.stringify(body),
+      rows: res.rows.length,
+      ms,
+      loadMs: cache.loadMs,
+      loaded: cache.loadedTables(),
+    };
   } catch (e) {
     if (e instanceof KqlError) {
       const code =
@@ -199,6 +212,9 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
 
 if (!isMainThread && parentPort && (workerData as { kind?: string } | undefined)?.kind === "gsmcp-query-worker") {
   const port = parentPort;
-  const cache = new TableCache((workerData as { dbPath: string }).dbPath);
+  const { dbPath, preload } = workerData as { dbPath: string; preload?: string[] };
+  const cache = new TableCache(dbPath);
+  // A replacement worker loads up front the tables its predecessors held, so the next query does not pay for it.
+  for (const name of preload ?? []) cache.table(name);
   port.on("message", (req: QueryRequest) => port.postMessage(answer(cache, req)));
 }
