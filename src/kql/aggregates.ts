@@ -141,7 +141,8 @@ export function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx, byNames
       const isIf = call.name.endsWith("_if");
       const p = isIf ? pred(1) : undefined;
       const limitArg = call.args[isIf ? 2 : 1];
-      const limit = limitArg ? Number(compile(limitArg, [], ctx).fn([])) : 1_048_576;
+      // Kusto's default and maximum list size; larger requests are clamped, so one list stays bounded.
+      const limit = Math.min(limitArg ? Number(compile(limitArg, [], ctx).fn([])) : 1_048_576, 1_048_576);
       const set = call.name.startsWith("make_set");
       return {
         name: named(call.name),

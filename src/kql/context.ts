@@ -28,8 +28,15 @@ export interface Ctx {
   run(t: Tabular, ctx: Ctx): Table;
 }
 
-/** Intermediate results larger than this stop the query: the engine holds everything in memory. */
-export const MAX_INTERMEDIATE_ROWS = 5_000_000;
+/** Intermediate results larger than this stop the query (opts.maxIntermediateRows overrides): all is in memory. */
+export const DEFAULT_MAX_INTERMEDIATE_ROWS = 1_000_000;
+/** Largest dynamic array a function or aggregation may build, and longest string (UTF-16 units, ~16 MB). */
+export const MAX_ARRAY_ELEMENTS = 1_000_000;
+export const MAX_STRING_LENGTH = 16 * 1024 * 1024;
+
+export function maxRows(ctx: Ctx): number {
+  return ctx.opts.maxIntermediateRows ?? DEFAULT_MAX_INTERMEDIATE_ROWS;
+}
 
 export function fail(ctx: Ctx, code: "semantic" | "unsupported" | "limit", message: string, pos: number): never {
   throw new KqlError({ code, message, ...positionOf(ctx.text, pos) });
@@ -42,9 +49,26 @@ export function colIndex(columns: KqlColumn[], name: string, ctx: Ctx, pos: numb
   return i;
 }
 
-export function checkSize(ctx: Ctx, n: number, what: string, pos: number): void {
-  if (n > MAX_INTERMEDIATE_ROWS)
-    fail(ctx, "limit", `${what} would produce more than ${MAX_INTERMEDIATE_ROWS} rows`, pos);
+/** Stops the query when an operator's output would exceed the intermediate-row limit; call before materialising. */
+export function checkSize(ctx: Ctx, n: number, what: string, pos: number, fix = `before the ${what}`): void {
+  const max = maxRows(ctx);
+  if (n > max)
+    fail(
+      ctx,
+      "limit",
+      `${what} would produce more than ${max} rows (the intermediate-row limit); narrow the query with where/take ${fix}`,
+      pos,
+    );
+}
+
+/** Stops the query when a function would build a string longer than MAX_STRING_LENGTH. */
+export function checkString(ctx: Ctx, s: string, what: string, pos: number): string {
+  if (s.length > MAX_STRING_LENGTH) stringLimit(ctx, what, pos);
+  return s;
+}
+
+export function stringLimit(ctx: Ctx, what: string, pos: number): never {
+  fail(ctx, "limit", `${what} would build a string longer than ${MAX_STRING_LENGTH} characters`, pos);
 }
 
 export const KQL_TYPES: Record<string, KqlType> = {

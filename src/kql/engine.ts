@@ -1,4 +1,4 @@
-import { type Ctx, fail, KQL_TYPES, type Table } from "./context.js";
+import { type Ctx, checkSize, fail, KQL_TYPES, type Table } from "./context.js";
 import { KqlError } from "./errors.js";
 import { compile, constant } from "./expr.js";
 import { outputNames } from "./naming.js";
@@ -84,6 +84,8 @@ function runSource(src: Source, ctx: Ctx): Table {
       return union(
         src.tables.map((t, i) => unionPart(t, i, ctx)),
         src.withsource,
+        ctx,
+        src.pos,
       );
     case "datatable": {
       const columns = src.columns.map((c) => {
@@ -104,7 +106,7 @@ function runSource(src: Source, ctx: Ctx): Table {
       const to = Number(constant(src.to, ctx));
       const step = Number(constant(src.step, ctx));
       if (!(step > 0)) fail(ctx, "semantic", "range step must be positive", src.pos);
-      if ((to - start) / step > 1_000_000) fail(ctx, "limit", "range would produce more than 1,000,000 rows", src.pos);
+      checkSize(ctx, Math.floor((to - start) / step) + 1, "range", src.pos, "(a smaller to, or a larger step)");
       const rows: Row[] = [];
       for (let v = start; v <= to; v += step) rows.push([v]);
       return { columns: [{ name: src.name, type: from.type }], rows };

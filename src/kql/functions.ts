@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Ctx, fail } from "./context.js";
+import { type Ctx, checkString, fail, MAX_STRING_LENGTH, stringLimit } from "./context.js";
 import type { Expr } from "./parser.js";
 import { compileRegex, firstMatch, type Regex, RegexError, replaceAll } from "./regex.js";
 import { seriesDecomposeAnomalies, seriesOutliers } from "./series.js";
@@ -255,18 +255,25 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
   strcat: {
     min: 1,
     max: 64,
-    impl: (args) => {
+    impl: (args, e, ctx) => {
       const parts = args.map((a) => ({ f: a.fn, t: a.type }));
-      return { fn: (r) => parts.map((p) => toKqlString(p.f(r), p.t)).join(""), type: "string" };
+      return {
+        fn: (r) => checkString(ctx, parts.map((p) => toKqlString(p.f(r), p.t)).join(""), "strcat()", e.pos),
+        type: "string",
+      };
     },
   },
   strcat_delim: {
     min: 3,
     max: 64,
-    impl: (args) => {
+    impl: (args, e, ctx) => {
       const d = args[0]!.fn;
       const parts = args.slice(1).map((a) => ({ f: a.fn, t: a.type }));
-      return { fn: (r) => parts.map((p) => toKqlString(p.f(r), p.t)).join(str(d(r))), type: "string" };
+      return {
+        fn: (r) =>
+          checkString(ctx, parts.map((p) => toKqlString(p.f(r), p.t)).join(str(d(r))), "strcat_delim()", e.pos),
+        type: "string",
+      };
     },
   },
   substring: {
@@ -314,13 +321,16 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
   replace_string: {
     min: 3,
     max: 3,
-    impl: (args) => {
+    impl: (args, e, ctx) => {
       const [s, a, b] = args.map((x) => x.fn) as [Fn, Fn, Fn];
       return {
-        fn: (r) =>
-          str(s(r))
-            .split(str(a(r)))
-            .join(str(b(r))),
+        fn: (r) => {
+          const parts = str(s(r)).split(str(a(r)));
+          const by = str(b(r));
+          // Checked before joining: "" as the needle splits between every character.
+          if ((parts.length - 1) * by.length > MAX_STRING_LENGTH) stringLimit(ctx, "replace_string()", e.pos);
+          return checkString(ctx, parts.join(by), "replace_string()", e.pos);
+        },
         type: "string",
       };
     },
@@ -331,7 +341,11 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
     impl: (args, e, ctx) => {
       const re = regex(constPattern(args, 1, e, ctx), e, ctx);
       const [s, , b] = args.map((x) => x.fn) as [Fn, Fn, Fn];
-      return { fn: (r) => replaceAll(re, str(s(r)), str(b(r))), type: "string" };
+      return {
+        fn: (r) =>
+          replaceAll(re, str(s(r)), str(b(r)), MAX_STRING_LENGTH) ?? stringLimit(ctx, "replace_regex()", e.pos),
+        type: "string",
+      };
     },
   },
   extract: {

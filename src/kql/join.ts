@@ -8,7 +8,7 @@ type JoinOp = Extract<Op, { k: "join" }>;
  * Kusto join: hash join on equality keys. innerunique (the default) keeps one left row per key (the first);
  * right columns whose names clash with left ones get a numeric suffix (TimeGenerated → TimeGenerated1).
  */
-export function join(op: JoinOp, left: Table, right: Table, ctx: Ctx): Table {
+export function join(op: JoinOp, left: Table, right: Table, ctx: Ctx, what = "join"): Table {
   const li = op.on.map((o) => colIndex(left.columns, o.left, ctx, op.pos));
   const ri = op.on.map((o) => colIndex(right.columns, o.right, ctx, op.pos));
   const key =
@@ -71,15 +71,18 @@ export function join(op: JoinOp, left: Table, right: Table, ctx: Ctx): Table {
   const keepUnmatchedLeft = kind === "leftouter" || kind === "fullouter";
   for (const l of lrows) {
     const matches = index.get(key(l, li));
+    // Counted before materialising: a many-to-many key can multiply rows far past memory.
+    checkSize(ctx, rows.length + (matches ? matches.length : keepUnmatchedLeft ? 1 : 0), what, op.pos);
     if (matches) {
       for (const r of matches) {
         rows.push([...l, ...r]);
         matchedRight.add(r);
       }
-      checkSize(ctx, rows.length, "join", op.pos);
     } else if (keepUnmatchedLeft) rows.push([...l, ...rightNulls]);
   }
-  if (kind === "rightouter" || kind === "fullouter")
+  if (kind === "rightouter" || kind === "fullouter") {
+    checkSize(ctx, rows.length + right.rows.length - matchedRight.size, what, op.pos);
     for (const r of right.rows) if (!matchedRight.has(r)) rows.push([...leftNulls, ...r]);
+  }
   return { columns: [...left.columns, ...rightCols], rows };
 }

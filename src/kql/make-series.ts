@@ -1,5 +1,5 @@
 import { aggregate } from "./aggregates.js";
-import { type Ctx, fail, type Table } from "./context.js";
+import { type Ctx, checkSize, fail, type Table } from "./context.js";
 import { compile, constant } from "./expr.js";
 import { outputNames } from "./naming.js";
 import type { Op } from "./parser.js";
@@ -16,7 +16,7 @@ export function makeSeries(op: MakeSeriesOp, t: Table, ctx: Ctx): Table {
   const step = Number(constant(op.step, ctx));
   if (!(step > 0) || !(to > from)) fail(ctx, "semantic", "make-series needs from < to and a positive step", op.pos);
   const n = Math.ceil((to - from) / step);
-  if (n > 100_000) fail(ctx, "limit", `make-series would create ${n} bins (limit 100000)`, op.pos);
+  checkSize(ctx, n, "make-series", op.pos, "(a larger step or a shorter from..to)");
   const byNames = outputNames(op.by);
   const by = op.by.map((it) => compile(it.e, t.columns, ctx));
   const aggs = op.aggs.map((it) => aggregate(it, t.columns, ctx, byNames));
@@ -32,6 +32,14 @@ export function makeSeries(op: MakeSeriesOp, t: Table, ctx: Ctx): Table {
     const k = multiKey(keyVals);
     let g = groups.get(k);
     if (!g) {
+      // Series length × groups: each group holds one array of n bins per aggregate.
+      checkSize(
+        ctx,
+        (groups.size + 1) * n,
+        "make-series",
+        op.pos,
+        "before the make-series (fewer groups) or use a larger step",
+      );
       g = { key: keyVals, bins: aggs.map(() => new Array(n).fill(undefined)) };
       groups.set(k, g);
     }

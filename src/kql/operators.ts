@@ -47,7 +47,7 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       return { columns, rows: t.rows };
     }
     case "summarize":
-      return summarize(op.aggs, op.by, t, ctx);
+      return summarize(op.aggs, op.by, t, ctx, op.pos);
     case "sort":
       return { columns: t.columns, rows: sortRows(t, op.keys, ctx) };
     case "top": {
@@ -61,11 +61,11 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       return { columns: [{ name: "Count", type: "long" }], rows: [[t.rows.length]] };
     case "distinct":
       if (op.star) return distinctRows(t);
-      return summarize([], op.items, t, ctx);
+      return summarize([], op.items, t, ctx, op.pos);
     case "render":
       return t;
     case "union":
-      return union([{ t, name: "" }, ...op.tables.map((x, i) => unionPart(x, i + 1, ctx))], op.withsource);
+      return union([{ t, name: "" }, ...op.tables.map((x, i) => unionPart(x, i + 1, ctx))], op.withsource, ctx, op.pos);
     case "join":
       return join(op, t, ctx.run(op.right, ctx), ctx);
     case "mv-expand":
@@ -86,7 +86,7 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
 function lookup(op: Extract<Op, { k: "lookup" }>, t: Table, ctx: Ctx): Table {
   const right = ctx.run(op.right, ctx);
   const rightKeys = new Set(op.on.map((o) => colIndex(right.columns, o.right, ctx, op.pos)));
-  const joined = join({ ...op, k: "join" }, t, right, ctx);
+  const joined = join({ ...op, k: "join" }, t, right, ctx, "lookup");
   const keep = joined.columns
     .map((_, i) => i)
     .filter((i) => i < t.columns.length || !rightKeys.has(i - t.columns.length));
@@ -293,7 +293,18 @@ export function unionPart(x: Tabular, index: number, ctx: Ctx): { t: Table; name
  * union: columns matched by name in first-seen order, missing values null. A name that appears with different types
  * becomes one column per type, suffixed with the type (Kusto's `Col_string`, `Col_long`).
  */
-export function union(parts: { t: Table; name: string }[], withsource?: string): Table {
+export function union(
+  parts: { t: Table; name: string }[],
+  withsource: string | undefined,
+  ctx: Ctx,
+  pos: number,
+): Table {
+  checkSize(
+    ctx,
+    parts.reduce((n, p) => n + p.t.rows.length, 0),
+    "union",
+    pos,
+  );
   const typesByName = new Map<string, Set<KqlType>>();
   for (const p of parts)
     for (const c of p.t.columns) {
@@ -374,6 +385,7 @@ function mvExpand(op: Extract<Op, { k: "mv-expand" }>, t: Table, ctx: Ctx): Tabl
   for (const r of t.rows) {
     const lists = plan.map((p) => elements(p.fn(r)));
     const n = Math.min(limit, Math.max(...lists.map((l) => l.length)));
+    checkSize(ctx, rows.length + n, "mv-expand", op.pos, "before the mv-expand, or add `limit N`");
     for (let i = 0; i < n; i++) {
       const out = r.slice();
       out.length = columns.length;
@@ -384,7 +396,6 @@ function mvExpand(op: Extract<Op, { k: "mv-expand" }>, t: Table, ctx: Ctx): Tabl
       }
       rows.push(out);
     }
-    checkSize(ctx, rows.length, "mv-expand", op.pos);
   }
   return { columns, rows };
 }

@@ -41,8 +41,11 @@ export function firstMatch(re: RE2JS, s: string): (string | null)[] | null {
   return out;
 }
 
-/** Every match of `re` in `s` replaced; `\N` in Kusto's replacement text is group N, anything else literal. */
-export function replaceAll(re: RE2JS, s: string, replacement: string): string {
+/**
+ * Every match of `re` in `s` replaced; `\N` in Kusto's replacement text is group N, anything else literal.
+ * Undefined as soon as the result would exceed maxLength (an empty pattern multiplies the input).
+ */
+export function replaceAll(re: RE2JS, s: string, replacement: string, maxLength = Infinity): string | undefined {
   const m = re.matcher(s);
   let out = "";
   let last = 0;
@@ -52,8 +55,10 @@ export function replaceAll(re: RE2JS, s: string, replacement: string): string {
       Number(d) <= m.groupCount() ? (m.group(Number(d)) ?? "") : all,
     );
     last = m.end();
+    if (out.length > maxLength) return undefined;
   }
-  return out + s.slice(last);
+  out += s.slice(last);
+  return out.length > maxLength ? undefined : out;
 }
 
 export { RE2JS };

@@ -1,5 +1,5 @@
 import { aggregate } from "./aggregates.js";
-import type { Ctx, Table } from "./context.js";
+import { type Ctx, checkSize, type Table } from "./context.js";
 import { compile } from "./expr.js";
 import { outputNames } from "./naming.js";
 import type { NamedExpr } from "./parser.js";
@@ -12,7 +12,7 @@ interface Group {
 }
 
 /** summarize aggs by keys: hash grouping in first-seen order; one key column needs no per-row key allocation. */
-export function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table, ctx: Ctx): Table {
+export function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table, ctx: Ctx, pos = 0): Table {
   const byNames = outputNames(byItems);
   const by = byItems.map((it) => compile(it.e, t.columns, ctx));
   const aggs = aggItems.map((it) => aggregate(it, t.columns, ctx, byNames));
@@ -29,6 +29,7 @@ export function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table,
       const k = typeof v === "object" && v !== null ? groupKey(v) : v;
       let g = groups.get(k);
       if (g === undefined) {
+        checkSize(ctx, groups.size + 1, "summarize", pos);
         g = newGroup([v]);
         groups.set(k, g);
       }
@@ -42,6 +43,7 @@ export function summarize(aggItems: NamedExpr[], byItems: NamedExpr[], t: Table,
       const k = key.length === 0 ? "" : multiKey(key);
       let g = groups.get(k);
       if (g === undefined) {
+        checkSize(ctx, groups.size + 1, "summarize", pos);
         g = newGroup(key);
         groups.set(k, g);
       }
