@@ -72,6 +72,8 @@ export interface QueryAnswer {
 
 export interface QueryPoolStats {
   workers: number;
+  /** Each live worker's V8 heap in use after its last query (MB; 0 before its first). */
+  heapMb: number[];
   busy: number;
   queued: number;
   spawned: number;
@@ -94,7 +96,7 @@ type Job = {
   signal?: AbortSignal;
 };
 
-type Slot = { worker: Worker; job?: Job; gone: boolean; exited: Promise<void> };
+type Slot = { worker: Worker; job?: Job; gone: boolean; exited: Promise<void>; heapUsed: number };
 
 /** The message of a 504, with what to do about it. */
 export function timeoutMessage(seconds: number): string {
@@ -133,6 +135,7 @@ export class QueryPool {
   stats(): QueryPoolStats {
     return {
       workers: this.slots.length,
+      heapMb: this.slots.map((s) => Math.round((s.heapUsed / 2 ** 20) * 10) / 10),
       busy: this.slots.filter((s) => s.job).length,
       queued: this.queue.length,
       ...this.counters,
@@ -226,6 +229,7 @@ export class QueryPool {
     const slot: Slot = {
       worker,
       gone: false,
+      heapUsed: 0,
       exited: new Promise((r) => worker.once("exit", () => r())),
     };
     this.counters.spawned++;
@@ -235,7 +239,10 @@ export class QueryPool {
       slot.job = undefined;
       this.settle(job);
       this.counters.completed++;
-      if (reply.ok) for (const t of reply.loaded) this.tablesInUse.add(t);
+      if (reply.ok) {
+        slot.heapUsed = reply.heapUsed;
+        for (const t of reply.loaded) this.tablesInUse.add(t);
+      }
       if (reply.ok) job.resolve({ body: reply.body, rows: reply.rows, ms: reply.ms, loadMs: reply.loadMs });
       else {
         const e = new ArmError(reply.status, reply.code, reply.message);

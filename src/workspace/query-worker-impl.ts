@@ -2,6 +2,7 @@
 // read-only (WAL: readers coexist with the main thread's writer), loads each table on first use and, before every
 // query, picks up the rows appended since (ingestion writes SQLite first, so the next query sees them). The pool
 // (query-pool.ts) bounds it from outside: wall-clock timeout → terminate(), memory → resourceLimits.
+import { getHeapStatistics } from "node:v8";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { executeKql } from "../kql/engine.js";
@@ -23,7 +24,17 @@ export interface QueryRequest {
 
 /** The worker's answer: the response body as JSON text (serialised here, off the main thread), or an API error. */
 export type QueryReply =
-  | { id: number; ok: true; body: string; rows: number; ms: number; loadMs: number; loaded: string[] }
+  | {
+      id: number;
+      ok: true;
+      body: string;
+      rows: number;
+      ms: number;
+      loadMs: number;
+      loaded: string[];
+      /** This worker's V8 heap in use after the query (bytes). */
+      heapUsed: number;
+    }
   | {
       id: number;
       ok: false;
@@ -187,6 +198,7 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
       ms,
       loadMs: cache.loadMs,
       loaded: cache.loadedTables(),
+      heapUsed: getHeapStatistics().used_heap_size,
     };
   } catch (e) {
     if (e instanceof KqlError) {
