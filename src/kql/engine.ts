@@ -45,6 +45,12 @@ function bindLets(q: Query, ctx: Ctx): void {
   for (const l of q.lets) {
     if (l.lambda) {
       ctx.lambdas.set(l.name, l.lambda);
+      // Checked where it is defined, as Kusto binds it, not only when called: a body Kusto cannot parse (e.g.
+      // `() { materialize(T) }`) must not be skipped by us while the analyzer gives up on the rest of the query.
+      const params = new Map(
+        l.lambda.params.map((p) => [p.name, { fn: () => null, type: KQL_TYPES[p.type] ?? "dynamic" }] as const),
+      );
+      compile(l.lambda.body, [], { ...ctx, params, depth: ctx.depth + 1 });
       continue;
     }
     if (l.tabular) {
@@ -77,7 +83,7 @@ function runTabular(t: Tabular, ctx: Ctx): Table {
 function runSource(src: Source, ctx: Ctx): Table {
   switch (src.k) {
     case "table":
-      return scan(src.name, src.pos, ctx);
+      return scan(src.name, src.pos, ctx, src.call ? "call" : src.tableFn ? "table()" : "name");
     case "sub":
       return runTabular(src.t, ctx);
     case "union":
@@ -126,10 +132,13 @@ function runSource(src: Source, ctx: Ctx): Table {
  * Resolves a name to rows: a let-bound tabular expression, then a table, then a stored function. Every table scan
  * applies the API timespan as a hard bound, so no query shape (let, join, union, function) can see past it.
  */
-function scan(name: string, pos: number, ctx: Ctx): Table {
-  const letT = ctx.tabulars.get(name);
+function scan(name: string, pos: number, ctx: Ctx, how: "name" | "call" | "table()" = "name"): Table {
+  // Resolve exactly as Kusto binds: F() is a function call (a table cannot be called), table("X") names a table.
+  const letT = how === "name" ? ctx.tabulars.get(name) : undefined;
   if (letT) return runTabular(letT, ctx);
-  const t = ctx.source.table(name);
+  const t = how !== "call" ? ctx.source.table(name) : undefined;
+  if (how === "call" && (ctx.tabulars.has(name) || ctx.source.table(name)))
+    fail(ctx, "semantic", `"${name}" is a table, not a function: write ${name} without ()`, pos);
   if (t) {
     ctx.reads.tables.add(t.name);
     const span = ctx.opts.timespan;
@@ -145,7 +154,7 @@ function scan(name: string, pos: number, ctx: Ctx): Table {
     }
     return { columns: t.columns, rows: t.rows };
   }
-  const body = ctx.source.storedFunction?.(name);
+  const body = how !== "table()" ? ctx.source.storedFunction?.(name) : undefined;
   if (body !== undefined) {
     if (ctx.depth >= MAX_FUNCTION_DEPTH) fail(ctx, "semantic", `stored function "${name}" nests too deeply`, pos);
     ctx.reads.storedFunctions.add(name);

@@ -69,7 +69,8 @@ export type Op =
     };
 
 export type Source =
-  | { k: "table"; name: string; pos: number; call?: boolean }
+  /** call: `F()`, only a stored function; tableFn: `table("X")`, only a table of the data source. */
+  | { k: "table"; name: string; pos: number; call?: boolean; tableFn?: boolean }
   | { k: "sub"; t: Tabular; pos: number }
   | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
   | { k: "datatable"; columns: { name: string; type: string }[]; values: Expr[]; pos: number }
@@ -254,7 +255,7 @@ class Parser {
     if (lower === "table" && this.peek().text === "(" && this.peek(2).kind === "string" && this.peek(3).text === ")") {
       const name = String(this.peek(2).value);
       this.i += 4;
-      return { k: "table", name, pos };
+      return { k: "table", name, pos, tableFn: true };
     }
     if (
       UNSUPPORTED_OPERATORS.has(lower) ||
