@@ -242,8 +242,19 @@ class Gen {
   mutate(q: string): string {
     let s = q;
     for (let n = 1 + this.int(3); n > 0; n--) {
-      const at = this.int(s.length + 1);
-      switch (this.int(6)) {
+      // Half the edits land on a space, i.e. between tokens, where they keep the query lexically valid more often.
+      const spaces = [...s.matchAll(/ /g)].map((m) => m.index);
+      const at = spaces.length && this.chance(0.5) ? this.pick(spaces) : this.int(s.length + 1);
+      switch (this.int(8)) {
+        case 6:
+          s = `${s.slice(0, at)} //${this.payload().replace(/[\r\n\u2028\u2029]/g, "")}${this.pick(["\n", "\r", "\r\n", "\u2028"])}${s.slice(at)}`;
+          break;
+        case 7:
+          s =
+            s.slice(0, at) +
+            this.pick(["\u200b", "\u00a0", "\ufeff", "\t", "\f", "\u3000", "\v", "\u0085"]) +
+            s.slice(at);
+          break;
         case 0:
           s =
             s.slice(0, at) +
