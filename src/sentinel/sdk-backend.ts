@@ -521,21 +521,36 @@ async function queryError(
   caller: AbortSignal | undefined,
 ): Promise<GovernanceError> {
   if (e instanceof QueryServerTimeout)
-    return new GovernanceError("backend_error", `Sentinel query timed out (HTTP 504): ${e.serverMessage}`, QUERY_FIX, {
-      status: 504,
-      reason: "timeout",
-      timeoutSeconds: seconds,
-    });
+    return new GovernanceError(
+      "kql_query_timeout",
+      `Sentinel query timed out (HTTP 504): ${e.serverMessage}`,
+      QUERY_FIX,
+      {
+        status: 504,
+        reason: "timeout",
+        timeoutSeconds: seconds,
+      },
+    );
   if (caller?.aborted && !deadline.aborted)
     return new GovernanceError("backend_error", "Sentinel query cancelled by the caller", undefined, {
       reason: "cancelled",
     });
   if (deadline.aborted)
     return new GovernanceError(
-      "backend_error",
+      "kql_query_timeout",
       `Sentinel query exceeded the server timeout of ${seconds}s (no answer within ${seconds + QUERY_GRACE_MS / 1000}s)`,
       QUERY_FIX,
       { reason: "timeout", timeoutSeconds: seconds },
+    );
+  if ((e as { code?: string }).code === "QueryResourceLimitError")
+    return new GovernanceError(
+      "kql_query_limit",
+      `Sentinel query hit a resource limit: ${(e as Error).message}`,
+      QUERY_FIX,
+      {
+        status: 400,
+        reason: "limit",
+      },
     );
   return wrap(() => Promise.reject(e)).then(
     () => new GovernanceError("backend_error", String(e)),

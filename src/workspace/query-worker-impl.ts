@@ -201,6 +201,10 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
       heapUsed: getHeapStatistics().used_heap_size,
     };
   } catch (e) {
+    if (e instanceof KqlError && e.info.code === "limit") {
+      // A size limit, not a bad query: the same code as running out of worker memory.
+      return { id: req.id, ok: false, status: 400, code: "QueryResourceLimitError", message: e.message };
+    }
     if (e instanceof KqlError) {
       const code =
         e.info.code === "syntax" ? "SyntaxError" : e.info.code === "unsupported" ? "UnsupportedError" : "SemanticError";

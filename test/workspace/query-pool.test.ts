@@ -143,7 +143,7 @@ describe("bounded query execution", () => {
     expect(order[2]).toBe("runaway stopped");
     // The server stopped it (504, not the client's deadline), with the reason and what to do.
     expect(err).toBeInstanceOf(GovernanceError);
-    expect((err as GovernanceError).code).toBe("backend_error");
+    expect((err as GovernanceError).code).toBe("kql_query_timeout");
     expect((err as GovernanceError).message).toMatch(/HTTP 504.*server timeout of 2s/);
     expect((err as GovernanceError).fix).toMatch(/narrow the timespan/);
     expect((err as GovernanceError).details).toMatchObject({ status: 504, reason: "timeout", timeoutSeconds: 2 });
@@ -193,7 +193,8 @@ describe("bounded query execution", () => {
     const s = await start({ maxOldGenerationSizeMb: 96 });
     const err = await s.backend.queryLogs(MEMORY_HOG, "P1D", { serverTimeoutSeconds: 60 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GovernanceError);
-    expect((err as GovernanceError).message).toMatch(/QueryResourceLimitError.*memory limit of 96 MB/);
+    expect((err as GovernanceError).code).toBe("kql_query_limit");
+    expect((err as GovernanceError).message).toMatch(/resource limit.*memory limit of 96 MB/);
     expect((err as GovernanceError).message).toMatch(/GSMCP_QUERY_MAX_MEMORY_MB/);
     expect(s.server.queryPool.stats()).toMatchObject({ failed: 1 });
     expect((await s.backend.queryLogs("SecurityIncident | count", "P30D")).rows[0]![0]).toBe(20);
