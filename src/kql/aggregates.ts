@@ -1,4 +1,4 @@
-import { type Ctx, fail } from "./context.js";
+import { type Ctx, dynSize, fail, MAX_ARRAY_ELEMENTS } from "./context.js";
 import { compile } from "./expr.js";
 import { derivedName } from "./naming.js";
 import type { Expr, NamedExpr } from "./parser.js";
@@ -147,12 +147,21 @@ export function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx, byNames
       return {
         name: named(call.name),
         type: "dynamic",
-        init: () => ({ seen: new Set<unknown>(), out: [] as unknown[] }),
+        init: () => ({ seen: new Set<unknown>(), out: [] as unknown[], size: 1 }),
         step: (s, r) => {
           if (p && p(r) !== true) return s;
-          const st = s as { seen: Set<unknown>; out: unknown[] };
+          const st = s as { seen: Set<unknown>; out: unknown[]; size: number };
           const v = f(r);
           if (v === null || st.out.length >= limit) return st;
+          // Elements can themselves be large arrays: bound the whole list, not only its length.
+          st.size += dynSize(v);
+          if (st.size > MAX_ARRAY_ELEMENTS)
+            fail(
+              ctx,
+              "limit",
+              `${call.name}() would build a dynamic value with more than ${MAX_ARRAY_ELEMENTS} elements`,
+              call.pos,
+            );
           if (set) {
             const k = groupKey(v);
             if (st.seen.has(k)) return st;

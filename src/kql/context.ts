@@ -67,6 +67,32 @@ export function checkString(ctx: Ctx, s: string, what: string, pos: number): str
   return s;
 }
 
+const sizes = new WeakMap<object, number>();
+
+/**
+ * Size of a dynamic value as it would print: scalar leaves plus containers, a shared sub-value counted each time it
+ * occurs (pack_array(d, d) doubles). Cached per object, so repeated checks cost nothing.
+ */
+export function dynSize(v: unknown): number {
+  if (v === null || typeof v !== "object") return 1;
+  const hit = sizes.get(v);
+  if (hit !== undefined) return hit;
+  let n = 1;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) {
+    n += dynSize(x);
+    if (n > MAX_ARRAY_ELEMENTS) break;
+  }
+  sizes.set(v, n);
+  return n;
+}
+
+/** Stops the query when a function would build a dynamic value larger than MAX_ARRAY_ELEMENTS. */
+export function checkDynamic<T>(ctx: Ctx, v: T, what: string, pos: number): T {
+  if (dynSize(v) > MAX_ARRAY_ELEMENTS)
+    fail(ctx, "limit", `${what} would build a dynamic value with more than ${MAX_ARRAY_ELEMENTS} elements`, pos);
+  return v;
+}
+
 export function stringLimit(ctx: Ctx, what: string, pos: number): never {
   fail(ctx, "limit", `${what} would build a string longer than ${MAX_STRING_LENGTH} characters`, pos);
 }

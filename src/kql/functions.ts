@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Ctx, checkString, fail, MAX_STRING_LENGTH, stringLimit } from "./context.js";
+import { type Ctx, checkDynamic, checkString, fail, MAX_STRING_LENGTH, stringLimit } from "./context.js";
 import type { Expr } from "./parser.js";
 import { compileRegex, firstMatch, type Regex, RegexError, replaceAll } from "./regex.js";
 import { seriesDecomposeAnomalies, seriesOutliers } from "./series.js";
@@ -457,9 +457,18 @@ const FUNCTIONS: Record<string, { min: number; max: number; impl: Impl }> = {
   pack_array: {
     min: 1,
     max: 64,
-    impl: (args) => {
+    impl: (args, e, ctx) => {
       const fs = args.map((a) => a.fn);
-      return { fn: (r) => fs.map((f) => f(r)), type: "dynamic" };
+      return {
+        fn: (r) =>
+          checkDynamic(
+            ctx,
+            fs.map((f) => f(r)),
+            "pack_array()",
+            e.pos,
+          ),
+        type: "dynamic",
+      };
     },
   },
   bag_pack: { min: 2, max: 128, impl: packImpl },
@@ -606,7 +615,7 @@ function packImpl(args: Compiled[], e: Call, ctx: Ctx): Compiled {
     fn: (r) => {
       const out: Record<string, unknown> = {};
       for (let i = 0; i < fs.length; i += 2) out[str(fs[i]!(r))] = fs[i + 1]!(r);
-      return out;
+      return checkDynamic(ctx, out, `${e.name}()`, e.pos);
     },
     type: "dynamic",
   };

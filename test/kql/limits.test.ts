@@ -61,6 +61,16 @@ describe("intermediate row caps", () => {
     expect(r.rows).toEqual([[K * K]]);
   });
 
+  it("dynamic values cannot double past the element cap (pack_array(d, d) repeated)", () => {
+    const doubling = Array.from({ length: 24 }, () => "| extend d = pack_array(d, d)").join(" ");
+    const e = limitError(`print d = 1 ${doubling} | extend s = tostring(d)`);
+    expect(e.code).toBe("limit");
+    expect(e.message).toContain("pack_array()");
+    const sixteen = doubling.split("|").slice(1, 17).join("|");
+    const e2 = limitError(`range i from 1 to 20 step 1 | extend d = 1 |${sixteen} | summarize make_list(d)`);
+    expect(e2.message).toContain("make_list()");
+  });
+
   it("string and list builders are bounded", () => {
     const e = limitError(
       "range i from 1 to 30 step 1 | summarize s = make_list(i) | extend t = strcat('0123456789abcdef', 'x') " +
