@@ -121,4 +121,60 @@ describe("KQL boundary through the real server", () => {
       await strict.close();
     }
   });
+
+  it("a runaway query is stopped at the policy's max_query_seconds while other calls answer; regexes run on RE2", async () => {
+    const p = examplePolicy("triage-readonly");
+    const limited = signTestPolicy(h, {
+      ...p,
+      policy_name: "kql-2s",
+      constraints: {
+        ...p.constraints,
+        "kql.query": {
+          ...p.constraints!["kql.query"],
+          kql: { ...p.constraints!["kql.query"]!.kql, max_query_seconds: 2 },
+        },
+      },
+    });
+    const a = await startSession(h, { policyFile: limited, job: "runaway" });
+    const b = await startSession(h, { policyFile: limited, job: "bystander" });
+    try {
+      const order: string[] = [];
+      const runaway = a.client
+        .callTool({
+          name: "sentinel_kql_query",
+          arguments: {
+            query: `range x from 1 to 1000000 step 1 | where ${"hash_sha256(".repeat(12)}tostring(x)${")".repeat(12)} == "nope" | count`,
+          },
+        })
+        .then((r) => {
+          order.push("runaway");
+          return r;
+        });
+      await new Promise((r) => setTimeout(r, 200));
+      const list = await b.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 5 } });
+      order.push("bystander");
+      expect(list.isError, textOf(list)).toBeFalsy();
+      // Catastrophic for a backtracking engine over a 60,000-character string; linear on RE2, so it answers.
+      const regex = await b.client.callTool({
+        name: "sentinel_kql_query",
+        arguments: {
+          query:
+            'range x from 1 to 20000 step 1 | summarize l = make_list("a") | extend s = tostring(l) | extend m = s matches regex @\'^\\[("a",?)*("a",?)*\\]x\' | project m',
+        },
+      });
+      order.push("regex");
+      expect(regex.isError, textOf(regex)).toBeFalsy();
+      expect((regex.structuredContent as { rows: unknown[][] }).rows).toEqual([[false]]);
+      const r = await runaway;
+      expect(order).toEqual(["bystander", "regex", "runaway"]);
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain("kql_query_timeout");
+      expect(textOf(r)).toMatch(/server timeout of 2s/);
+      const rec = receiptsOf(h).filter((x) => x.job === "runaway");
+      expect(rec.at(-1)!.outcome).toMatchObject({ error: { code: "kql_query_timeout" } });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
