@@ -21,13 +21,16 @@ function disagreement(q: string): string | undefined {
   }
   const ls = lsTokens(q);
   const at = (pos: number) => ls.find((t) => t.pos === pos);
-  // datetime(...), long(...): one raw-literal token to the language service, keyword ( raw ) to us.
-  const inGoo = (pos: number) =>
-    ls.some((l) => /LiteralToken$/.test(l.kind) && l.kind !== "StringLiteralToken" && l.pos < pos && pos < l.end);
+  // datetime(...), long(...), !has, in~, hint.strategy: one token to the language service, several to us.
+  const inCompound = (pos: number) => ls.some((l) => l.kind !== "StringLiteralToken" && l.pos < pos && pos < l.end);
   for (const t of ours) {
-    if (t.kind === "eof" || inGoo(t.pos)) continue;
+    if (t.kind === "eof" || inCompound(t.pos)) continue;
     const l = at(t.pos);
     if (!l) return `our token ${JSON.stringify(t.text)} at ${t.pos} starts inside a language-service token`;
+    if (l.bad)
+      return `we accept ${JSON.stringify(t.text)} at ${t.pos}, the language service reports ${JSON.stringify(l)}`;
+    if (t.kind !== "string" && l.kind === "StringLiteralToken")
+      return `the language service reads a string at ${t.pos} where we read ${t.kind} ${JSON.stringify(t.text)}`;
     if (t.kind === "string") {
       if (l.kind !== "StringLiteralToken" || l.end !== t.end || l.value !== t.value || l.bad)
         return `string at ${t.pos}: ours ${JSON.stringify(t.value)}, language service ${JSON.stringify(l)}`;
@@ -126,7 +129,11 @@ describe("lexer agrees with the Kusto language service", () => {
   });
 
   it("property: any text in any quoting form tokenizes as the language service tokenizes it", () => {
-    const alphabet = ["'", '"', "\\", "[", "]", "@", "h", "`", "~", "|", "/", "\n", "\r", " ", "a", "u", "0", "4", "x"];
+    const alphabet = [
+      ...["'", '"', "\\", "[", "]", "@", "h", "H", "`", "~", "|", "/", "\n", "\r", " ", "a", "u", "0", "4", "x"],
+      ...["(", ")", "datetime(", "long(", "!has ", "in~", "$", "-", ".", "e", "ms", "project-away", "\u2028", "\u200b"],
+      ...["\u00a0", "\v", "0x1F", "1.5", "'x'", "['y']", "where ", "```", "~~~", ";", ","],
+    ];
     const piece = fc.array(fc.constantFrom(...alphabet), { maxLength: 14 }).map((a) => a.join(""));
     const forms = [
       (s: string) => `'${s}'`,
