@@ -156,17 +156,18 @@ class Parser {
   private fail(code: "syntax" | "unsupported", message: string, pos = this.t.pos): never {
     throw new KqlError({ code, message, ...positionOf(this.text, pos) });
   }
+  /** Kusto keywords are case-sensitive (`LET`, `Union` are names, not keywords): matched exactly, as the analyzer does. */
   private isWord(w: string, t = this.t): boolean {
-    return t.kind === "ident" && t.text.toLowerCase() === w;
+    return t.kind === "ident" && t.text === w;
   }
   private eat(text: string): Token {
-    if (this.t.text !== text && !(this.t.kind === "ident" && this.t.text.toLowerCase() === text)) {
+    if (this.t.text !== text) {
       this.fail("syntax", `expected "${text}" but found "${this.t.text || "end of query"}"`);
     }
     return this.toks[this.i++]!;
   }
   private accept(text: string): boolean {
-    if (this.t.text === text || (this.t.kind === "ident" && this.t.text.toLowerCase() === text)) {
+    if (this.t.text === text) {
       this.i++;
       return true;
     }
@@ -224,7 +225,7 @@ class Parser {
     // `let X = T | ...`, `let X = T;` (T capitalised), `let X = datatable(...)`/range/print/union, `let X = (T | ...)`.
     const t = this.t;
     const next = this.peek();
-    const lower = t.text.toLowerCase();
+    const lower = t.text;
     if (t.kind === "ident" && ["datatable", "range", "print", "union"].includes(lower)) return true;
     if (t.text === "(") return next.kind === "ident" && this.peek(2).text === "|";
     return (
@@ -251,7 +252,7 @@ class Parser {
     }
     if (first.kind !== "ident")
       this.fail("syntax", `expected a table name but found "${first.text || "end of query"}"`);
-    const lower = first.text.toLowerCase();
+    const lower = first.text;
     if (lower === "table" && this.peek().text === "(" && this.peek(2).kind === "string" && this.peek(3).text === ")") {
       const name = String(this.peek(2).value);
       this.i += 4;
@@ -349,7 +350,7 @@ class Parser {
   private operator(): Op {
     const t = this.ident();
     const pos = t.pos;
-    const w = t.text.toLowerCase();
+    const w = t.text;
     switch (w) {
       case "where":
       case "filter":
@@ -536,7 +537,7 @@ class Parser {
 
   private sideColumn(): { side: "left" | "right"; col: string } {
     const t = this.ident();
-    const side = t.text.toLowerCase() === "$left" ? "left" : t.text.toLowerCase() === "$right" ? "right" : undefined;
+    const side = t.text === "$left" ? "left" : t.text === "$right" ? "right" : undefined;
     if (!side) this.fail("syntax", `expected $left.Column or $right.Column in join condition`, t.pos);
     this.eat(".");
     return { side, col: this.ident().text };
@@ -626,7 +627,7 @@ class Parser {
       negate = true;
       this.i++;
     }
-    const w = this.t.kind === "ident" ? this.t.text.toLowerCase() : "";
+    const w = this.t.kind === "ident" ? this.t.text : "";
     if (STRING_OPERATORS.has(w)) {
       this.i++;
       const e: Expr = { k: "bin", op: w, l, r: this.add(), pos };
@@ -732,8 +733,9 @@ class Parser {
     }
     if (t.kind === "ident") {
       this.i++;
-      const lower = t.text.toLowerCase();
-      if (lower === "true" || lower === "false") return { k: "lit", v: lower === "true", type: "bool", pos };
+      const lower = t.text;
+      if (/^(true|True|TRUE|false|False|FALSE)$/.test(lower))
+        return { k: "lit", v: lower.toLowerCase() === "true", type: "bool", pos };
       let e: Expr;
       if (this.t.text === "(") {
         this.i++;

@@ -245,10 +245,20 @@ class Gen {
       // Half the edits land on a space, i.e. between tokens, where they keep the query lexically valid more often.
       const spaces = [...s.matchAll(/ /g)].map((m) => m.index);
       const at = spaces.length && this.chance(0.5) ? this.pick(spaces) : this.int(s.length + 1);
-      switch (this.int(8)) {
+      switch (this.int(9)) {
         case 6:
           s = `${s.slice(0, at)} //${this.payload().replace(/[\r\n\u2028\u2029]/g, "")}${this.pick(["\n", "\r", "\r\n", "\u2028"])}${s.slice(at)}`;
           break;
+        case 8: {
+          // Keywords are case-sensitive in Kusto: LET, Union, JOIN are names there.
+          const words = [...s.matchAll(/[a-z]+/g)];
+          if (words.length) {
+            const w = this.pick(words);
+            const up = this.chance(0.5) ? w[0].toUpperCase() : w[0][0]!.toUpperCase() + w[0].slice(1);
+            s = s.slice(0, w.index) + up + s.slice(w.index + w[0].length);
+          }
+          break;
+        }
         case 7:
           s =
             s.slice(0, at) +

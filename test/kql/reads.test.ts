@@ -41,6 +41,9 @@ describe("reads", () => {
     ["SecurityAlert() | count", "is a table, not a function"],
     ["table('Alerts2') | count", "does not exist"],
     ["let L0 = () { materialize(SecurityAlert) }; AuditLogs | count", "does not exist"],
+    // Keywords are case-sensitive in Kusto: `LET` is a name, so the analyzer binds nothing after it.
+    ["LET x = SecurityAlert; x", ""],
+    ["AuditLogs | UNION SecurityAlert", ""],
   ])("regression (fuzzer): %s is refused", (q, msg) => {
     let info: KqlError["info"] | undefined;
     try {
