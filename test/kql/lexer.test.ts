@@ -128,6 +128,36 @@ describe("lexer agrees with the Kusto language service", () => {
     expect(executeKql(q, makeSource()).rows).toEqual([[Date.parse("2024-01-01T10:00:00Z"), 5, true, 26 * 3_600_000]]);
   });
 
+  it("property: any string, written in each quoting form, reads back as itself in our lexer and in Kusto's", () => {
+    const esc = (v: string, q: string) =>
+      v.replace(/\\/g, "\\\\").replace(new RegExp(q, "g"), `\\${q}`).replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+    const forms: [string, (v: string) => string | undefined][] = [
+      ["'x'", (v) => `'${esc(v, "'")}'`],
+      ['"x"', (v) => `"${esc(v, '"')}"`],
+      ["h'x'", (v) => `h'${esc(v, "'")}'`],
+      ["@'x'", (v) => (/[\r\n]/.test(v) ? undefined : `@'${v.replace(/'/g, "''")}'`)],
+      ['H@"x"', (v) => (/[\r\n]/.test(v) ? undefined : `H@"${v.replace(/"/g, '""')}"`)],
+      ["```x```", (v) => (v.includes("`") ? undefined : `\`\`\`${v}\`\`\``)],
+      ["['x']", (v) => `['${esc(v, "'")}']`],
+      ['[@"x"]', (v) => (/[\r\n]/.test(v) ? undefined : `[@"${v.replace(/"/g, '""')}"]`)],
+    ];
+    const text = fc.string({
+      unit: fc.constantFrom("'", '"', "\\", "`", "\n", "\r", "]", "[", "|", "a", "é", "\u200b", "😀"),
+    });
+    fc.assert(
+      fc.property(text, fc.nat(forms.length - 1), (v, f) => {
+        const lit = forms[f]![1](v);
+        if (lit === undefined) return;
+        const q = `print ${lit}`;
+        const ours = tokenize(q)[1]!;
+        const ls = lsTokens(q).filter((t) => t.kind === "StringLiteralToken");
+        expect(ours.kind === "string" ? ours.value : ours.text).toBe(v);
+        expect(ls.map((t) => t.value).join("")).toBe(v);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("property: any text in any quoting form tokenizes as the language service tokenizes it", () => {
     const alphabet = [
       ...["'", '"', "\\", "[", "]", "@", "h", "H", "`", "~", "|", "/", "\n", "\r", " ", "a", "u", "0", "4", "x"],
