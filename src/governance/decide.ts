@@ -72,7 +72,13 @@ export interface DecisionRequest {
   /** Untrusted-content signals already seen in this job (e.g. injection patterns in incident text). */
   suspiciousContent?: string[];
   /** Usage so far in the job, for budgets. */
-  usage?: { calls: number; rows: number; callsLastMinute: number };
+  usage?: {
+    calls: number;
+    rows: number;
+    callsLastMinute: number;
+    /** Earlier queries in the job with predicates on redacted columns (set when this query has some). */
+    redactedPredicateQueries?: number;
+  };
 }
 
 export const ALL_KQL_FORBIDDEN = [
@@ -262,6 +268,16 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
         `query filters, sorts or joins on redacted data (${lin.predicates.join(", ")}); the policy forbids predicates on ${lin.redactedColumns.join(", ")}`,
         "redaction.column_predicates",
       );
+    }
+    const probeBudget = wpc.redaction?.max_predicate_queries;
+    if (lin?.predicates.length && probeBudget !== undefined) {
+      const used = req.usage?.redactedPredicateQueries ?? 0;
+      if (used >= probeBudget)
+        return block(
+          "kql_redacted_predicate",
+          `query filters, sorts or joins on redacted data (${lin.predicates.join(", ")}); this job has used its ${probeBudget} such queries`,
+          "redaction.max_predicate_queries",
+        );
     }
     if (lin?.masked.length) {
       constraints.push({

@@ -10,6 +10,8 @@ export interface JobRecord {
   status: JobStatus;
   calls: number;
   rows: number;
+  /** Queries that ran with predicates on redacted columns (redaction.max_predicate_queries). */
+  redacted_predicate_queries: number;
   first_seen: string;
   last_seen: string;
   reason: string | null;
@@ -33,7 +35,9 @@ export class JobStore {
          VALUES (?, ?, ?, 'active', 0, 0, ?, ?) ON CONFLICT(job) DO UPDATE SET last_seen = excluded.last_seen
          RETURNING *`,
       ),
-      usage: db.prepare("UPDATE jobs SET calls = calls + 1, rows = rows + ? WHERE job = ?"),
+      usage: db.prepare(
+        "UPDATE jobs SET calls = calls + 1, rows = rows + ?, redacted_predicate_queries = redacted_predicate_queries + ? WHERE job = ?",
+      ),
       status: db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?"),
       recordToken: db.prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)"),
       tokens: db.prepare("SELECT jti, jws, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen"),
@@ -56,9 +60,9 @@ export class JobStore {
     return this.s.touch.get(job, agent, policyHash, t, t) as JobRecord;
   }
 
-  /** Counts a call (and rows read) against the job's budgets. */
-  recordUsage(job: string, rows: number, nowMs: number): void {
-    this.s.usage.run(rows, job);
+  /** Counts a call (rows read, and whether it ran predicates on redacted columns) against the job's budgets. */
+  recordUsage(job: string, rows: number, nowMs: number, redactedPredicates = false): void {
+    this.s.usage.run(rows, redactedPredicates ? 1 : 0, job);
     const list = this.recent.get(job) ?? [];
     list.push(nowMs);
     this.recent.set(job, list);

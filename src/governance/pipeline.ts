@@ -540,6 +540,7 @@ export class Governor {
         calls: job?.calls ?? 0,
         rows: job?.rows ?? 0,
         callsLastMinute: this.deps.jobs.callsLastMinute(claims.job, nowMs),
+        ...(kql?.lineage?.predicates.length ? { redactedPredicateQueries: job?.redacted_predicate_queries ?? 0 } : {}),
       },
     };
   }
@@ -755,7 +756,8 @@ export class Governor {
       );
     }
     if (claims && p.status === "ok") {
-      this.deps.jobs.recordUsage(claims.job, rows, this.now());
+      const probed = (p.request?.kql?.lineage?.predicates.length ?? 0) > 0;
+      this.deps.jobs.recordUsage(claims.job, rows, this.now(), probed);
       if (p.injections?.length) for (const i of p.injections) this.deps.jobs.flag(claims.job, i, now);
     } else if (claims) this.deps.jobs.recordUsage(claims.job, 0, this.now());
 

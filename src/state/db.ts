@@ -47,6 +47,8 @@ const MIGRATIONS: string[] = [
      flag TEXT NOT NULL,
      time TEXT NOT NULL
    );`,
+  // Queries that filtered, sorted or joined on a redacted column, for redaction.max_predicate_queries.
+  "ALTER TABLE jobs ADD COLUMN redacted_predicate_queries INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /** Opens (and migrates) the server's state database: receipts, approvals, jobs. */

@@ -123,9 +123,13 @@ regex: string
  */
 columns?: string[]
 /**
- * Whether queries may filter, sort or join on a redacted column (each such predicate can leak one bit per row). Default allow; the count is recorded in the receipt.
+ * Whether queries may filter, sort, join or take on a redacted column (each such predicate can reveal one bit per row). Default allow; every predicate is recorded in the decision input.
  */
 column_predicates?: ("allow" | "block")
+/**
+ * Per job: how many queries with predicates on redacted columns may run; further ones are refused (kql_redacted_predicate). Absent: no budget.
+ */
+max_predicate_queries?: number
 }
 export interface Budgets {
 max_calls?: number

@@ -122,6 +122,31 @@ describe("KQL boundary through the real server", () => {
     }
   });
 
+  it("a policy can give predicates on redacted columns a per-job budget", async () => {
+    const budget = await startSession(h, {
+      policyFile: signTestPolicy(h, redactingPolicy("redact-upn-budget", { max_predicate_queries: 2 })),
+      job: "probe-budget",
+    });
+    try {
+      const probe = (q: string) => budget.client.callTool({ name: "sentinel_kql_query", arguments: { query: q } });
+      // Queries without predicates on the redacted column do not count.
+      for (let i = 0; i < 3; i++) expect((await probe("SigninLogs | project IPAddress | take 1")).isError).toBeFalsy();
+      expect((await probe("SigninLogs | where UserPrincipalName startswith 'a' | count")).isError).toBeFalsy();
+      expect((await probe("SigninLogs | top 1 by UserPrincipalName | project IPAddress")).isError).toBeFalsy();
+      const third = await probe("SigninLogs | where UserPrincipalName startswith 'b' | count");
+      expect(third.isError).toBe(true);
+      expect(textOf(third)).toContain("kql_redacted_predicate");
+      expect(textOf(third)).toContain("has used its 2 such queries");
+      const rec = receiptsOf(h).filter((x) => x.job === "probe-budget");
+      expect(rec.at(-1)!.outcome).toMatchObject({ status: "refused", error: { code: "kql_redacted_predicate" } });
+      expect(
+        (rec.at(-2)!.decision_input as { kql: { lineage: { predicates: string[] } } }).kql.lineage.predicates,
+      ).toEqual(["top:UserPrincipalName"]);
+    } finally {
+      await budget.close();
+    }
+  });
+
   it("a runaway query is stopped at the policy's max_query_seconds while other calls answer; regexes run on RE2", async () => {
     const p = examplePolicy("triage-readonly");
     const limited = signTestPolicy(h, {
