@@ -136,6 +136,11 @@ const PLACEMENTS: string[] = [
   "SigninLogs | extend x = tostring(C) | top 1 by Id | project x",
   "SigninLogs | extend x = tostring(C) | make-series n = count() default = 0 on TimeGenerated from datetime(2026-02-28) to datetime(2026-03-02) step 1h by x | project x",
   "SigninView | project Who, IPAddress | extend x = C",
+  // Encoded and decoded again: the value is back in clear unless lineage follows it through both.
+  "SigninLogs | extend x = base64_decode_tostring(base64_encode_tostring(tostring(C))) | project x",
+  "SigninLogs | extend x = unicode_codepoints_to_string(unicode_codepoints_from_string(tostring(C))) | project x",
+  "SigninLogs | extend x = url_decode(url_encode(reverse(reverse(tostring(C))))) | project x",
+  "SigninLogs | extend x = strcat_array(split(tostring(C), ''), '') | project x",
 ];
 
 // The redacted value as seen by a function: the column itself and derived forms of other types.
@@ -254,6 +259,8 @@ describe("redaction by lineage: a secret in a redacted column never reaches the 
       "SigninLogs | project x = unicode_codepoints_from_string(UserPrincipalName)",
       "SigninLogs | project x = split(UserPrincipalName, '')",
       "SigninLogs | project x = strcat_array(split(UserPrincipalName, ''), '-')",
+      "SigninLogs | project x = tohex(strlen(UserPrincipalName)), y = url_encode(UserPrincipalName)",
+      "SigninLogs | extend c = unicode_codepoints_from_string(UserPrincipalName) | mv-expand c | project c",
       "SigninLogs | project x = todynamic(strcat('{\"k\":\"', UserPrincipalName, '\"}'))",
       "SigninLogs | project x = hash_sha256(UserPrincipalName), y = substring(UserPrincipalName, 0, 4)",
       "SigninLogs | summarize x = make_bag(pack(UserPrincipalName, 1))",
