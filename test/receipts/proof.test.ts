@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -191,39 +191,47 @@ describe("proof bundles", () => {
     expect(usage.out).toContain("--workers must be an integer from 1 to 64");
   });
 
-  it("Trust Pulse renders the key facts in headless Chromium and escapes attacker text", async () => {
-    const report = await run(process.execPath, ["bin/gsmcp.js", "proof", "report", file], {
-      env: { ...process.env, GSMCP_HOME: h.home },
-    });
-    const html = report.stdout.trim().split("\n")[0]!;
-    const mdText = readFileSync(html.replace(/\.html$/, ".md"), "utf8");
-    expect(mdText).toContain(`job ${job}`);
-    expect(mdText).toContain("VALID");
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`file://${html}`);
-      expect(await page.textContent("#job")).toBe(job);
-      expect(await page.textContent("#verdict")).toContain("VALID");
-      expect(await page.textContent(".policy")).toBe("sentinel-containment-with-approvals");
-      expect(await page.locator("#timeline td.BLOCK").count()).toBeGreaterThan(0);
-      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
-      expect(await page.content()).toContain("&lt;script&gt;");
-    } finally {
-      await browser.close();
-    }
-  });
+  // Outside CI a machine may have no Chromium: the test says so and is skipped. In CI (.ci/run installs Debian's
+  // chromium) a missing browser is a failure.
+  const noChromium = !existsSync("/usr/bin/chromium") && !process.env.CI;
+  if (noChromium)
+    console.warn("skipped: Trust Pulse browser test: /usr/bin/chromium not found (apt-get install chromium)");
+  it.skipIf(noChromium)(
+    "Trust Pulse renders the key facts in headless Chromium and escapes attacker text",
+    async () => {
+      const report = await run(process.execPath, ["bin/gsmcp.js", "proof", "report", file], {
+        env: { ...process.env, GSMCP_HOME: h.home },
+      });
+      const html = report.stdout.trim().split("\n")[0]!;
+      const mdText = readFileSync(html.replace(/\.html$/, ".md"), "utf8");
+      expect(mdText).toContain(`job ${job}`);
+      expect(mdText).toContain("VALID");
+      const { chromium } = await import("playwright-core");
+      const browser = await chromium.launch({
+        executablePath: "/usr/bin/chromium",
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`file://${html}`);
+        expect(await page.textContent("#job")).toBe(job);
+        expect(await page.textContent("#verdict")).toContain("VALID");
+        expect(await page.textContent(".policy")).toBe("sentinel-containment-with-approvals");
+        expect(await page.locator("#timeline td.BLOCK").count()).toBeGreaterThan(0);
+        expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
+        expect(await page.content()).toContain("&lt;script&gt;");
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
