@@ -64,6 +64,7 @@ export interface GovernanceView {
     diagnostics: string[];
     tables: string[];
     forbidden: { construct: string; line?: number; column?: number }[];
+    lineage?: { masked: string[]; predicates: string[] };
   }>;
 }
 

@@ -15,6 +15,16 @@ export default defineTool({
     forbidden: z.array(z.object({ construct: z.string(), line: z.number().optional(), column: z.number().optional() })),
     policyEffect: z.enum(["ALLOW", "CONSTRAIN", "LOG", "BLOCK"]),
     reasons: z.array(z.object({ code: z.string(), message: z.string(), rule: z.string().optional() })),
+    redactedColumns: z
+      .array(z.string())
+      .optional()
+      .describe("Output columns that would be masked: they derive from a column the policy redacts."),
+    redactedPredicates: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "Filters, sorts or joins on redacted data (each can reveal one bit per row), e.g. where:UserPrincipalName.",
+      ),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
   rbac: { role: "none", action: "none (analysis only; nothing is sent to Log Analytics)" },
@@ -34,6 +44,8 @@ export default defineTool({
       forbidden: a.forbidden,
       policyEffect: decision.effect,
       reasons: decision.reasons,
+      ...(a.lineage?.masked.length ? { redactedColumns: a.lineage.masked } : {}),
+      ...(a.lineage?.predicates.length ? { redactedPredicates: a.lineage.predicates } : {}),
     };
   },
 });
