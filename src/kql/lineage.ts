@@ -90,6 +90,15 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
     return out;
   };
   const tableTainted = (rt: Any): boolean => columnsOf(rt).some((c) => T.has(String(c.Name)));
+  // A whole-row reader (pack_all(), `*`) over a row we cannot see may be reading a redacted column: assume it is.
+  // Inside a function body a tabular parameter's declared schema is only a minimum (`(T:(*))`, `(T:(Ip:string))`):
+  // the caller's table brings all its columns, so the body's rows are never fully known.
+  const inFunctionBody = (n: Any): boolean => {
+    for (let p = n.Parent; p; p = p.Parent) if (typeName(p) === "FunctionBody") return true;
+    return false;
+  };
+  const rowTainted = (row: Any, at: Any): boolean =>
+    !isTable(row) || !!row.IsOpen || row.Columns.Count === 0 || inFunctionBody(at) || tableTainted(row);
   const refuse = (construct: string, pos: number, reason: string) => {
     if (!unknown) unknown = { construct, ...at(pos), reason };
   };
@@ -104,7 +113,8 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
       if (!n) return;
       const t = typeName(n);
       if (!isRoot && isTable(n.ResultType) && !t.endsWith("Operator")) {
-        if (tableTainted(n.ResultType)) found = true;
+        // Inside a function body a tabular value may be a parameter, whose real columns only the caller knows.
+        if (tableTainted(n.ResultType) || inFunctionBody(n)) found = true;
         return;
       }
       if (t === "NameReference") {
@@ -114,10 +124,10 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
           onRef?.(name);
         }
       } else if (t === "StarExpression") {
-        if (row && tableTainted(row)) found = true;
+        if (rowTainted(row, n)) found = true;
       } else if (t === "FunctionCallExpression") {
         const fname = String(n.Name?.SimpleName ?? "").toLowerCase();
-        if (ROW_FUNCTIONS.has(fname) && row && tableTainted(row)) found = true;
+        if (ROW_FUNCTIONS.has(fname) && rowTainted(row, n)) found = true;
         if (fname === "column_ifexists") {
           const first = n.ArgumentList?.Expressions?.Count ? n.ArgumentList.Expressions.getItem(0).Element : null;
           if (!first || typeName(first) !== "LiteralExpression" || typeof first.LiteralValue !== "string")
@@ -166,6 +176,12 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
     const created = columnsOf(outRt)
       .filter((c) => !inCols.has(c))
       .map((c) => String(c.Name));
+    if (t === "InvokeOperator") {
+      // The invoked function's body was bound against its declared parameter schema, not this input: everything
+      // it creates from a tainted input is tainted.
+      if (tableTainted(inRt) || taints(op, inRt)) for (const c of created) T.add(c);
+      return;
+    }
     if (NAME_CARRYING.has(t)) {
       for (const c of created) if (T.has(c) || T.has(c.replace(/\d+$/, ""))) T.add(c);
       return;
@@ -206,13 +222,23 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
         if (taints(n.Expression, null)) T.add(String(n.Name.SimpleName));
       } else if (t === "FunctionCallExpression") {
         // Rows packed outside any operator we track (e.g. inside a scalar function body) still count.
-        const fname = String(n.Name?.SimpleName ?? "").toLowerCase();
-        if (fname === "column_ifexists") taints(n, null);
+        const fname = String(n.Name?.SimpleName ?? "");
+        if (fname.toLowerCase() === "column_ifexists") taints(n, null);
+        // A user-defined function's body was bound against its declared parameters, not these arguments: its
+        // result, as bound here, is tainted wholesale when any argument is.
+        if (userFunctions.has(fname) && isTable(n.ResultType) && taints(n.ArgumentList, null))
+          for (const c of columnsOf(n.ResultType)) T.add(String(c.Name));
       }
     });
   };
 
   const codes = [input.code, ...input.functionBodies];
+  const userFunctions = new Set<string>();
+  for (const c of codes)
+    K.Syntax.SyntaxElement.WalkNodes(c.Syntax, (n: Any) => {
+      if (typeName(n) === "LetStatement" && n.Expression && typeName(n.Expression) === "FunctionDeclaration")
+        userFunctions.add(String(n.Name.SimpleName));
+    });
   for (let round = 0; round < 64; round++) {
     const before = T.size;
     for (const c of codes) pass(c);
