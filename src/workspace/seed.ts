@@ -16,7 +16,8 @@ const SIZE_ROWS: Record<Exclude<SeedSize, number>, number> = {
   large: 1_000_000,
 };
 
-function mulberry32(seed: number): () => number {
+/** Deterministic PRNG (mulberry32): the same seed gives the same workspace, and the same fuzz run. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { executeKql } from "../../src/kql/engine.js";
+import { mulberry32 } from "../../src/workspace/seed.js";
 import { analyzeKqlSync, makeSource, SCHEMA } from "./ls-oracle.js";
 
 // Differential fuzzing of the engine against the policy analyzer (Microsoft's Kusto language service): whenever the
@@ -10,18 +11,6 @@ import { analyzeKqlSync, makeSource, SCHEMA } from "./ls-oracle.js";
 
 const BUDGET_MS = Number(process.env.GSMCP_FUZZ_MS ?? (process.env.CI ? 60_000 : 8_000));
 const SEED = Number(process.env.GSMCP_FUZZ_SEED ?? 0x5eed_2026);
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   "SecurityAlert | take 1",
@@ -295,7 +284,7 @@ describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
   it(
     `holds for generated and mutated queries (seed ${SEED}, ${BUDGET_MS} ms)`,
     () => {
-      const gen = new Gen(prng(SEED));
+      const gen = new Gen(mulberry32(SEED));
       const source = makeSource();
       analyzeKqlSync("print 1", SCHEMA); // load the language service outside the budget
       const stats = { queries: 0, engineError: 0, analyzerOk: 0, analyzerNotOk: 0, readForbidden: 0 };
