@@ -20,7 +20,7 @@ import {
   effectiveScope,
   type KqlFacts,
 } from "./decide.js";
-import { asGovernanceError, GovernanceError } from "./errors.js";
+import { asGovernanceError, type GovernanceCode, GovernanceError } from "./errors.js";
 import type { JobStore } from "./jobs.js";
 import type { VerifiedPolicy } from "./policy.js";
 import { Redactor } from "./redact.js";
@@ -95,7 +95,9 @@ export const RESOURCE_URIS = {
   proof: "gsmcp://proof/current-job",
 } as const;
 
-const ERROR_CODES: Record<string, number> = {
+/** HTTP-like ErrorCode for telemetry, one per refusal code: the compiler rejects a code without one. */
+const ERROR_CODES: Record<GovernanceCode, number> = {
+  home_missing: 500,
   auth_missing: 401,
   auth_invalid: 401,
   auth_expired: 401,
@@ -111,6 +113,18 @@ const ERROR_CODES: Record<string, number> = {
   policy_hash_mismatch: 412,
   unknown_tool: 404,
   invalid_arguments: 400,
+  op_denied: 403,
+  op_not_allowed: 403,
+  op_out_of_token_scope: 403,
+  workspace_not_allowed: 403,
+  kql_invalid: 400,
+  kql_forbidden_construct: 403,
+  kql_table_not_allowed: 403,
+  kql_lineage_unknown: 403,
+  kql_redacted_predicate: 403,
+  kql_read_outside_analysis: 500,
+  kql_query_timeout: 504,
+  kql_query_limit: 413,
   approval_required: 428,
   approval_invalid: 403,
   job_paused: 423,
@@ -815,7 +829,7 @@ export class Governor {
       ...(p.meta.responseHash ? { ResponseHash: p.meta.responseHash } : {}),
       ...(p.meta.modelId ? { ModelId: p.meta.modelId } : {}),
     };
-    const errorCode = p.error ? (ERROR_CODES[p.error.code] ?? 500) : 0;
+    const errorCode = p.error ? ERROR_CODES[p.error.code] : 0;
     const result = p.status === "ok" ? "ok" : `${p.status}:${p.error?.code ?? "error"}`;
     const severity = severityFor(x.decision.effect, p.error?.code);
     const events: AgentSecurityEvent[] = [];
