@@ -2,7 +2,7 @@
 // (Kusto language service) parse+analyze latency, and the query worker pool of the embedded workspace (latency of
 // concurrent calls while a runaway query runs, worker memory). Run alone with `npx tsx bench/kql.ts`
 // (BENCH_SEED_SIZE=medium|large sizes the pool bench's workspace; default demo).
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -10,10 +10,8 @@ import { pathToFileURL } from "node:url";
 import { analyzeKql, executeKql, preloadKqlAnalyzer } from "../src/kql/index.js";
 import type { KqlDataSource, KqlTable, KqlValue } from "../src/kql/types.js";
 import { SdkBackend } from "../src/sentinel/sdk-backend.js";
-import { createLocalClients, initWorkspace, LOG_TABLES } from "../src/workspace/index.js";
+import { createLocalClients, initWorkspace, LOG_TABLES, startWorkspace } from "../src/workspace/index.js";
 import type { SeedSize } from "../src/workspace/seed.js";
-import { startServer } from "../src/workspace/server.js";
-import { WorkspaceStore } from "../src/workspace/store.js";
 import type { BenchResult } from "./types.js";
 
 const ROWS = 1_000_000;
@@ -124,28 +122,8 @@ async function queryPoolBench(size: SeedSize): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), "gsmcp-qpbench-"));
   const { ids } = await initWorkspace(dir, { seed: 1, size });
-  const store = new WorkspaceStore(join(dir, "workspace.db"));
-  const caPem = readFileSync(join(dir, "cert.pem"), "utf8");
-  const secret = readFileSync(join(dir, "secret"), "utf8").trim();
-  const server = await startServer({
-    store,
-    ids,
-    key: readFileSync(join(dir, "key.pem"), "utf8"),
-    cert: caPem,
-    secret,
-    port: 0,
-    queryPool: { workers: 2 },
-  });
-  const clients = createLocalClients({
-    dir,
-    ids,
-    url: server.url,
-    caPem,
-    secret,
-    store,
-    setFaults: server.setFaults,
-    close: server.close,
-  });
+  const server = await startWorkspace(dir, { queryPool: { workers: 2 } });
+  const clients = createLocalClients(server);
   const backend = new SdkBackend({ ...ids }, clients);
   // Reads every log table (a count per table: a plain union of all rows would pass the intermediate-row limit).
   const all = `union ${Object.keys(LOG_TABLES)
@@ -229,7 +207,6 @@ async function queryPoolBench(size: SeedSize): Promise<BenchResult[]> {
     }
   } finally {
     await server.close();
-    store.close();
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type FaultConfig, faultsFromEnv } from "./faults.js";
 import type { WorkspaceIds } from "./ids.js";
 import { type SeedSize, seedStore } from "./seed.js";
-import { startServer } from "./server.js";
+import { type QueryPoolOptions, type RunningServer, startServer } from "./server.js";
 import { WorkspaceStore } from "./store.js";
 import { makeLoopbackCertificate } from "./tls.js";
 
@@ -24,6 +24,8 @@ export interface WorkspaceHandle extends WorkspaceInfo {
   secret: string;
   store: WorkspaceStore;
   setFaults(f: FaultConfig): void;
+  /** The query worker pool (tests and the bench watch it). */
+  queryPool: RunningServer["queryPool"];
   close(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export async function resetWorkspace(dir: string): Promise<void> {
 /** Starts the HTTPS workspace on 127.0.0.1 (port 0: any free port). */
 export async function startWorkspace(
   dir: string,
-  opts: { port?: number; faults?: FaultConfig } = {},
+  opts: { port?: number; faults?: FaultConfig; queryPool?: QueryPoolOptions } = {},
 ): Promise<WorkspaceHandle> {
   const f = files(dir);
   if (!existsSync(f.ids)) throw new Error(`no local workspace in ${dir}; run "gsmcp init"`);
@@ -102,6 +104,7 @@ export async function startWorkspace(
     secret,
     port: opts.port ?? 0,
     faults: opts.faults ?? faultsFromEnv(),
+    ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
   });
   return {
     dir,
@@ -111,6 +114,7 @@ export async function startWorkspace(
     secret,
     store,
     setFaults: server.setFaults,
+    queryPool: server.queryPool,
     async close() {
       await server.close();
       store.close();

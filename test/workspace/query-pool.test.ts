@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GovernanceError } from "../../src/governance/errors.js";
 import { SdkBackend } from "../../src/sentinel/sdk-backend.js";
-import { createLocalClients, initWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
+import { createLocalClients, initWorkspace, startWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 import type { QueryPoolOptions } from "../../src/workspace/query-pool.js";
-import { type RunningServer, startServer } from "../../src/workspace/server.js";
-import { WorkspaceStore } from "../../src/workspace/store.js";
+import type { WorkspaceStore } from "../../src/workspace/store.js";
 
 // Queries run in worker threads with a hard wall-clock limit: a runaway query is terminated at its server timeout,
 // and the rest of the workspace (other queries, ARM) keeps answering meanwhile. Everything goes through the real
@@ -20,7 +19,7 @@ const RUNAWAY = `range x from 1 to 1000000 step 1 | where ${"hash_sha256(".repea
 const MEMORY_HOG = `range x from 1 to 1000000 step 1 | extend s = toupper(strcat(x, "${"m".repeat(300)}")) | count`;
 
 interface Started {
-  server: RunningServer;
+  server: WorkspaceHandle;
   store: WorkspaceStore;
   handle: WorkspaceHandle;
   clients: ReturnType<typeof createLocalClients>;
@@ -29,32 +28,14 @@ interface Started {
 
 const started: Started[] = [];
 
-/** A seeded workspace served with the given pool options (startServer directly, to reach the pool). */
+/** A seeded workspace served with the given pool options. */
 async function start(queryPool: QueryPoolOptions = {}): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), "gsmcp-qp-"));
   const { ids } = await initWorkspace(dir, { seed: 3 });
-  const store = new WorkspaceStore(join(dir, "workspace.db"));
-  const caPem = readFileSync(join(dir, "cert.pem"), "utf8");
-  const secret = readFileSync(join(dir, "secret"), "utf8").trim();
-  const server = await startServer({
-    store,
-    ids,
-    key: readFileSync(join(dir, "key.pem"), "utf8"),
-    cert: caPem,
-    secret,
-    port: 0,
-    queryPool,
-  });
-  const handle: WorkspaceHandle = {
-    dir,
-    ids,
-    url: server.url,
-    caPem,
-    secret,
-    store,
-    setFaults: server.setFaults,
-    close: () => server.close(),
-  };
+  const handle = await startWorkspace(dir, { queryPool });
+  let closed: Promise<void> | undefined;
+  const server = { ...handle, close: () => (closed ??= handle.close()) };
+  const store = handle.store;
   const clients = createLocalClients(handle);
   const backend = new SdkBackend(
     {
@@ -71,10 +52,7 @@ async function start(queryPool: QueryPoolOptions = {}): Promise<Started> {
 }
 
 afterAll(async () => {
-  for (const s of started) {
-    await s.server.close();
-    s.store.close();
-  }
+  for (const s of started) await s.server.close();
 });
 
 async function until(cond: () => boolean): Promise<void> {
