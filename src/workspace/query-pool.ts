@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { setPriority } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ArmError } from "./arm.js";
 import type { QueryReply, QueryRequest } from "./query-worker-impl.js";
@@ -96,7 +97,22 @@ type Job = {
   signal?: AbortSignal;
 };
 
-type Slot = { worker: Worker; job?: Job; gone: boolean; exited: Promise<void>; heapUsed: number };
+type Slot = {
+  worker: Worker;
+  job?: Job;
+  gone: boolean;
+  exited: Promise<void>;
+  heapUsed: number;
+  /** Linux thread id of the worker (for setpriority), once it has said it. */
+  tid?: number;
+  /** Lowers the worker's priority when its query runs long. */
+  niceTimer?: NodeJS.Timeout;
+  reniced?: boolean;
+};
+
+/** A query running longer than this yields the CPU to everything else (other queries, the MCP server itself). */
+const DEPRIORITISE_AFTER_MS = 500;
+const LOW_PRIORITY = 19;
 
 /** The message of a 504, with what to do about it. */
 export function timeoutMessage(seconds: number): string {
@@ -233,10 +249,15 @@ export class QueryPool {
       exited: new Promise((r) => worker.once("exit", () => r())),
     };
     this.counters.spawned++;
-    worker.on("message", (reply: QueryReply) => {
+    worker.on("message", (reply: QueryReply | { kind: "tid"; tid: number }) => {
+      if ("kind" in reply) {
+        if (Number.isInteger(reply.tid) && reply.tid > 0) slot.tid = reply.tid;
+        return;
+      }
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
       slot.job = undefined;
+      this.restorePriority(slot);
       this.settle(job);
       this.counters.completed++;
       if (reply.ok) {
@@ -278,7 +299,38 @@ export class QueryPool {
     return slot;
   }
 
+  /**
+   * A long query runs at the lowest CPU priority, so it cannot slow the calls that arrive meanwhile (on two cores the
+   * runaway, the MCP server and a small query otherwise share the CPU evenly). Raising the priority back needs
+   * CAP_SYS_NICE; without it the worker is replaced once its query ends.
+   */
+  private watchPriority(slot: Slot): void {
+    clearTimeout(slot.niceTimer);
+    slot.niceTimer = setTimeout(() => {
+      if (!slot.tid || slot.gone) return;
+      try {
+        setPriority(slot.tid, LOW_PRIORITY);
+        slot.reniced = true;
+      } catch {}
+    }, DEPRIORITISE_AFTER_MS);
+    slot.niceTimer.unref();
+  }
+
+  private restorePriority(slot: Slot): void {
+    clearTimeout(slot.niceTimer);
+    if (!slot.reniced || !slot.tid) return;
+    try {
+      setPriority(slot.tid, 0);
+      slot.reniced = false;
+    } catch {
+      this.retire(slot);
+      void slot.worker.terminate();
+      this.replace();
+    }
+  }
+
   private retire(slot: Slot): void {
+    clearTimeout(slot.niceTimer);
     slot.gone = true;
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
@@ -299,6 +351,7 @@ export class QueryPool {
       job.slot = slot;
       slot.job = job;
       slot.worker.postMessage({ ...job.req, id: job.id } satisfies QueryRequest);
+      this.watchPriority(slot);
     }
   }
 

@@ -1,3 +1,4 @@
+import { readlinkSync } from "node:fs";
 // A query worker: runs KQL off the main event loop over its own copy of the log tables. It opens workspace.db
 // read-only (WAL: readers coexist with the main thread's writer), loads each table on first use and, before every
 // query, picks up the rows appended since (ingestion writes SQLite first, so the next query sees them). The pool
@@ -229,6 +230,11 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
 if (!isMainThread && parentPort && (workerData as { kind?: string } | undefined)?.kind === "gsmcp-query-worker") {
   const port = parentPort;
   const { dbPath, preload } = workerData as { dbPath: string; preload?: string[] };
+  // The Linux thread id, so the pool can lower this thread's CPU priority while a query runs long (setpriority on a
+  // thread id affects that thread only). Elsewhere there is none and nothing is deprioritised.
+  try {
+    port.postMessage({ kind: "tid", tid: Number(readlinkSync("/proc/thread-self").split("/").pop()) });
+  } catch {}
   const cache = new TableCache(dbPath);
   // A replacement worker loads up front the tables its predecessors held, so the next query does not pay for it.
   for (const name of preload ?? []) cache.table(name);
