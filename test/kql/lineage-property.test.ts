@@ -1,110 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { Decision, KqlFacts } from "../../src/governance/decide.js";
-import { analyzeKqlSync, type KqlSchema } from "../../src/kql/analyzer.js";
+import { analyzeKqlSync } from "../../src/kql/analyzer.js";
 import { AGGREGATION_NAMES, SCALAR_FUNCTIONS } from "../../src/kql/functions.js";
 import { executeKql } from "../../src/kql/index.js";
-import type { KqlTable } from "../../src/kql/types.js";
-import { maskColumns } from "../../src/tools/kql/bounded.js";
-import type { ToolContext } from "../../src/tools/types.js";
-import { source } from "./fixtures.js";
+import { NOW, type Outcome, REDACTED, type Run, run, SCHEMA, SRC } from "./lineage-harness.js";
 
 // Property: a secret planted in a redacted column never reaches the output — through any scalar function or
 // aggregation the engine supports, in any operator placement, in any encoding (base64, hex, reversed, split into
 // characters, code points, URL-encoded, packed into dynamic values and back). The same queries run ungoverned show
 // the test has teeth: most of them do return the secret when nothing masks it.
-
-const SECRET = "Qz7Wx9Kp";
-const NOW = Date.parse("2026-03-01T12:00:00Z");
-const H = 3_600_000;
-const SIGNINS: KqlTable = {
-  name: "SigninLogs",
-  columns: [
-    { name: "TimeGenerated", type: "datetime" },
-    { name: "UserPrincipalName", type: "string" },
-    { name: "IPAddress", type: "string" },
-    { name: "Id", type: "long" },
-  ],
-  rows: [
-    [NOW - H, `${SECRET}@evil.example`, "203.0.113.45", 1],
-    [NOW - 2 * H, `${SECRET}.two@evil.example`, "10.0.0.4", 2],
-    [NOW - 3 * H, SECRET, "10.0.0.5", 3],
-  ],
-};
-const SCHEMA: KqlSchema = {
-  tables: [{ name: SIGNINS.name, columns: SIGNINS.columns }],
-  functions: [{ name: "SigninView", body: "SigninLogs | project Who = UserPrincipalName, IPAddress, Id" }],
-};
-const SRC = source([SIGNINS], { SigninView: SCHEMA.functions![0]!.body });
-const REDACTED = ["SigninLogs.UserPrincipalName"];
-
-/** Every way the secret (or a 4-character piece of it) could be written into the output. */
-function leaks(text: string): boolean {
-  const lower = text.toLowerCase();
-  const alnum = lower.replace(/[^a-z0-9]/g, "");
-  const forms = [SECRET, [...SECRET].reverse().join("")].flatMap((s) => {
-    const pieces: string[] = [];
-    for (let i = 0; i + 4 <= s.length; i++) pieces.push(s.slice(i, i + 4));
-    return [
-      ...pieces,
-      Buffer.from(s).toString("base64").slice(0, 8),
-      Buffer.from(s).toString("base64url").slice(0, 8),
-      Buffer.from(s).toString("hex"),
-      [...s].map((c) => c.charCodeAt(0)).join(","),
-    ];
-  });
-  return forms.some((f) => {
-    const lf = f.toLowerCase();
-    return lower.includes(lf) || alnum.includes(lf.replace(/[^a-z0-9]/g, "")) || lower.replace(/\s/g, "").includes(lf);
-  });
-}
-
-type Outcome = "masked-clean" | "refused" | "not-analysable" | "engine-error";
-
-interface Run {
-  outcome: Outcome;
-  ungovernedLeaked: boolean;
-}
-
-function run(query: string): Run {
-  const a = analyzeKqlSync(query, SCHEMA, { redactedColumns: REDACTED });
-  if (!a.ok) return { outcome: "not-analysable", ungovernedLeaked: false };
-  let result: ReturnType<typeof executeKql>;
-  try {
-    result = executeKql(query, SRC, { now: NOW });
-  } catch {
-    return { outcome: "engine-error", ungovernedLeaked: false };
-  }
-  const ungovernedLeaked = leaks(JSON.stringify(result.rows));
-  if (a.lineage?.unknown) return { outcome: "refused", ungovernedLeaked };
-  expect(a.lineage, `lineage must apply to ${query}`).toBeDefined();
-  const kql: KqlFacts = {
-    ok: true,
-    diagnostics: [],
-    tables: a.tables,
-    forbidden: [],
-    functions: a.functions,
-    lineage: a.lineage!,
-  };
-  const decision: Decision = {
-    effect: "CONSTRAIN",
-    reasons: [],
-    constraints: a.lineage!.masked.length
-      ? [
-          {
-            kind: "column_redaction",
-            columns: a.lineage!.masked,
-            outputColumns: a.lineage!.outputColumns,
-            redacted: REDACTED,
-          },
-        ]
-      : [],
-  };
-  const table = { columns: [...result.columns], rows: result.rows.map((r) => [...r]) };
-  maskColumns(table, { decision, kql } as unknown as ToolContext);
-  const text = JSON.stringify(table.rows);
-  if (leaks(text)) throw new Error(`secret leaked through:\n  ${query}\n  output: ${text.slice(0, 400)}`);
-  return { outcome: "masked-clean", ungovernedLeaked };
-}
 
 // Where a derived expression C can sit in a query. `C` is replaced by the expression under test.
 const PLACEMENTS: string[] = [
