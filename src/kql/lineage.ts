@@ -74,6 +74,7 @@ const OPAQUE_OPERATORS: Record<string, string> = {
   MacroExpandOperator: "macro-expand",
 };
 const ROW_FUNCTIONS = new Set(["pack_all", "bag_pack_columns"]);
+const MAX_ROUNDS = 16;
 
 export function analyzeLineage(input: LineageInput): LineageFacts {
   const { K, Bridge, at } = input;
@@ -209,8 +210,10 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
     if (taints(op, inRt)) for (const c of created) T.add(c);
   };
 
+  // Post-order (children first): in `A | op1 | op2` the tree is Pipe(Pipe(A, op1), op2), so op1 is seen before op2
+  // and taint flows down a pipeline in one pass.
   const pass = (code: Any): void => {
-    K.Syntax.SyntaxElement.WalkNodes(code.Syntax, (n: Any) => {
+    K.Syntax.SyntaxElement.WalkNodes(code.Syntax, null, (n: Any) => {
       const t = typeName(n);
       if (t === "PipeExpression") {
         operator(n.Operator, n.Expression?.ResultType, n.ResultType);
@@ -239,11 +242,15 @@ export function analyzeLineage(input: LineageInput): LineageFacts {
       if (typeName(n) === "LetStatement" && n.Expression && typeName(n.Expression) === "FunctionDeclaration")
         userFunctions.add(String(n.Name.SimpleName));
     });
-  for (let round = 0; round < 64; round++) {
+  // T only grows, so this reaches a fixpoint; queries converge in a pass or two (function bodies add a round). One
+  // that has not converged within the bound is refused rather than half-analysed.
+  let converged = false;
+  for (let round = 0; round < MAX_ROUNDS && !converged; round++) {
     const before = T.size;
     for (const c of codes) pass(c);
-    if (T.size === before) break;
+    converged = T.size === before;
   }
+  if (!converged) refuse("query", 0, `lineage did not settle within ${MAX_ROUNDS} passes; simplify the query`);
   const outputColumns = columnsOf(input.code.ResultType).map((c) => String(c.Name));
   return {
     redactedColumns: input.redactedColumns,

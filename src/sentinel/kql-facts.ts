@@ -1,5 +1,6 @@
 import type { KqlFacts } from "../governance/decide.js";
-import { analyzeKql } from "../kql/index.js";
+import { GovernanceError } from "../governance/errors.js";
+import { AnalysisTimeout, KqlAnalyzerWorker } from "../kql/analyzer-worker.js";
 import type { SentinelBackend } from "./backend.js";
 import { SENTINEL_TABLE_SCHEMAS } from "./table-schemas.js";
 
@@ -23,14 +24,31 @@ export interface KqlFactsOptions {
   redactedColumns?: string[];
 }
 
-/** Builds the policy-facing KQL analysis: Microsoft's Kusto language service over our table schemas. */
+/** Deadline for one policy analysis (seconds); the language service binds a 10,000-character query in about one. */
+const ANALYSIS_SECONDS = Number(process.env.GSMCP_KQL_ANALYSIS_SECONDS ?? 10);
+
+/**
+ * Builds the policy-facing KQL analysis: Microsoft's Kusto language service over our table schemas, in a worker off
+ * the event loop (started on first use), with a deadline.
+ */
 export function createKqlFactsAnalyzer(
   _backend: () => Promise<SentinelBackend>,
 ): (query: string, options?: KqlFactsOptions) => Promise<KqlFacts> {
+  let worker: KqlAnalyzerWorker | undefined;
   return async (query, options = {}) => {
-    const a = await analyzeKql(query, SENTINEL_TABLE_SCHEMAS, {
-      ...(options.redactedColumns ? { redactedColumns: options.redactedColumns } : {}),
-    });
+    worker ??= new KqlAnalyzerWorker(SENTINEL_TABLE_SCHEMAS, ANALYSIS_SECONDS * 1000);
+    let a: Awaited<ReturnType<KqlAnalyzerWorker["analyze"]>>;
+    try {
+      a = await worker.analyze(query, options.redactedColumns ? { redactedColumns: options.redactedColumns } : {});
+    } catch (e) {
+      if (e instanceof AnalysisTimeout)
+        throw new GovernanceError(
+          "kql_query_limit",
+          `${e.message}; nothing was run`,
+          "split the query or shorten its pipeline (fewer operators and lets)",
+        );
+      throw new GovernanceError("internal_error", `policy analysis failed: ${(e as Error).message}`);
+    }
     return {
       ok: a.ok,
       diagnostics: a.diagnostics

@@ -1,8 +1,8 @@
-import { readlinkSync } from "node:fs";
 // A query worker: runs KQL off the main event loop over its own copy of the log tables. It opens workspace.db
 // read-only (WAL: readers coexist with the main thread's writer), loads each table on first use and, before every
 // query, picks up the rows appended since (ingestion writes SQLite first, so the next query sees them). The pool
 // (query-pool.ts) bounds it from outside: wall-clock timeout → terminate(), memory → resourceLimits.
+import { readlinkSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";

@@ -1,0 +1,6 @@
+// Entry of the KQL analyzer worker (see analyzer-worker.ts). Plain JS for the same reason as the query worker's entry
+// (src/workspace/query-worker.mjs): a worker gets no TypeScript transform of its own, so it registers tsx first.
+import { register } from "tsx/esm/api";
+
+register();
+await import("./analyzer-worker-impl.ts");

@@ -1,0 +1,109 @@
+import { Worker } from "node:worker_threads";
+import type { KqlAnalysis, KqlAnalysisOptions, KqlSchema } from "./analyzer.js";
+import type { AnalysisReply, AnalysisRequest } from "./analyzer-worker-impl.js";
+
+// Policy analysis off the event loop. The language service binds a long pipeline in time that grows faster than its
+// length (~0.8 s for a 9,000-character one on the dev machine); on the main thread a job could keep every session
+// waiting by sending such queries in a loop. One worker (the language service is ~200 MB) answers analyses in order;
+// one that passes the deadline is terminated and the worker replaced.
+
+export class AnalysisTimeout extends Error {
+  override readonly name = "AnalysisTimeout";
+}
+
+interface Pending {
+  id: number;
+  query: string;
+  options: KqlAnalysisOptions;
+  resolve: (a: KqlAnalysis) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export class KqlAnalyzerWorker {
+  private worker: Worker | undefined;
+  private readonly queue: Pending[] = [];
+  private running: Pending | undefined;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly schema: KqlSchema,
+    /** Deadline per analysis, from when it starts (the first one includes loading the language service). */
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  /** Starts the worker and loads the language service ahead of the first query. */
+  warm(): void {
+    if (!this.closed) this.ensure();
+  }
+
+  analyze(query: string, options: KqlAnalysisOptions = {}): Promise<KqlAnalysis> {
+    if (this.closed) return Promise.reject(new Error("the KQL analyzer is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, query, options, resolve, reject });
+      this.next();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new Error("the KQL analyzer is closed"));
+    this.running?.reject(new Error("the KQL analyzer is closed"));
+    this.running = undefined;
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL("./analyzer-worker.mjs", import.meta.url), {
+      workerData: { kind: "gsmcp-kql-analyzer", schema: this.schema },
+      stdout: true,
+    });
+    worker.stdout.resume();
+    worker.unref();
+    worker.on("message", (reply: AnalysisReply) => {
+      const p = this.running;
+      if (!p || p.id !== reply.id) return;
+      clearTimeout(p.timer);
+      this.running = undefined;
+      if (reply.ok) p.resolve(reply.analysis);
+      else p.reject(new Error(reply.message));
+      this.next();
+    });
+    const gone = (err?: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      const p = this.running;
+      this.running = undefined;
+      if (p) {
+        clearTimeout(p.timer);
+        p.reject(err ?? new Error("the KQL analyzer worker exited"));
+      }
+      this.next();
+    };
+    worker.on("error", gone);
+    worker.on("exit", () => gone());
+    this.worker = worker;
+    return worker;
+  }
+
+  private next(): void {
+    if (this.running || this.closed) return;
+    const p = this.queue.shift();
+    if (!p) return;
+    this.running = p;
+    const worker = this.ensure();
+    p.timer = setTimeout(() => {
+      if (this.running !== p) return;
+      this.running = undefined;
+      this.worker = undefined;
+      void worker.terminate();
+      p.reject(new AnalysisTimeout(`policy analysis took longer than ${this.timeoutMs / 1000}s`));
+      this.next();
+    }, this.timeoutMs);
+    p.timer.unref();
+    worker.postMessage({ id: p.id, query: p.query, options: p.options } satisfies AnalysisRequest);
+  }
+}
