@@ -62,6 +62,14 @@ describe("column lineage (analyzer)", () => {
     expect(l.masked).toEqual(masked);
   });
 
+  it("follows a long pipeline to its end in one analysis", () => {
+    let q = "SigninLogs | extend a0 = UserPrincipalName";
+    for (let i = 1; i < 200; i++) q += ` | extend a${i} = a${i - 1}`;
+    const l = lineage(`${q} | project a199, IPAddress`);
+    expect(l.unknown).toBeUndefined();
+    expect(l.masked).toEqual(["a199"]);
+  });
+
   it("columns that do not derive from a redacted column stay readable", () => {
     expect(lineage("SigninLogs | project IPAddress, Hour = bin(TimeGenerated, 1h)").masked).toEqual([]);
     expect(lineage("SigninLogs | summarize n = count() by IPAddress").masked).toEqual([]);
