@@ -9,7 +9,8 @@ import { type Outcome, run } from "./lineage-harness.js";
 // searches the combinations. Seed: GSMCP_LINEAGE_FUZZ_SEED; time budget: GSMCP_LINEAGE_FUZZ_MS.
 
 const BUDGET_MS = Number(process.env.GSMCP_LINEAGE_FUZZ_MS ?? (process.env.CI ? 30_000 : 5_000));
-const SEED = Number(process.env.GSMCP_LINEAGE_FUZZ_SEED ?? Date.now() % 1_000_000_007);
+// A fixed default seed keeps CI reproducible; explore with other seeds locally.
+const SEED = Number(process.env.GSMCP_LINEAGE_FUZZ_SEED ?? 20_261_201);
 
 type Kind = "string" | "long" | "dynamic";
 interface Col {

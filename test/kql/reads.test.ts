@@ -44,6 +44,10 @@ describe("reads", () => {
     // Keywords are case-sensitive in Kusto: `LET` is a name, so the analyzer binds nothing after it.
     ["LET x = SecurityAlert; x", ""],
     ["AuditLogs | UNION SecurityAlert", ""],
+    // `matches regex` is one keyword spelled with one space; with a comment or two spaces the analyzer sees neither
+    // the operator nor anything after it (CI fuzz run, seed 1592598566, query #34803).
+    ["Heartbeat | where Name matches //c\rregex 'a' | union SigninLogs", "single space"],
+    ["Heartbeat | where Name matches  regex 'a' | union SigninLogs", "single space"],
   ])("regression (fuzzer): %s is refused", (q, msg) => {
     let info: KqlError["info"] | undefined;
     try {

@@ -34,7 +34,11 @@ async function start(queryPool: QueryPoolOptions = {}): Promise<Started> {
   const { ids } = await initWorkspace(dir, { seed: 3 });
   const handle = await startWorkspace(dir, { queryPool });
   let closed: Promise<void> | undefined;
-  const server = { ...handle, close: () => (closed ??= handle.close()) };
+  const close = () => {
+    closed ??= handle.close();
+    return closed;
+  };
+  const server = { ...handle, close };
   const store = handle.store;
   const clients = createLocalClients(handle);
   const backend = new SdkBackend(
