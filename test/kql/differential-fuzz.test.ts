@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { executeKql } from "../../src/kql/engine.js";
 import { mulberry32 } from "../../src/workspace/seed.js";
+import { breather } from "../helpers/breathe.js";
 import { analyzeKqlSync, makeSource, SCHEMA } from "./ls-oracle.js";
 
 // Differential fuzzing of the engine against the policy analyzer (Microsoft's Kusto language service): whenever the
@@ -283,7 +284,8 @@ class Gen {
 describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
   it(
     `holds for generated and mutated queries (seed ${SEED}, ${BUDGET_MS} ms)`,
-    () => {
+    async () => {
+      const breathe = breather();
       const gen = new Gen(mulberry32(SEED));
       const source = makeSource();
       analyzeKqlSync("print 1", SCHEMA); // load the language service outside the budget
@@ -292,6 +294,7 @@ describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
       const corpus = [...SEEDS];
       const deadline = Date.now() + BUDGET_MS;
       while (Date.now() < deadline && violations.length < 5) {
+        await breathe();
         const n = stats.queries++;
         const q = n < SEEDS.length ? SEEDS[n]! : gen.chance(0.5) ? gen.query() : gen.mutate(gen.pick(corpus));
         let reads: { tables: string[]; storedFunctions: string[] };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../src/workspace/seed.js";
+import { breather } from "../helpers/breathe.js";
 import { type Outcome, run } from "./lineage-harness.js";
 
 // Lineage fuzzing: random pipelines over SigninLogs — several operators in a row, each computing new columns from
@@ -214,13 +215,15 @@ const CONSTANTS: Expr[] = [
 ];
 
 describe("lineage fuzz: random pipelines never hand out a redacted value", () => {
-  it(`holds for random pipelines (seed ${SEED}, ${BUDGET_MS} ms)`, { timeout: BUDGET_MS + 120_000 }, () => {
+  it(`holds for random pipelines (seed ${SEED}, ${BUDGET_MS} ms)`, { timeout: BUDGET_MS + 120_000 }, async () => {
+    const breathe = breather();
     const gen = new Gen(mulberry32(SEED));
     const tally: Record<Outcome, number> = { "masked-clean": 0, refused: 0, "not-analysable": 0, "engine-error": 0 };
     let queries = 0;
     let ungovernedLeaks = 0;
     const deadline = Date.now() + BUDGET_MS;
     while (Date.now() < deadline) {
+      await breathe();
       const q = gen.query();
       queries++;
       let r: ReturnType<typeof run>;
