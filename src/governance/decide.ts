@@ -190,8 +190,18 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
 
   const c = effectiveConstraints(wpc, req.op);
   const inherited = KQL_CONSTRAINTS_OF[req.op];
-  const layer = wpc.constraints?.[req.op] ? req.op : inherited && wpc.constraints?.[inherited] ? inherited : "*";
-  const cRule = (k: string) => `constraints.${layer}.${k}`;
+  // A reason names the entry its value came from: the op's own, the op it inherits KQL bounds from, or "*". For a
+  // merged minimum (max_rows, max_timespan) that is the entry holding the winning value.
+  const layers = [req.op, ...(inherited ? [inherited] : []), "*"].filter((l) => wpc.constraints?.[l]);
+  const valueAt = (layer: string, k: string): unknown =>
+    k
+      .split(".")
+      .reduce<unknown>((o, part) => (o as Record<string, unknown> | undefined)?.[part], wpc.constraints?.[layer]);
+  const cRule = (k: string, effective?: unknown) => {
+    const defining = layers.filter((l) => valueAt(l, k) !== undefined);
+    const winner = effective === undefined ? undefined : defining.find((l) => valueAt(l, k) === effective);
+    return `constraints.${winner ?? defining[0] ?? req.op}.${k}`;
+  };
 
   if (c.workspaces && !c.workspaces.includes(req.workspace)) {
     return block(
@@ -304,7 +314,7 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
         reasons.push({
           code: "timespan_capped",
           message: `query time range bounded to ${max}`,
-          rule: cRule("kql.max_timespan"),
+          rule: cRule("kql.max_timespan", max),
         });
       }
     }
@@ -320,7 +330,11 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
         ...(req.requestedRows !== undefined ? { requested: req.requestedRows } : {}),
       });
       if (narrows)
-        reasons.push({ code: "row_cap", message: `results capped at ${c.max_rows} rows`, rule: cRule("max_rows") });
+        reasons.push({
+          code: "row_cap",
+          message: `results capped at ${c.max_rows} rows`,
+          rule: cRule("max_rows", c.max_rows),
+        });
     }
   }
   if (c.max_result_bytes !== undefined && !req.write)

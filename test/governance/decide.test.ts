@@ -152,6 +152,27 @@ describe("decide", () => {
     expect(effectiveConstraints(triage, "incidents.list").max_rows).toBe(50);
   });
 
+  it('a reason names the constraint entry its value came from (review defect: "*" was credited to the op)', () => {
+    // triage: "*" caps rows at 50, kql.query at 100; the effective 50 comes from "*".
+    const q = decide(triage, req({ op: "kql.query", kql: kqlOk }));
+    expect(q.reasons.find((r) => r.code === "row_cap")?.rule).toBe("constraints.*.max_rows");
+    expect(q.reasons.find((r) => r.code === "timespan_capped")?.rule).toBe("constraints.kql.query.kql.max_timespan");
+    // The op's own entry wins when it is the stricter one.
+    const strict: WorkPolicyContract = {
+      ...triage,
+      constraints: { ...triage.constraints, "kql.query": { ...triage.constraints!["kql.query"], max_rows: 10 } },
+    };
+    expect(decide(strict, req({ op: "kql.query", kql: kqlOk })).reasons.find((r) => r.code === "row_cap")?.rule).toBe(
+      "constraints.kql.query.max_rows",
+    );
+    // A hunting query inherits kql.query's bounds and says so.
+    const hunt = decide(
+      triage,
+      req({ op: "huntingQueries.run", tokenScope: [...ALL, "huntingQueries.run"], kql: kqlOk }),
+    );
+    expect(hunt.reasons.find((r) => r.code === "timespan_capped")?.rule).toBe("constraints.kql.query.kql.max_timespan");
+  });
+
   it("parses ISO durations and rejects junk", () => {
     expect(isoDurationMs("P7D")).toBe(7 * 86400_000);
     expect(isoDurationMs("PT1H30M")).toBe(5400_000);
