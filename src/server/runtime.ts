@@ -128,12 +128,14 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       interactiveSigner: receiptKey,
       backend,
       proofBundle: (job) => {
-        const file = join(mkdtempSync(join(tmpdir(), "gsmcp-proof-")), "bundle.json");
+        // A private folder per read, removed whole afterwards (removing only the file left one folder per read).
+        const dir = mkdtempSync(join(tmpdir(), "gsmcp-proof-"));
+        const file = join(dir, "bundle.json");
         try {
           exportBundle({ paths, serverId: config.server_id, db, trust, receiptKey, job, out: file });
           return readFileSync(file, "utf8");
         } finally {
-          rmSync(file, { force: true });
+          rmSync(dir, { recursive: true, force: true });
         }
       },
       analyzeKql,

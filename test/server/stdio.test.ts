@@ -1,4 +1,6 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyStoredReceipts } from "../../src/cli/commands/receipts.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
@@ -179,6 +181,21 @@ describe("governed stdio server under triage-readonly", () => {
     const bundle = await read("gsmcp://proof/current-job");
     expect(bundle).toMatchObject({ bundle_version: "gsmcp-proof/v1", job: "job-1" });
     expect(bundle.receipts.length).toBe(receiptsOf(h).filter((r) => r.job === "job-1").length);
+  });
+
+  it("reading the proof bundle leaves no temporary files behind (review defect: one folder per read)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "gsmcp-tmp-"));
+    const t = await startSession(h, { env: { TMPDIR: tmp }, job: "job-tmp" });
+    try {
+      await t.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } });
+      for (let i = 0; i < 3; i++) {
+        const r = await t.client.readResource({ uri: "gsmcp://proof/current-job" });
+        expect(String((r.contents[0] as { text: string }).text)).toContain("gsmcp-proof/v1");
+      }
+      expect(readdirSync(tmp).filter((d) => d.startsWith("gsmcp-proof-"))).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 
   it("leaves a receipt log that verifies, and detects a flipped byte in a stored receipt", async () => {
