@@ -65,17 +65,20 @@ export class SdkBackend implements SentinelBackend {
     const filters: string[] = [];
     if (opts.status) filters.push(`properties/status eq '${opts.status}'`);
     if (opts.severity) filters.push(`properties/severity eq '${opts.severity}'`);
-    const out: IncidentSummary[] = [];
-    const iter = this.clients.securityInsights.incidents.list(this.ids.resourceGroup, this.ids.workspaceName, {
-      top: opts.top,
-      orderby: "properties/createdTimeUtc desc",
-      ...(filters.length ? { filter: filters.join(" and ") } : {}),
+    // Through wrap like every other call: a failed page is a backend_error, not a raw SDK error.
+    return wrap(async () => {
+      const out: IncidentSummary[] = [];
+      const iter = this.clients.securityInsights.incidents.list(this.ids.resourceGroup, this.ids.workspaceName, {
+        top: opts.top,
+        orderby: "properties/createdTimeUtc desc",
+        ...(filters.length ? { filter: filters.join(" and ") } : {}),
+      });
+      for await (const inc of iter) {
+        out.push(toIncidentSummary(inc));
+        if (out.length >= opts.top) break;
+      }
+      return out;
     });
-    for await (const inc of iter) {
-      out.push(toIncidentSummary(inc));
-      if (out.length >= opts.top) break;
-    }
-    return out;
   }
 
   async getIncident(id: string): Promise<IncidentSummary> {

@@ -3,6 +3,8 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GovernanceError } from "../../src/governance/errors.js";
+import { SdkBackend } from "../../src/sentinel/sdk-backend.js";
 import { createLocalClients, initWorkspace, startWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 
 // The real Azure SDK clients against the embedded workspace: what the backend does, checked endpoint by endpoint.
@@ -239,5 +241,23 @@ describe("embedded workspace through the Azure SDK clients", () => {
     const r = await clients.logsQuery.queryWorkspace(ws.ids.workspaceId, "SecurityAlert | count", { duration: "P1D" });
     expect(r.status).toBe("Success");
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("every backend call maps SDK failures to backend_error, listing incidents included (review defect)", async () => {
+    const lost = new SdkBackend(
+      {
+        subscriptionId: ws.ids.subscriptionId,
+        resourceGroup: ws.ids.resourceGroup,
+        workspaceName: "no-such-workspace",
+        workspaceId: ws.ids.workspaceId,
+      },
+      clients,
+    );
+    for (const call of [() => lost.listIncidents({ top: 1 }), () => lost.getIncident("missing")]) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GovernanceError);
+      expect((err as GovernanceError).code).toBe("backend_error");
+      expect((err as GovernanceError).details).toMatchObject({ status: 404 });
+    }
   });
 });
