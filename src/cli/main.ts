@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { resolveHome } from "../governance/home.js";
+import { VERSION } from "../version.js";
 import { registerApprovalCommands } from "./commands/approvals.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { initHome } from "./commands/init.js";
@@ -17,7 +18,7 @@ import { out, printError } from "./output.js";
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("gsmcp")
     .description("governed-sentinel-mcp: a governed MCP server for Microsoft Sentinel")
-    .version("0.1.0")
+    .version(VERSION)
     .option("--home <dir>", "state directory (default: $GSMCP_HOME or ./.gsmcp)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -11,10 +11,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { GovernanceError } from "../governance/errors.js";
 import { type Governor, RESOURCE_URIS } from "../governance/pipeline.js";
+import { VERSION } from "../version.js";
 import { getPrompt, listPrompts } from "./prompts.js";
 
 export const SERVER_NAME = "governed-sentinel-mcp";
-export const SERVER_VERSION = "0.1.0";
+export const SERVER_VERSION = VERSION;
 
 /**
  * One factory for every transport. The low-level Server is used on purpose: every tools/call — including calls to

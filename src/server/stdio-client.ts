@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { REPO_ROOT } from "../cli/commands/init.js";
+import { VERSION } from "../version.js";
 
 export interface StdioSession {
   client: Client;
@@ -21,7 +22,7 @@ export async function connectStdio(env: Record<string, string>): Promise<StdioSe
   transport.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
   });
-  const client = new Client({ name: "gsmcp-client", version: "0.1.0" });
+  const client = new Client({ name: "gsmcp-client", version: VERSION });
   await client.connect(transport);
   return {
     client,
