@@ -1,12 +1,27 @@
 import type { ApprovalRule, Constraints, WorkPolicyContract } from "../types/wpc.js";
+import type { GovernanceCode } from "./errors.js";
 
 // The pure evaluator: a request in, a Decision out. No I/O, no clock; everything it needs is in the request,
 // so `proof verify` can re-run it offline on a recorded receipt and get the same answer.
 
 export type Effect = "ALLOW" | "CONSTRAIN" | "LOG" | "BLOCK";
 
+/** Reasons that explain an executed call; a BLOCK's last reason is always a refusal code (GovernanceCode). */
+export type NoteCode =
+  | "governance_op"
+  | "op_allowed"
+  | "budget_near"
+  | "column_redaction"
+  | "timespan_capped"
+  | "row_cap"
+  | "suspicious_content"
+  | "operator_rollback";
+
+/** One closed set: what a decision, a receipt and a verifier can say about a call. */
+export type ReasonCode = GovernanceCode | NoteCode;
+
 export interface Reason {
-  code: string;
+  code: ReasonCode;
   message: string;
   /** Where in the policy the reason comes from, e.g. "deny[0]" or "constraints.kql.query.max_rows". */
   rule?: string;
@@ -25,6 +40,8 @@ export type Constraint =
 export interface Decision {
   effect: Effect;
   reasons: Reason[];
+  /** Set on BLOCK: the refusal, typed, as it reaches the MCP error, the receipt and the telemetry ErrorCode. */
+  refusal?: Reason & { code: GovernanceCode };
   constraints: Constraint[];
   /** Set when the op passes policy but needs an approval before it may run. */
   approval?: { name: string; mode: ApprovalRule["mode"]; ttl_seconds: number; approvers: string[] };
@@ -166,11 +183,10 @@ export function effectiveScope(wpc: WorkPolicyContract, tokenScope: string[], kn
 export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision {
   const reasons: Reason[] = [];
   const constraints: Constraint[] = [];
-  const block = (code: string, message: string, rule?: string): Decision => ({
-    effect: "BLOCK",
-    reasons: [...reasons, { code, message, ...(rule ? { rule } : {}) }],
-    constraints: [],
-  });
+  const block = (code: GovernanceCode, message: string, rule?: string): Decision => {
+    const refusal = { code, message, ...(rule ? { rule } : {}) };
+    return { effect: "BLOCK", reasons: [...reasons, refusal], constraints: [], refusal };
+  };
 
   if (isGovernanceOp(req.op))
     return {

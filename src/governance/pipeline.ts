@@ -361,8 +361,11 @@ export class Governor {
     }
     const decision = decide(policy.wpc, request);
     if (decision.effect === "BLOCK") {
-      const r = decision.reasons.at(-1)!;
-      const err = new GovernanceError(r.code as GovernanceError["code"], r.message, policyFix(r.code));
+      const r = decision.refusal ?? {
+        code: "internal_error" as const,
+        message: "the policy blocked the call without saying why",
+      };
+      const err = new GovernanceError(r.code, r.message, policyFix(r.code));
       return this.refuse({ ...base, caller, error: err, decision, request });
     }
 
@@ -577,14 +580,8 @@ export class Governor {
       explain: async (op, args) => {
         const t = toolByOp(op);
         if (!t) {
-          return {
-            decision: {
-              effect: "BLOCK",
-              reasons: [{ code: "unknown_tool", message: `no operation "${op}" in this server` }],
-              constraints: [],
-            },
-            approval_required: false,
-          };
+          const err = new GovernanceError("unknown_tool", `no operation "${op}" in this server`);
+          return { decision: blockDecision(err), approval_required: false };
         }
         const parsed = t.input.safeParse(args);
         let request: DecisionRequest;
@@ -1065,7 +1062,8 @@ interface FinishParams {
 }
 
 function blockDecision(err: GovernanceError): Decision {
-  return { effect: "BLOCK", reasons: [{ code: err.code, message: err.message }], constraints: [] };
+  const refusal = { code: err.code, message: err.message };
+  return { effect: "BLOCK", reasons: [refusal], constraints: [], refusal };
 }
 
 function errorResult(err: GovernanceError, receiptId?: string, decision?: Decision): ToolCallResult {
