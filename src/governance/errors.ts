@@ -45,8 +45,10 @@ export class GovernanceError extends Error {
     message: string,
     readonly fix?: string,
     readonly details?: Record<string, unknown>,
+    /** The underlying error, kept for logs and debugging (never serialised into results or receipts). */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 
   toJSON(): { code: GovernanceCode; message: string; fix?: string; details?: Record<string, unknown> } {
@@ -62,5 +64,5 @@ export class GovernanceError extends Error {
 export function asGovernanceError(err: unknown, fallback: GovernanceCode = "internal_error"): GovernanceError {
   if (err instanceof GovernanceError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new GovernanceError(fallback, message);
+  return new GovernanceError(fallback, message, undefined, undefined, { cause: err });
 }

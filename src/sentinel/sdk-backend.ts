@@ -442,6 +442,7 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
       {
         ...(err.statusCode ? { status: err.statusCode } : {}),
       },
+      { cause: e },
     );
   }
 }

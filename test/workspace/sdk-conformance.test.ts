@@ -258,6 +258,9 @@ describe("embedded workspace through the Azure SDK clients", () => {
       expect(err).toBeInstanceOf(GovernanceError);
       expect((err as GovernanceError).code).toBe("backend_error");
       expect((err as GovernanceError).details).toMatchObject({ status: 404 });
+      // The SDK's error stays attached as the cause (for logs), and is not serialised into results.
+      expect(((err as GovernanceError).cause as { statusCode?: number }).statusCode).toBe(404);
+      expect(JSON.stringify(err)).not.toContain("RestError");
     }
   });
 });
