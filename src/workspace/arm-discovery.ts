@@ -1,4 +1,4 @@
-import { ArmError, type ArmRequest } from "./arm.js";
+import { ArmError, type ArmRequest } from "./arm-core.js";
 import { entities } from "./arm-entities.js";
 import { providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
 import { listIndicators, queryIndicators } from "./arm-threat-intel.js";

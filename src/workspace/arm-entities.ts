@@ -1,5 +1,5 @@
 import type { KqlTable, KqlValue } from "../kql/types.js";
-import { ArmError, type ArmRequest } from "./arm.js";
+import { ArmError, type ArmRequest } from "./arm-core.js";
 import { lower, providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
 import { matchingIndicators } from "./arm-threat-intel.js";
 import type { WorkspaceIds } from "./ids.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ArmError, type ArmRequest } from "./arm.js";
+import { ArmError, type ArmRequest } from "./arm-core.js";
 import { handleCollection, providerPrefix, view } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { WorkspaceStore } from "./store.js";

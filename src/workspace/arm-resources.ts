@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { KqlValue } from "../kql/types.js";
-import { ArmError, type ArmRequest } from "./arm.js";
+import { ArmError, type ArmRequest } from "./arm-core.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
 

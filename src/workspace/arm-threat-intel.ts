@@ -1,4 +1,4 @@
-import { ArmError, type ArmRequest, compileFilter, compileOrder } from "./arm.js";
+import { ArmError, type ArmRequest, compileFilter, compileOrder } from "./arm-core.js";
 import { lower, providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
