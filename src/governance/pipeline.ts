@@ -54,6 +54,13 @@ export interface GovernorDeps {
   now?: () => number;
   /** Governance off: execute without token, policy, receipts or events. Only for benchmarks' baseline. */
   ungoverned?: boolean;
+  /** Telemetry writes that failed under a fail-open policy, shared by every session of the server. */
+  telemetryHealth?: TelemetryHealth;
+}
+
+export interface TelemetryHealth {
+  failures: number;
+  lastError?: string;
 }
 
 export interface CallMeta {
@@ -139,6 +146,7 @@ const ERROR_CODES: Record<GovernanceCode, number> = {
 export class Governor {
   private readonly now: () => number;
   private readonly redactor: Redactor;
+  private readonly telemetryHealth: TelemetryHealth;
 
   private readonly anomalies?: AnomalyDetector;
 
@@ -152,6 +160,7 @@ export class Governor {
         windowMs: (a.window_seconds ?? 60) * 1000,
       });
     }
+    this.telemetryHealth = deps.telemetryHealth ?? { failures: 0 };
     this.redactor = new Redactor(deps.policy instanceof GovernanceError ? undefined : deps.policy.wpc.redaction);
   }
 
@@ -572,6 +581,7 @@ export class Governor {
       policyHash: policy.hash,
       scope: effectiveScope(policy.wpc, claims.scope, KNOWN_OPS),
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
+      telemetryFailures: this.telemetryHealth.failures,
       kqlAllowedTables: () => effectiveConstraints(policy.wpc, "kql.query").kql?.allowed_tables,
       analyzeKql: (query) => {
         const redactedColumns = this.policyRedactedColumns();
@@ -779,6 +789,14 @@ export class Governor {
       if (failClosed)
         return errorResult(
           new GovernanceError("telemetry_failed", `telemetry could not be written: ${(e as Error).message}`),
+        );
+      // Fail-open still counts and says so: the SOC may be missing events, and the operator must be able to tell.
+      const health = this.telemetryHealth;
+      health.failures++;
+      health.lastError = (e as Error).message;
+      if (health.failures === 1 || health.failures % 100 === 0)
+        process.stderr.write(
+          `gsmcp: telemetry could not be written (${health.failures} failure(s) so far; the policy is fail-open, calls go on): ${health.lastError}\n`,
         );
     }
 

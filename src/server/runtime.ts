@@ -113,6 +113,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       ])
     : jsonl;
 
+  const telemetryHealth = { failures: 0 };
   const governorFor = (sessionToken: string) =>
     new Governor({
       serverId: config.server_id,
@@ -141,6 +142,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       analyzeKql,
       workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
       ...(opts.ungoverned ? { ungoverned: true } : {}),
+      telemetryHealth,
     });
   const governor = governorFor(token);
 

@@ -52,6 +52,8 @@ export interface GovernanceView {
   policyHash: string;
   scope: string[];
   tokenExpiresAt: string;
+  /** Telemetry writes that failed so far under a fail-open policy (this server). */
+  telemetryFailures: number;
   explain(
     op: string,
     args: Record<string, unknown>,

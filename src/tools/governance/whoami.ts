@@ -5,7 +5,7 @@ export default defineTool({
   op: "governance.whoami",
   title: "Who am I",
   description:
-    "This job's identity and limits: job id, agent, policy (name and hash), allowed operations, token expiry.",
+    "This job's identity and limits: job id, agent, policy (name and hash), allowed operations, token expiry, and whether this server's telemetry is being written.",
   input: z.strictObject({}),
   output: z.object({
     job: z.string(),
@@ -13,6 +13,9 @@ export default defineTool({
     policy: z.object({ name: z.string(), hash: z.string() }),
     allowed_ops: z.array(z.string()),
     token_expires_at: z.string(),
+    telemetry: z.object({
+      failures: z.number().describe("Telemetry writes that failed so far on this server (fail-open policies go on)."),
+    }),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
   rbac: { role: "none", action: "none (reads this server's state)" },
@@ -26,6 +29,7 @@ export default defineTool({
       policy: { name: g.policyName, hash: g.policyHash },
       allowed_ops: g.scope,
       token_expires_at: g.tokenExpiresAt,
+      telemetry: { failures: g.telemetryFailures },
     };
   },
 });
