@@ -990,13 +990,21 @@ export class Governor {
       ],
       constraints: [],
     };
-    const backend = await this.deps.backend();
-    const args = intent.args_redacted as Record<string, unknown>;
-    const ctx = { backend, decision };
+    // The backend unreachable or the current state unreadable: refused with a receipt, like any other call (it used to
+    // throw out of rollback with no receipt at all).
+    let backend: SentinelBackend;
     let current: unknown;
+    const args = intent.args_redacted as Record<string, unknown>;
+    try {
+      backend = await this.deps.backend();
+      current = tool.capture ? await tool.capture(args as never, { backend, decision }) : undefined;
+    } catch (e) {
+      const err = asGovernanceError(e, "backend_error");
+      return this.refuse({ ...base, caller, error: err, decision: blockDecision(err) });
+    }
+    const ctx = { backend, decision };
     let phase2: Receipt;
     try {
-      current = tool.capture ? await tool.capture(args as never, ctx) : undefined;
       phase2 = this.deps.receipts.append(
         this.draft({
           ...base,
@@ -1013,7 +1021,13 @@ export class Governor {
         }),
       );
     } catch (e) {
-      return errorResult(asGovernanceError(e, "backend_error"));
+      return errorResult(
+        new GovernanceError(
+          "receipt_persist_failed",
+          `rollback intent receipt could not be persisted, nothing was changed: ${(e as Error).message}`,
+          "check GSMCP_HOME (disk space, permissions)",
+        ),
+      );
     }
     try {
       const output = await tool.revert(args as never, rb.prior_state, ctx);

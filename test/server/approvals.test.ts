@@ -103,13 +103,27 @@ describe("approval gate, single use, and rollback under containment-with-approva
         (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
       );
+    // Review defect: with the backend unreachable, rollback threw without a receipt. Now it is refused, receipted.
+    const azureEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AZURE_")));
+    const down = await run(process.execPath, ["bin/gsmcp.js", "rollback", intent.receipt_id], {
+      env: { ...azureEnv, GSMCP_HOME: h.home, GSMCP_BACKEND: "azure" },
+    }).then(
+      () => ({ code: 0, err: "" }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, err: e.stderr }),
+    );
+    expect(down.code).toBe(1);
+    expect(down.err).toContain("backend_error");
+    const refused = receiptsOf(h).filter((r) => r.op === "rollback");
+    expect(refused.map((r) => r.outcome.status)).toEqual(["refused"]);
+    expect(refused[0]!.outcome.error?.code).toBe("backend_error");
+
     const first = await cli(["rollback", intent.receipt_id]);
     expect(first.code, first.err).toBe(0);
     const got = await s.client.callTool({ name: "sentinel_incidents_get", arguments: { incidentId } });
     expect((got.structuredContent as { incident: { status: string } }).incident.status).toBe(statusBefore);
     expect(
       receiptsOf(h)
-        .filter((r) => r.op === "rollback")
+        .filter((r) => r.op === "rollback" && r.outcome.status !== "refused")
         .map((r) => r.phase),
     ).toEqual(["intent", "outcome"]);
     const second = await cli(["rollback", intent.receipt_id]);
