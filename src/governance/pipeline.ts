@@ -24,6 +24,7 @@ import { asGovernanceError, type GovernanceCode, GovernanceError } from "./error
 import type { JobStore } from "./jobs.js";
 import type { VerifiedPolicy } from "./policy.js";
 import { Redactor } from "./redact.js";
+import type { RollbackStateStore } from "./rollback-state.js";
 import { CLOCK_SKEW_SECONDS, verifyToken } from "./token.js";
 import type { TrustStore } from "./trust.js";
 import { scanForInjection } from "./untrusted.js";
@@ -56,6 +57,8 @@ export interface GovernorDeps {
   ungoverned?: boolean;
   /** Telemetry writes that failed under a fail-open policy, shared by every session of the server. */
   telemetryHealth?: TelemetryHealth;
+  /** Real arguments and prior state of writes, for rollback (receipts keep only the redacted forms). */
+  rollbackState?: RollbackStateStore;
 }
 
 export interface TelemetryHealth {
@@ -415,22 +418,23 @@ export class Governor {
         const prior = tool.capture ? await tool.capture(validArgs as never, ctx) : undefined;
         Object.assign(ctx, { prior });
         try {
-          intent = this.deps.receipts.append(
-            this.draft({
-              ...base,
-              caller,
-              decision,
-              request,
-              status: "pending",
-              phase: "intent",
-              ...(approvalId ? { approvalId } : {}),
-              rollback: {
-                posture: tool.rollback.posture,
-                description: tool.rollback.description,
-                ...(prior !== undefined ? { prior_state: prior } : {}),
-              },
-            }),
-          );
+          const draft = this.draft({
+            ...base,
+            caller,
+            decision,
+            request,
+            status: "pending",
+            phase: "intent",
+            ...(approvalId ? { approvalId } : {}),
+            rollback: {
+              posture: tool.rollback.posture,
+              description: tool.rollback.description,
+              ...(prior !== undefined ? { prior_state: this.redactor.redact(prior).value } : {}),
+            },
+          });
+          // The real arguments and prior state first (protected state), then the intent receipt (redacted forms).
+          this.deps.rollbackState?.put(draft.receipt_id, validArgs, prior);
+          intent = this.deps.receipts.append(draft);
         } catch (e) {
           return errorResult(
             new GovernanceError(
@@ -922,10 +926,14 @@ export class Governor {
         const backend = await this.deps.backend();
         out.push({
           receipt: r,
-          currentState: await tool.capture(r.args_redacted as never, {
-            backend,
-            decision: { effect: "ALLOW", reasons: [], constraints: [] },
-          }),
+          // The real arguments (protected state) address the resource; args_redacted may not (e.g. a redacted id).
+          currentState: await tool.capture(
+            (this.deps.rollbackState?.get(r.receipt_id)?.args ?? r.args_redacted) as never,
+            {
+              backend,
+              decision: { effect: "ALLOW", reasons: [], constraints: [] },
+            },
+          ),
         });
       } catch (e) {
         out.push({ receipt: r, error: (e as Error).message });
@@ -994,7 +1002,11 @@ export class Governor {
     // throw out of rollback with no receipt at all).
     let backend: SentinelBackend;
     let current: unknown;
-    const args = intent.args_redacted as Record<string, unknown>;
+    // The real arguments and prior state, kept apart from the receipt; receipts written before that store existed
+    // carry them only in the receipt.
+    const saved = this.deps.rollbackState?.get(intentReceiptId);
+    const args = saved?.args ?? (intent.args_redacted as Record<string, unknown>);
+    const priorState = saved ? saved.prior : rb.prior_state;
     try {
       backend = await this.deps.backend();
       current = tool.capture ? await tool.capture(args as never, { backend, decision }) : undefined;
@@ -1016,7 +1028,7 @@ export class Governor {
           rollback: {
             posture: rb.posture,
             description: `state before rolling back ${intentReceiptId}`,
-            ...(current !== undefined ? { prior_state: current } : {}),
+            ...(current !== undefined ? { prior_state: this.redactor.redact(current).value } : {}),
           },
         }),
       );
@@ -1030,7 +1042,7 @@ export class Governor {
       );
     }
     try {
-      const output = await tool.revert(args as never, rb.prior_state, ctx);
+      const output = await tool.revert(args as never, priorState, ctx);
       return this.finish({
         ...base,
         caller,

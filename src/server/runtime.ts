@@ -7,6 +7,7 @@ import { type HomeConfig, type HomePaths, requireHome } from "../governance/home
 import { JobStore } from "../governance/jobs.js";
 import { Governor } from "../governance/pipeline.js";
 import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
+import { RollbackStateStore } from "../governance/rollback-state.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
 import { exportBundle } from "../receipts/bundle.js";
@@ -114,6 +115,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     : jsonl;
 
   const telemetryHealth = { failures: 0 };
+  const rollbackState = new RollbackStateStore(db);
   const governorFor = (sessionToken: string) =>
     new Governor({
       serverId: config.server_id,
@@ -143,6 +145,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
       ...(opts.ungoverned ? { ungoverned: true } : {}),
       telemetryHealth,
+      rollbackState,
     });
   const governor = governorFor(token);
 

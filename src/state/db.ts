@@ -49,6 +49,12 @@ const MIGRATIONS: string[] = [
    );`,
   // Queries that filtered, sorted or joined on a redacted column, for redaction.max_predicate_queries.
   "ALTER TABLE jobs ADD COLUMN redacted_predicate_queries INTEGER NOT NULL DEFAULT 0;",
+  // Real arguments and prior state of writes (receipts carry the redacted forms); see governance/rollback-state.ts.
+  `CREATE TABLE IF NOT EXISTS rollback_state (
+     receipt_id TEXT PRIMARY KEY,
+     args TEXT NOT NULL,
+     prior_state TEXT
+   );`,
 ];
 
 /** Opens (and migrates) the server's state database: receipts, approvals, jobs. */
