@@ -510,9 +510,11 @@ export class Governor {
     });
   }
 
-  private policyRedactedColumns(): string[] | undefined {
+  /** Policy analysis of a query, with the policy's redacted columns so lineage is computed where they apply. */
+  private analyzeForPolicy(query: string): Promise<KqlFacts> {
     const p = this.deps.policy;
-    return p instanceof GovernanceError ? undefined : p.wpc.redaction?.columns;
+    const redactedColumns = p instanceof GovernanceError ? undefined : p.wpc.redaction?.columns;
+    return this.deps.analyzeKql(query, redactedColumns ? { redactedColumns } : {});
   }
 
   private readonly seenTokens = new Set<string>();
@@ -547,8 +549,7 @@ export class Governor {
     const flags = this.deps.jobs.flags(claims.job);
     let kql: KqlFacts | undefined;
     if (facts.kql) {
-      const redactedColumns = this.policyRedactedColumns();
-      kql = await this.deps.analyzeKql(facts.kql.query, redactedColumns ? { redactedColumns } : {});
+      kql = await this.analyzeForPolicy(facts.kql.query);
       if (facts.kql.timespan) kql = { ...kql, requestedTimespan: facts.kql.timespan };
       // A query that is not in the arguments is recorded with the decision, so a verifier sees what was analysed.
       if (facts.kql.source) {
@@ -587,10 +588,7 @@ export class Governor {
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
       telemetryFailures: this.telemetryHealth.failures,
       kqlAllowedTables: () => effectiveConstraints(policy.wpc, "kql.query").kql?.allowed_tables,
-      analyzeKql: (query) => {
-        const redactedColumns = this.policyRedactedColumns();
-        return this.deps.analyzeKql(query, redactedColumns ? { redactedColumns } : {});
-      },
+      analyzeKql: (query) => this.analyzeForPolicy(query),
       explain: async (op, args) => {
         const t = toolByOp(op);
         if (!t) {

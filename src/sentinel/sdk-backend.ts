@@ -9,6 +9,7 @@ import type {
   WatchlistItem,
 } from "@azure/arm-securityinsight";
 import type { LogsQueryClient } from "@azure/monitor-query-logs";
+import { DEFAULT_MAX_QUERY_SECONDS } from "../governance/decide.js";
 import { GovernanceError } from "../governance/errors.js";
 import type {
   AlertSummary,
@@ -389,7 +390,7 @@ export class SdkBackend implements SentinelBackend {
    * `abortSignal` fires). Asks for statistics: the embedded workspace reports there what the engine read.
    */
   async queryLogs(query: string, timespan: string, opts: QueryOptions = {}): Promise<QueryTable> {
-    const seconds = opts.serverTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+    const seconds = opts.serverTimeoutSeconds ?? DEFAULT_MAX_QUERY_SECONDS;
     const deadline = AbortSignal.timeout(seconds * 1000 + QUERY_GRACE_MS);
     const signal = opts.abortSignal ? AbortSignal.any([deadline, opts.abortSignal]) : deadline;
     const client = this.clients.logsQuery;
@@ -408,7 +409,7 @@ export class SdkBackend implements SentinelBackend {
         ),
       );
     } catch (e) {
-      throw await queryError(e, seconds, deadline, opts.abortSignal);
+      throw queryError(e, seconds, deadline, opts.abortSignal);
     }
     if (res.status !== "Success") {
       const err = (res as { partialError?: { message?: string } }).partialError;
@@ -433,22 +434,23 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    const err = e as { statusCode?: number; code?: string; message?: string };
-    const status = err.statusCode ? ` (HTTP ${err.statusCode}${err.code ? ` ${err.code}` : ""})` : "";
-    throw new GovernanceError(
-      "backend_error",
-      `Sentinel call failed${status}: ${err.message ?? String(e)}`,
-      undefined,
-      {
-        ...(err.statusCode ? { status: err.statusCode } : {}),
-      },
-      { cause: e },
-    );
+    throw backendError(e);
   }
 }
 
-/** Server timeout of a query when the caller names none: the policy default `max_query_seconds`. */
-export const DEFAULT_QUERY_TIMEOUT_SECONDS = 10;
+/** An SDK failure as the pipeline reports it: backend_error with the HTTP status, the SDK's error kept as cause. */
+function backendError(e: unknown): GovernanceError {
+  const err = e as { statusCode?: number; code?: string; message?: string };
+  const status = err.statusCode ? ` (HTTP ${err.statusCode}${err.code ? ` ${err.code}` : ""})` : "";
+  return new GovernanceError(
+    "backend_error",
+    `Sentinel call failed${status}: ${err.message ?? String(e)}`,
+    undefined,
+    { ...(err.statusCode ? { status: err.statusCode } : {}) },
+    { cause: e },
+  );
+}
+
 /** How long past the server timeout the client waits for an answer (network, result transfer) before abandoning. */
 export const QUERY_GRACE_MS = 2_000;
 const QUERY_FIX =
@@ -518,12 +520,12 @@ function untilAborted<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
   return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
 
-async function queryError(
+function queryError(
   e: unknown,
   seconds: number,
   deadline: AbortSignal,
   caller: AbortSignal | undefined,
-): Promise<GovernanceError> {
+): GovernanceError {
   if (e instanceof QueryServerTimeout)
     return new GovernanceError(
       "kql_query_timeout",
@@ -556,10 +558,7 @@ async function queryError(
         reason: "limit",
       },
     );
-  return wrap(() => Promise.reject(e)).then(
-    () => new GovernanceError("backend_error", String(e)),
-    (err: GovernanceError) => err,
-  );
+  return backendError(e);
 }
 
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");

@@ -6,6 +6,10 @@ export class ArmError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** `innererror` of the response body (the query API's detail: code, line, position). */
+    readonly inner?: unknown,
+    /** Seconds for the Retry-After header (429). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }

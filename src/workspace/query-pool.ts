@@ -176,14 +176,16 @@ export class QueryPool {
     if (this.closed) return Promise.reject(new ArmError(503, "ServiceUnavailable", "the workspace is shutting down"));
     const idle = this.slots.some((s) => !s.job) || this.slots.length < this.size;
     if (!idle && this.queue.length >= this.maxQueue) {
-      const e = new ArmError(
-        429,
-        "TooManyRequests",
-        `all ${this.size} query workers are busy and ${this.queue.length} queries are waiting; retry later, or ` +
-          "raise GSMCP_QUERY_WORKERS / GSMCP_QUERY_QUEUE",
+      return Promise.reject(
+        new ArmError(
+          429,
+          "TooManyRequests",
+          `all ${this.size} query workers are busy and ${this.queue.length} queries are waiting; retry later, or ` +
+            "raise GSMCP_QUERY_WORKERS / GSMCP_QUERY_QUEUE",
+          undefined,
+          1,
+        ),
       );
-      (e as ArmError & { retryAfter?: number }).retryAfter = 1;
-      return Promise.reject(e);
     }
     return new Promise<QueryAnswer>((resolve, reject) => {
       const job: Job = {
@@ -266,9 +268,7 @@ export class QueryPool {
       }
       if (reply.ok) job.resolve({ body: reply.body, rows: reply.rows, ms: reply.ms, loadMs: reply.loadMs });
       else {
-        const e = new ArmError(reply.status, reply.code, reply.message);
-        if (reply.inner) (e as ArmError & { inner?: unknown }).inner = reply.inner;
-        job.reject(e);
+        job.reject(new ArmError(reply.status, reply.code, reply.message, reply.inner));
       }
       this.dispatch();
     });

@@ -11,8 +11,8 @@ import { QueryPool, type QueryPoolOptions, type QueryPoolStats, queryPoolOptions
 import type { WorkspaceStore } from "./store.js";
 
 const MAX_BODY = 1024 * 1024;
-/** Server timeout of a query when the request has no `Prefer: wait=N`: the policy default `max_query_seconds`. */
-export const DEFAULT_QUERY_SECONDS = 10;
+/** Server timeout of a query when the request has no `Prefer: wait=N` (our callers always send one). */
+const DEFAULT_QUERY_SECONDS = 10;
 /** The Log Analytics API's maximum server timeout. */
 const MAX_QUERY_SECONDS = 600;
 
@@ -44,9 +44,8 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 }
 
 function armError(res: ServerResponse, e: ArmError): void {
-  const { inner, retryAfter } = e as ArmError & { inner?: unknown; retryAfter?: number };
-  if (retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
-  send(res, e.status, { error: { code: e.code, message: e.message, ...(inner ? { innererror: inner } : {}) } });
+  if (e.retryAfter !== undefined) res.setHeader("retry-after", String(e.retryAfter));
+  send(res, e.status, { error: { code: e.code, message: e.message, ...(e.inner ? { innererror: e.inner } : {}) } });
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
