@@ -63,15 +63,15 @@ export function checkReads(table: QueryTable, kql: KqlFacts | undefined): void {
 }
 
 /**
- * Masks output columns the lineage analysis found derived from a redacted column. When redaction applies, a column
- * the analysis did not predict (an engine naming it differently) is masked too: lineage unknown means masked.
+ * Masks output columns the lineage analysis found derived from a redacted column (the decision's column_redaction
+ * constraint records the same list). When redaction applies, a column the analysis did not predict (an engine naming
+ * it differently) is masked too: lineage unknown means masked.
  */
 export function maskColumns(table: QueryTable, ctx: ToolContext): string[] {
-  const c = ctx.decision.constraints.find((x) => x.kind === "column_redaction");
   const lineage = ctx.kql?.lineage;
-  if (!lineage && c?.kind !== "column_redaction") return [];
-  const masked = new Set(c?.kind === "column_redaction" ? c.columns : []);
-  const predicted = new Set(lineage?.outputColumns ?? (c?.kind === "column_redaction" ? c.outputColumns : []));
+  if (!lineage) return [];
+  const masked = new Set(lineage.masked);
+  const predicted = new Set(lineage.outputColumns);
   const idx: number[] = [];
   const names: string[] = [];
   table.columns.forEach((col, i) => {
