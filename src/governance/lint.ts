@@ -1,7 +1,7 @@
+import { compileRegex } from "../kql/regex.js";
 import { SENTINEL_TABLE_SCHEMAS } from "../sentinel/table-schemas.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import { isoDurationMs } from "./decide.js";
-import { compileRedactionPattern } from "./redact.js";
 
 export interface LintFinding {
   level: "error" | "warning";
@@ -65,7 +65,7 @@ export function lintPolicy(wpc: WorkPolicyContract, knownOps: string[], writeOps
   }
   for (const [i, p] of (wpc.redaction?.patterns ?? []).entries()) {
     try {
-      compileRedactionPattern(p.regex);
+      compileRegex(p.regex);
     } catch (e) {
       f.push({
         level: "error",

@@ -4,10 +4,10 @@ import wpcSchema from "../../schemas/wpc.schema.json" with { type: "json" };
 import { type DsseEnvelope, dsseSign, dsseVerifiedKeyIds } from "../crypto/dsse.js";
 import { jcs, jcsHash } from "../crypto/jcs.js";
 import type { SigningKey } from "../crypto/keys.js";
+import { compileRegex } from "../kql/regex.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import { GovernanceError } from "./errors.js";
 import type { HomePaths } from "./home.js";
-import { compileRedactionPattern } from "./redact.js";
 import { validateAgainst } from "./schema-validate.js";
 import type { TrustStore } from "./trust.js";
 
@@ -45,7 +45,7 @@ function patternProblems(wpc: WorkPolicyContract): string[] {
   const out: string[] = [];
   for (const [i, p] of (wpc.redaction?.patterns ?? []).entries()) {
     try {
-      compileRedactionPattern(p.regex);
+      compileRegex(p.regex);
     } catch (e) {
       out.push(
         `redaction.patterns[${i}].regex is not an RE2 regular expression (${(e as Error).message}); remove lookaround and backreferences`,

@@ -1,4 +1,4 @@
-import { RE2JS } from "re2js";
+import { compileRegex, type Regex } from "../kql/regex.js";
 import type { Redaction } from "../types/wpc.js";
 
 // Redaction patterns run over attacker-influenced text (incident comments, alert descriptions, query output), so they
@@ -13,20 +13,15 @@ const BUILTIN: Record<string, string> = {
   secrets: String.raw`(?i)(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})|(?:Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)|(?:AccountKey=[A-Za-z0-9+/=]{20,})|(?:sig=[A-Za-z0-9%+/=]{20,})|(?:(?:password|passwd|pwd|secret|api[_-]?key|client[_-]?secret)\s*[:=]\s*["']?[^\s"',;]{6,})|(?:-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----)`,
 };
 
-/** Compiles a redaction pattern with RE2 semantics; throws with RE2's reason (e.g. lookaround is not supported). */
-export function compileRedactionPattern(regex: string): RE2JS {
-  return RE2JS.compile(regex);
-}
-
 /** A compiled redactor for one policy: replaces matches with «redacted:kind». */
 export class Redactor {
-  private readonly patterns: [name: string, re: RE2JS][];
+  private readonly patterns: [name: string, re: Regex][];
   private readonly fields: Set<string>;
 
   constructor(redaction: Redaction | undefined) {
     this.patterns = [
-      ...(redaction?.builtin ?? []).map((b) => [b, compileRedactionPattern(BUILTIN[b]!)] as [string, RE2JS]),
-      ...(redaction?.patterns ?? []).map((p) => [p.name, compileRedactionPattern(p.regex)] as [string, RE2JS]),
+      ...(redaction?.builtin ?? []).map((b) => [b, compileRegex(BUILTIN[b]!)] as [string, Regex]),
+      ...(redaction?.patterns ?? []).map((p) => [p.name, compileRegex(p.regex)] as [string, Regex]),
     ];
     this.fields = new Set((redaction?.fields ?? []).map((f) => f.toLowerCase()));
   }
