@@ -332,8 +332,9 @@ export function tokenize(text: string): Token[] {
     if (isIdentStart(c)) {
       const kw = COMPOUND_KEYWORDS.find((k) => text.startsWith(k, i) && !isIdentChar(text.charCodeAt(i + k.length)));
       if (kw) {
-        // hint.x, `matches regex` and in~ are read by the parser as their parts; the rest are single words.
-        if (/[. ~]/.test(kw)) {
+        // hint.x and in~ are read by the parser as their parts; the rest, `matches regex` included, are one token
+        // (so `matches  regex` or `matches //c⏎regex` is not the operator, as in Kusto).
+        if (/[.~]/.test(kw)) {
           const first = /^[A-Za-z_]+/.exec(kw)![0];
           push("ident", start, i + first.length);
           if (kw.endsWith("~")) push("op", i, i + 1);

@@ -659,13 +659,10 @@ class Parser {
       this.eat(")");
       return { k: "between", e: l, lo, hi, negate, pos };
     }
-    if (w === "matches") {
-      // Kusto reads `matches regex` as one keyword, spelled with exactly one space: `matches  regex` or a comment
-      // between the words is not the operator (and not valid), so it must not be one here either.
-      if (this.text.slice(this.t.pos, this.t.pos + 13) !== "matches regex")
-        this.fail("syntax", 'write "matches regex" with a single space between the words', this.t.pos);
+    // The lexer reads `matches regex` as one keyword only when spelled with exactly one space, as Kusto does.
+    if (w === "matches") this.fail("syntax", 'write "matches regex" with a single space between the words', this.t.pos);
+    if (w === "matches regex") {
       this.i++;
-      this.eat("regex");
       const e: Expr = { k: "call", name: "__matches", args: [l, this.add()], pos };
       return negate ? { k: "not", e, pos } : e;
     }
