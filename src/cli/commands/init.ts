@@ -48,11 +48,13 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
   const tokenIssuer = createSigningKey(paths, "tokenIssuer", "gsmcp-local-issuer");
   const approver = createSigningKey(paths, "approver", "local approver");
   const receiptSigner = createSigningKey(paths, "receiptSigner", "local receipt signer");
+  const clientAssertion = createSigningKey(paths, "clientAssertionSigner", "MCP client assertions (elicitation)");
   const trust: TrustStoreFile = {
     policy_signers: [policySigner.entry],
     token_issuers: [tokenIssuer.entry],
     approvers: [approver.entry],
     receipt_signers: [receiptSigner.entry],
+    client_assertion_signers: [clientAssertion.entry],
   };
   writeFileSync(paths.trust, `${JSON.stringify(trust, null, 2)}\n`);
   // Operator token for the HTTP admin endpoint (response playbooks pause jobs with it).
