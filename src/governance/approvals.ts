@@ -19,22 +19,36 @@ export function approvalSigningBytes(a: Approval): string {
   return jcs(body);
 }
 
-/** Checks an approval's signature against the trusted approvers (and the rule's allow-list, when it has one). */
-export function verifyApprovalSignature(
-  a: Approval,
-  trust: TrustStore,
-  allowed: string[] = [],
-  interactive = false,
-): boolean {
-  if (!a.signature || !a.approver || a.signature.keyid !== a.approver) return false;
-  // Interactive approvals are given by the human in the MCP client and signed by the server's receipt key.
-  const serverSigned =
-    interactive && (a.reason ?? "").startsWith("interactive:")
-      ? trust.keys("receipt_signers", true).get(a.signature.keyid)
-      : undefined;
-  if (!serverSigned && allowed.length && !allowed.includes(a.approver)) return false;
-  const key = serverSigned ?? trust.keys("approvers", true).get(a.signature.keyid);
-  return key !== undefined && verifyBytes(key, approvalSigningBytes(a), a.signature.sig);
+/** What an approval rule accepts (from the decision's `approval`). */
+export interface ApprovalRuleView {
+  name: string;
+  mode: "explicit" | "interactive";
+  approvers: string[];
+}
+
+/**
+ * Why an approved approval does not satisfy `rule`, or undefined when it does. An approver's approval must be signed
+ * by a trusted approver key (on the rule's allow-list, when it has one). A client-asserted approval (given in the
+ * agent's own MCP client) must be signed by a client-assertion key and is accepted only where the rule's mode is
+ * "interactive": a rule in mode "explicit" requires a separate approver, which the agent's host can never be.
+ */
+export function verifyApproval(a: Approval, trust: TrustStore, rule: ApprovalRuleView): string | undefined {
+  if (a.decision !== "approved") return `is ${a.decision}, not approved`;
+  if (!a.signature || !a.approver || a.signature.keyid !== a.approver) return "is not signed by its approver";
+  if (a.client_asserted) {
+    if (rule.mode !== "interactive")
+      return `was asserted by the MCP client, but rule "${rule.name}" requires a separate approver`;
+    const key = trust.keys("client_assertion_signers", true).get(a.signature.keyid);
+    if (!key || !verifyBytes(key, approvalSigningBytes(a), a.signature.sig))
+      return "is not signed by a trusted client-assertion key";
+    return undefined;
+  }
+  if (rule.approvers.length && !rule.approvers.includes(a.approver))
+    return `is signed by ${a.approver}, who is not an approver for "${rule.name}"`;
+  const key = trust.keys("approvers", true).get(a.signature.keyid);
+  if (!key || !verifyBytes(key, approvalSigningBytes(a), a.signature.sig))
+    return `is not signed by a trusted approver for "${rule.name}"`;
+  return undefined;
 }
 
 /** Approvals: requested by the server, decided (signed) out of band by an approver, consumed once by the server. */
@@ -100,7 +114,14 @@ export class ApprovalStore {
   }
 
   /** An approver decides a pending request; the decision is signed with the approver's key. */
-  decide(id: string, decision: "approved" | "denied", approver: SigningKey, reason: string, now: Date): Approval {
+  decide(
+    id: string,
+    decision: "approved" | "denied",
+    approver: SigningKey,
+    reason: string,
+    now: Date,
+    opts: { clientAsserted?: boolean } = {},
+  ): Approval {
     const a = this.get(id);
     if (!a) throw new GovernanceError("approval_invalid", `no approval "${id}"`, "see gsmcp approvals list");
     if (a.decision !== "pending")
@@ -113,7 +134,14 @@ export class ApprovalStore {
       );
     }
     const { consumed_at: _c, consumed_by: _b, ...plain } = a;
-    const decided: Approval = { ...plain, decision, approver: approver.keyid, reason, decided_at: now.toISOString() };
+    const decided: Approval = {
+      ...plain,
+      decision,
+      approver: approver.keyid,
+      reason,
+      decided_at: now.toISOString(),
+      ...(opts.clientAsserted ? { client_asserted: true } : {}),
+    };
     const signed: Approval = {
       ...decided,
       signature: { keyid: approver.keyid, sig: signBytes(approver, approvalSigningBytes(decided)) },

@@ -35,6 +35,8 @@ export type GovernanceCode =
   | "receipt_persist_failed"
   | "telemetry_failed"
   | "backend_error"
+  /** A tool's result did not match its declared outputSchema: withheld (a defect, not the caller's fault). */
+  | "tool_output_invalid"
   | "internal_error";
 
 /** A structured refusal: what is wrong (`message`) and what to do about it (`fix`). */
@@ -59,10 +61,4 @@ export class GovernanceError extends Error {
       ...(this.details ? { details: this.details } : {}),
     };
   }
-}
-
-export function asGovernanceError(err: unknown, fallback: GovernanceCode = "internal_error"): GovernanceError {
-  if (err instanceof GovernanceError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new GovernanceError(fallback, message, undefined, undefined, { cause: err });
 }

@@ -13,8 +13,20 @@ import { GovernanceError } from "./errors.js";
 import { type HomePaths, writeSecret } from "./home.js";
 
 /** The roles a key can play. A key trusted for one role is never accepted for another. */
-export type TrustRole = "policy_signers" | "token_issuers" | "approvers" | "receipt_signers";
-export const TRUST_ROLES: TrustRole[] = ["policy_signers", "token_issuers", "approvers", "receipt_signers"];
+export type TrustRole =
+  | "policy_signers"
+  | "token_issuers"
+  | "approvers"
+  | "receipt_signers"
+  /** Signs approvals the user gave in the agent's MCP client (client-asserted, never an approver's). */
+  | "client_assertion_signers";
+export const TRUST_ROLES: TrustRole[] = [
+  "policy_signers",
+  "token_issuers",
+  "approvers",
+  "receipt_signers",
+  "client_assertion_signers",
+];
 
 export interface TrustedKey {
   keyid: string;
@@ -68,6 +80,7 @@ export const KEY_FILES = {
   tokenIssuer: "token-issuer.pem",
   approver: "approver.pem",
   receiptSigner: "receipt-signer.pem",
+  clientAssertionSigner: "client-assertion-signer.pem",
 } as const;
 export type KeyName = keyof typeof KEY_FILES;
 

@@ -61,7 +61,8 @@ function facts(b: ProofBundle): Facts {
       id: a.approval_id,
       op: a.op,
       decision: a.decision,
-      approver: b.keys.find((k) => k.keyid === a.approver)?.name ?? a.approver ?? "—",
+      // A client-asserted approval says only that the agent's own MCP client answered yes: shown as such, never as an approver.
+      approver: `${b.keys.find((k) => k.keyid === a.approver)?.name ?? a.approver ?? "—"}${a.client_asserted ? " (client-asserted, not a separate approver)" : ""}`,
       reason: a.reason ?? "",
       expires: a.expires_at,
     })),

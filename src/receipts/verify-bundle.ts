@@ -243,9 +243,14 @@ export async function verifyBundle(
       });
       continue;
     }
-    const signer =
-      keys("approvers").get(a.signature?.keyid ?? "") ??
-      ((a.reason ?? "").startsWith("interactive:") ? keys("receipt_signers").get(a.signature?.keyid ?? "") : undefined);
+    // A client-asserted approval (given in the agent's own MCP client) verifies only against a client-assertion key,
+    // and only where the bundle's policy lets its rule take one; an approver's only against an approver key.
+    const rule = policies.get(a.policy_hash)?.approvals?.find((x) => x.name === a.rule);
+    const signer = a.client_asserted
+      ? rule?.mode === "interactive" && rule.required_for.includes(a.op)
+        ? keys("client_assertion_signers").get(a.signature?.keyid ?? "")
+        : undefined
+      : keys("approvers").get(a.signature?.keyid ?? "");
     if (
       a.decision !== "approved" ||
       !a.signature ||

@@ -43,6 +43,7 @@ import type {
   InsightsRequest,
   TimelineRequest,
 } from "./discovery-types.js";
+import { BackendError } from "./errors.js";
 import {
   toAlertRuleTemplate,
   toDataConnector,
@@ -92,10 +93,10 @@ export class SdkBackend implements SentinelBackend {
     const { resourceGroup: rg, workspaceName: ws } = this.ids;
     const current = await wrap(() => this.clients.securityInsights.incidents.get(rg, ws, id));
     if (expectedEtag && current.etag && current.etag !== expectedEtag) {
-      throw new GovernanceError(
-        "backend_error",
+      throw new BackendError(
+        "failed",
         `incident ${id} changed since its state was captured (etag ${current.etag}, expected ${expectedEtag})`,
-        "read it again and re-request approval",
+        { status: 412, fix: "read it again and re-request approval" },
       );
     }
     const next: Incident = {
@@ -166,7 +167,7 @@ export class SdkBackend implements SentinelBackend {
   async getAnalyticsRule(id: string): Promise<AnalyticsRule> {
     const r = await wrap(() => this.clients.securityInsights.alertRules.get(...this.rg, id));
     if (r.kind !== "Scheduled")
-      throw new GovernanceError("backend_error", `rule ${id} is a ${r.kind} rule; only Scheduled rules are supported`);
+      throw new BackendError("failed", `rule ${id} is a ${r.kind} rule; only Scheduled rules are supported`);
     return toRule(r as ScheduledAlertRule);
   }
 
@@ -210,11 +211,10 @@ export class SdkBackend implements SentinelBackend {
   async putAutomationRule(rule: AutomationRuleSummary, expectedEtag?: string): Promise<AutomationRuleSummary> {
     const current = await wrap(() => this.clients.securityInsights.automationRules.get(...this.rg, rule.id));
     if (expectedEtag && current.etag && current.etag !== expectedEtag) {
-      throw new GovernanceError(
-        "backend_error",
-        `automation rule ${rule.id} changed since it was read`,
-        "read it again and re-request approval",
-      );
+      throw new BackendError("failed", `automation rule ${rule.id} changed since it was read`, {
+        status: 412,
+        fix: "read it again and re-request approval",
+      });
     }
     const next: AutomationRule = {
       ...current,
@@ -413,7 +413,7 @@ export class SdkBackend implements SentinelBackend {
     }
     if (res.status !== "Success") {
       const err = (res as { partialError?: { message?: string } }).partialError;
-      throw new GovernanceError("backend_error", `query returned partial results: ${err?.message ?? "unknown error"}`);
+      throw new BackendError("failed", `query returned partial results: ${err?.message ?? "unknown error"}`);
     }
     const table = res.tables[0];
     const reads = readsFrom(res.statistics);
@@ -438,16 +438,18 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** An SDK failure as the pipeline reports it: backend_error with the HTTP status, the SDK's error kept as cause. */
-function backendError(e: unknown): GovernanceError {
+/** An SDK failure as a BackendError with the HTTP status, the SDK's error kept as cause. */
+function backendError(e: unknown): BackendError {
+  if (e instanceof BackendError) return e;
   const err = e as { statusCode?: number; code?: string; message?: string };
   const status = err.statusCode ? ` (HTTP ${err.statusCode}${err.code ? ` ${err.code}` : ""})` : "";
-  return new GovernanceError(
-    "backend_error",
+  return new BackendError(
+    err.statusCode === 404 ? "not_found" : "failed",
     `Sentinel call failed${status}: ${err.message ?? String(e)}`,
-    undefined,
-    { ...(err.statusCode ? { status: err.statusCode } : {}) },
-    { cause: e },
+    {
+      ...(err.statusCode ? { status: err.statusCode } : {}),
+      cause: e,
+    },
   );
 }
 
@@ -520,44 +522,32 @@ function untilAborted<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
   return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
 
-function queryError(
-  e: unknown,
-  seconds: number,
-  deadline: AbortSignal,
-  caller: AbortSignal | undefined,
-): GovernanceError {
+function queryError(e: unknown, seconds: number, deadline: AbortSignal, caller: AbortSignal | undefined): BackendError {
   if (e instanceof QueryServerTimeout)
-    return new GovernanceError(
-      "kql_query_timeout",
-      `Sentinel query timed out (HTTP 504): ${e.serverMessage}`,
-      QUERY_FIX,
-      {
-        status: 504,
-        reason: "timeout",
-        timeoutSeconds: seconds,
-      },
-    );
+    return new BackendError("timeout", `Sentinel query timed out (HTTP 504): ${e.serverMessage}`, {
+      status: 504,
+      fix: QUERY_FIX,
+      details: { reason: "timeout", timeoutSeconds: seconds },
+      cause: e,
+    });
   if (caller?.aborted && !deadline.aborted)
-    return new GovernanceError("backend_error", "Sentinel query cancelled by the caller", undefined, {
-      reason: "cancelled",
+    return new BackendError("cancelled", "Sentinel query cancelled by the caller", {
+      details: { reason: "cancelled" },
+      cause: e,
     });
   if (deadline.aborted)
-    return new GovernanceError(
-      "kql_query_timeout",
+    return new BackendError(
+      "timeout",
       `Sentinel query exceeded the server timeout of ${seconds}s (no answer within ${seconds + QUERY_GRACE_MS / 1000}s)`,
-      QUERY_FIX,
-      { reason: "timeout", timeoutSeconds: seconds },
+      { fix: QUERY_FIX, details: { reason: "timeout", timeoutSeconds: seconds }, cause: e },
     );
   if ((e as { code?: string }).code === "QueryResourceLimitError")
-    return new GovernanceError(
-      "kql_query_limit",
-      `Sentinel query hit a resource limit: ${(e as Error).message}`,
-      QUERY_FIX,
-      {
-        status: 400,
-        reason: "limit",
-      },
-    );
+    return new BackendError("limit", `Sentinel query hit a resource limit: ${(e as Error).message}`, {
+      status: 400,
+      fix: QUERY_FIX,
+      details: { reason: "limit" },
+      cause: e,
+    });
   return backendError(e);
 }
 

@@ -171,7 +171,7 @@ export async function startHttpServer(
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    await createMcpServer(governor).connect(transport);
+    await createMcpServer(runtime.sessionFor(governor)).connect(transport);
     return transport.handleRequest(req, res, body);
   };
 

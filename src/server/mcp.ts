@@ -9,10 +9,11 @@ import {
   McpError,
   ReadResourceRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { CODES } from "../governance/codes.js";
 import { GovernanceError } from "../governance/errors.js";
-import { type Governor, RESOURCE_URIS } from "../governance/pipeline.js";
 import { VERSION } from "../version.js";
 import { getPrompt, listPrompts } from "./prompts.js";
+import { RESOURCE_URIS, type SessionHost } from "./session.js";
 
 export const SERVER_NAME = "governed-sentinel-mcp";
 export const SERVER_VERSION = VERSION;
@@ -21,7 +22,7 @@ export const SERVER_VERSION = VERSION;
  * One factory for every transport. The low-level Server is used on purpose: every tools/call — including calls to
  * tools that do not exist — must reach the governor so it is refused with a receipt, not dropped by the SDK.
  */
-export function createMcpServer(governor: Governor): Server {
+export function createMcpServer(session: SessionHost): Server {
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
@@ -36,7 +37,7 @@ export function createMcpServer(governor: Governor): Server {
   );
 
   // Interactive approvals: ask the user through MCP elicitation when the client declares it.
-  governor.setElicitor(async (message) => {
+  session.setElicitor?.(async (message) => {
     if (!server.getClientCapabilities()?.elicitation) return undefined;
     const r = await server.elicitInput({
       message,
@@ -79,7 +80,7 @@ export function createMcpServer(governor: Governor): Server {
 
   server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
     try {
-      const r = await governor.readResource(req.params.uri);
+      const r = await session.readResource(req.params.uri);
       return { contents: [{ uri: req.params.uri, mimeType: r.mimeType, text: r.text }] };
     } catch (e) {
       const err = e instanceof GovernanceError ? e : new GovernanceError("internal_error", (e as Error).message);
@@ -93,13 +94,13 @@ export function createMcpServer(governor: Governor): Server {
   // Prompts are built from this job's governance state, so they are authenticated like resource reads. Listing never
   // fails (an unauthenticated session sees none); getting one names the authentication problem.
   server.setRequestHandler(ListPromptsRequestSchema, async () => {
-    const job = await governor.promptContext().catch(() => undefined);
+    const job = await session.promptJob().catch(() => undefined);
     return { prompts: job ? listPrompts(job) : [] };
   });
 
   server.setRequestHandler(GetPromptRequestSchema, async (req) => {
     try {
-      return getPrompt(await governor.promptContext(), req.params.name, req.params.arguments);
+      return getPrompt(await session.promptJob(), req.params.name, req.params.arguments);
     } catch (e) {
       const err = e instanceof GovernanceError ? e : new GovernanceError("internal_error", (e as Error).message);
       throw new McpError(
@@ -109,19 +110,22 @@ export function createMcpServer(governor: Governor): Server {
     }
   });
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await governor.listTools() }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await session.listTools() }));
 
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     const meta = (req.params._meta ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof meta[k] === "string" ? (meta[k] as string).slice(0, 200) : undefined);
-    const result = await governor.call(req.params.name, req.params.arguments ?? {}, {
+    const result = await session.call(req.params.name, req.params.arguments ?? {}, {
       ...(str("promptHash") ? { promptHash: str("promptHash")! } : {}),
       ...(str("responseHash") ? { responseHash: str("responseHash")! } : {}),
       ...(str("modelId") ? { modelId: str("modelId")! } : {}),
     });
-    const refusal = (result._meta as Record<string, { error?: { code?: string } }> | undefined)?.["gsmcp/refusal"];
-    // Unknown tools are protocol errors (the receipt is already written); everything else is a tool result.
-    if (refusal?.error?.code === "unknown_tool") {
+    const refusal = (result._meta as Record<string, { error?: { code?: GovernanceError["code"] } }> | undefined)?.[
+      "gsmcp/refusal"
+    ];
+    // What the client addressed wrongly (an unknown tool) is a protocol error, the receipt already written; every
+    // other refusal is a tool result the model can read.
+    if (refusal?.error?.code && CODES[refusal.error.code]?.mcp === "protocol") {
       throw new McpError(ErrorCode.InvalidParams, result.content[0]?.text ?? "unknown tool");
     }
     return result;

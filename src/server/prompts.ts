@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ALL_KQL_FORBIDDEN, effectiveConstraints } from "../governance/decide.js";
 import { GovernanceError } from "../governance/errors.js";
-import { formatZodError } from "../governance/pipeline.js";
+import { formatZodError } from "../governance/stages/admit.js";
 import { techniqueId } from "../tools/huntingQueries/shared.js";
 import { toolByOp } from "../tools/registry.js";
 import { incidentId, isoDuration, ruleId } from "../tools/shared.js";

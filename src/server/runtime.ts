@@ -1,13 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { SigningKey } from "../crypto/keys.js";
 import { ApprovalStore } from "../governance/approvals.js";
+import { type DanglingIntent, danglingIntents } from "../governance/dangling.js";
 import { GovernanceError } from "../governance/errors.js";
 import { type HomeConfig, type HomePaths, requireHome } from "../governance/home.js";
 import { JobStore } from "../governance/jobs.js";
 import { Governor } from "../governance/pipeline.js";
 import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
+import { rollbackWrite } from "../governance/rollback.js";
 import { RollbackStateStore } from "../governance/rollback-state.js";
+import type { ToolCallResult } from "../governance/stages/types.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
 import { exportBundle } from "../receipts/bundle.js";
@@ -19,6 +23,8 @@ import { type Db, openStateDb } from "../state/db.js";
 import { FanoutSink, IngestionSink } from "../telemetry/ingestion-sink.js";
 import { JsonlSink } from "../telemetry/jsonl-sink.js";
 import type { TelemetrySink } from "../telemetry/sink.js";
+import { governedSession, type SessionHost } from "./session.js";
+import { ungovernedSession } from "./ungoverned.js";
 
 export interface RuntimeOptions {
   home: string;
@@ -37,6 +43,15 @@ export interface Runtime {
   governor: Governor;
   /** A governor for another token over the same stores and backend (HTTP sessions). */
   governorFor(token: string): Governor;
+  /** What the MCP server serves for the options' token: governed, or the bench's ungoverned baseline. */
+  session: SessionHost;
+  /** A governed MCP session for another token (HTTP). */
+  sessionFor(governor: Governor): SessionHost;
+  receipts: ReceiptStore;
+  /** Rolls back a write from its intent receipt, as an operator (receipts and events like any call). */
+  rollback(intentReceiptId: string, operator: string): Promise<ToolCallResult>;
+  /** Write intents without an outcome, with the resource's state now. */
+  danglingIntents(): Promise<DanglingIntent[]>;
   jobs: JobStore;
   db: Db;
   trust: TrustStore;
@@ -115,6 +130,14 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     : jsonl;
 
   const telemetryHealth = { failures: 0 };
+  // Approvals given in the MCP client are signed with their own key; a home made before it existed has none, and then
+  // the client is never asked (approvals come from an approver).
+  let clientAssertionSigner: SigningKey | undefined;
+  try {
+    clientAssertionSigner = loadSigningKey(paths, "clientAssertionSigner");
+  } catch {
+    clientAssertionSigner = undefined;
+  }
   const rollbackState = new RollbackStateStore(db);
   const governorFor = (sessionToken: string) =>
     new Governor({
@@ -128,32 +151,37 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       telemetry,
       jobs,
       approvals,
-      interactiveSigner: receiptKey,
+      ...(clientAssertionSigner ? { clientAssertionSigner } : {}),
       backend,
-      proofBundle: (job) => {
-        // A private folder per read, removed whole afterwards (removing only the file left one folder per read).
-        const dir = mkdtempSync(join(tmpdir(), "gsmcp-proof-"));
-        const file = join(dir, "bundle.json");
-        try {
-          exportBundle({ paths, serverId: config.server_id, db, trust, receiptKey, job, out: file });
-          return readFileSync(file, "utf8");
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      },
       analyzeKql,
       workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
-      ...(opts.ungoverned ? { ungoverned: true } : {}),
       telemetryHealth,
       rollbackState,
     });
   const governor = governorFor(token);
+  const proofBundle = (job: string) => {
+    // A private folder per read, removed whole afterwards (removing only the file left one folder per read).
+    const dir = mkdtempSync(join(tmpdir(), "gsmcp-proof-"));
+    const file = join(dir, "bundle.json");
+    try {
+      exportBundle({ paths, serverId: config.server_id, db, trust, receiptKey, job, out: file });
+      return readFileSync(file, "utf8");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const sessionFor = (g: Governor) => governedSession(g, proofBundle);
 
   return {
     paths,
     config,
     governor,
     governorFor,
+    session: opts.ungoverned ? ungovernedSession(backend) : sessionFor(governor),
+    sessionFor,
+    receipts,
+    rollback: (id, operator) => rollbackWrite(governor, id, operator),
+    danglingIntents: () => danglingIntents({ receipts, backend, rollbackState }),
     jobs,
     db,
     trust,

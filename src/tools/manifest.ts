@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describeTool } from "../governance/pipeline.js";
+import { describeTool } from "./describe.js";
 import { TOOLS } from "./registry.js";
 import { toolNameFor } from "./types.js";
 

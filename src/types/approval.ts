@@ -28,6 +28,10 @@ decision: ("pending" | "approved" | "denied")
  */
 approver?: string
 reason?: string
+/**
+ * The decision was given in the agent's own MCP client (elicitation) and signed by a client-assertion key: it proves the agent's host said yes, not who did. Accepted only by approval rules in mode "interactive".
+ */
+client_asserted?: boolean
 decided_at?: string
 signature?: {
 keyid: string

@@ -48,6 +48,10 @@ decision_input?: {
 
 }
 approval_id?: string
+/**
+ * The approval was given in the agent's own MCP client (elicitation): it proves the agent's host said yes, not who did.
+ */
+approval_client_asserted?: boolean
 phase: ("intent" | "outcome" | "single")
 /**
  * For an outcome receipt of a write: the intent it completes.

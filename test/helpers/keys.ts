@@ -7,6 +7,7 @@ export interface TestKeys {
   tokenIssuer: SigningKey;
   approver: SigningKey;
   receiptSigner: SigningKey;
+  clientAssertionSigner: SigningKey;
   trust: TrustStore;
 }
 
@@ -17,6 +18,7 @@ export function makeKeys(): TestKeys {
     tokenIssuer: generateSigningKey(),
     approver: generateSigningKey(),
     receiptSigner: generateSigningKey(),
+    clientAssertionSigner: generateSigningKey(),
   };
   const entry = (key: SigningKey, name: string) => ({
     keyid: key.keyid,
@@ -28,6 +30,7 @@ export function makeKeys(): TestKeys {
     token_issuers: [entry(k.tokenIssuer, "test-issuer")],
     approvers: [entry(k.approver, "test approver")],
     receipt_signers: [entry(k.receiptSigner, "test receipt signer")],
+    client_assertion_signers: [entry(k.clientAssertionSigner, "test client assertions")],
   });
   return { ...k, trust };
 }

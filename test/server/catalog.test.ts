@@ -50,7 +50,7 @@ describe("the whole operation catalog over stdio", () => {
       .at(-1)!;
     const runtime = await openRuntime({ home: h.home, policyRef: intent.policy_hash });
     try {
-      const r = await runtime.governor.rollback(intent.receipt_id, "test-operator");
+      const r = await runtime.rollback(intent.receipt_id, "test-operator");
       expect(r.isError, `${op} rollback: ${textOf(r)}`).toBeFalsy();
     } finally {
       await runtime.close();

@@ -210,9 +210,9 @@ describe("hunting queries and bookmarks over stdio", () => {
 
     const runtime = await openRuntime({ home: h.home, policyRef: policyFile });
     try {
-      const rb = await runtime.governor.rollback(intent.receipt_id, "test-operator");
+      const rb = await runtime.rollback(intent.receipt_id, "test-operator");
       expect(rb.isError, textOf(rb)).toBeFalsy();
-      const again = await runtime.governor.rollback(intent.receipt_id, "test-operator");
+      const again = await runtime.rollback(intent.receipt_id, "test-operator");
       expect(textOf(again)).toContain("already rolled back");
     } finally {
       await runtime.close();

@@ -68,7 +68,7 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     .action(async () => {
       const runtime = await openRuntime({ home: home() });
       try {
-        const list = await runtime.governor.danglingIntents();
+        const list = await runtime.danglingIntents();
         if (!list.length) return out("no dangling intents");
         for (const d of list) {
           out(

@@ -14,12 +14,12 @@ export function registerRollbackCommand(program: Command, home: () => string): v
       // The operator acts with the approver key's identity; the rollback runs under the policy the write ran under.
       const operator = loadSigningKey(paths, "approver").keyid;
       const probe = await openRuntime({ home: home() });
-      const intent = probe.governor.receipt(receiptId);
+      const intent = probe.receipts.get(receiptId);
       await probe.close();
       if (!intent) throw new CliError(`no receipt ${receiptId}`, 1, "see gsmcp receipts list");
       const runtime = await openRuntime({ home: home(), policyRef: intent.policy_hash });
       try {
-        const r = await runtime.governor.rollback(receiptId, operator);
+        const r = await runtime.rollback(receiptId, operator);
         const text = r.content.map((c) => c.text).join("\n");
         if (r.isError) throw new CliError(`rollback refused: ${text}`, 1);
         out(`rolled back ${receiptId} (${intent.op}, job ${intent.job})`);

@@ -48,7 +48,7 @@ export function registerServeCommand(program: Command, home: () => string): void
         ...(backend ? { backend: backend as "local" | "azure" } : {}),
         ...(ungoverned ? { ungoverned: true } : {}),
       });
-      const dangling = runtime.governor.danglingIntentCount();
+      const dangling = runtime.receipts.danglingIntents().length;
       if (dangling > 0) {
         process.stderr.write(
           `gsmcp: ${dangling} write intent(s) have no outcome (the server stopped mid-write); see "gsmcp receipts dangling"\n`,
@@ -86,7 +86,7 @@ export function registerServeCommand(program: Command, home: () => string): void
         await runtime.close();
         return;
       }
-      const server = createMcpServer(runtime.governor);
+      const server = createMcpServer(runtime.session);
       const transport = new StdioServerTransport();
       await new Promise<void>((resolve) => {
         transport.onclose = () => resolve();

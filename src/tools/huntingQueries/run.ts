@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GovernanceError } from "../../governance/errors.js";
+import { BackendError } from "../../sentinel/errors.js";
 import { HUNTING_CATEGORY } from "../../sentinel/sdk-hunting.js";
 import { queryResultFields, runBoundedQuery } from "../kql/bounded.js";
 import { isoDuration, workspace } from "../shared.js";
@@ -36,7 +37,7 @@ export default defineTool({
     try {
       s = await ctx.backend.getSavedSearch(a.savedSearchId);
     } catch (e) {
-      if (e instanceof GovernanceError && e.details?.status === 404)
+      if (e instanceof BackendError && e.failure === "not_found")
         throw new GovernanceError(
           "invalid_arguments",
           `savedSearchId: no saved search "${a.savedSearchId}" in this workspace`,

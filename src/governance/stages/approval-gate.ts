@@ -1,0 +1,108 @@
+import { jcsHash } from "../../crypto/jcs.js";
+import { verifyApproval } from "../approvals.js";
+import type { Decision } from "../decide.js";
+import { GovernanceError } from "../errors.js";
+import { type CallEnv, type Caller, refused, type StageResult } from "./types.js";
+
+/** Asks the user in the MCP client (elicitation); undefined when the client cannot ask. */
+export type Elicitor = (message: string) => Promise<{ approve: boolean; reason?: string } | undefined>;
+
+export interface Approved {
+  approvalId?: string;
+  /** The approval was given in the agent's own MCP client: it proves the host said yes, not who did. */
+  clientAsserted?: boolean;
+}
+
+/**
+ * Stage 4, approval gate: a gated write runs only with an approved, signed approval bound to job + op + arguments +
+ * policy. An approval the policy's rule does not accept (wrong signer, client-asserted where the rule needs an
+ * approver) is refused; a missing one is requested and the call refused with `approval_required`.
+ */
+export async function approvalGate(
+  caller: Caller,
+  op: string,
+  args: Record<string, unknown>,
+  decision: Decision,
+  env: CallEnv,
+  elicit?: Elicitor,
+): Promise<StageResult<Approved>> {
+  const rule = decision.approval;
+  if (!rule) return { ok: true };
+  const { approvals, trust, clientAssertionSigner } = env.deps;
+  const { claims, policy } = caller;
+  const argsHash = jcsHash(args);
+  const now = new Date(env.now());
+  const existing = approvals.findForBinding(claims.job, op, argsHash, policy.hash);
+  const live = existing && new Date(existing.expires_at).getTime() > now.getTime() ? existing : undefined;
+  if (live?.decision === "approved") {
+    const problem = verifyApproval(live, trust, rule);
+    if (problem)
+      return refused(new GovernanceError("approval_invalid", `approval ${live.approval_id}: ${problem}`), {
+        approvalId: live.approval_id,
+      });
+    return { ok: true, approvalId: live.approval_id, ...(live.client_asserted ? { clientAsserted: true } : {}) };
+  }
+  if (live?.decision === "denied") {
+    approvals.consume(live.approval_id, "denied", now);
+    return refused(
+      new GovernanceError(
+        "approval_invalid",
+        `approval ${live.approval_id} was denied${live.reason ? `: ${live.reason}` : ""}`,
+        "do not retry this action without a new human decision",
+      ),
+      { approvalId: live.approval_id },
+    );
+  }
+  const shownArgs = env.redactor.redact(args).value;
+  const pending =
+    live ??
+    approvals.request(
+      {
+        job: claims.job,
+        agent: claims.sub,
+        op,
+        args_hash: argsHash,
+        args_redacted: shownArgs,
+        policy_hash: policy.hash,
+        rule: rule.name,
+      },
+      rule.ttl_seconds,
+      now,
+    );
+  // Only where the policy's rule opts in (mode "interactive") is the user asked in the MCP client; its answer is
+  // signed with the client-assertion key and marked client_asserted, never with an approver's key.
+  if (rule.mode === "interactive" && elicit && clientAssertionSigner) {
+    const answer = await elicit(
+      `The agent (job ${claims.job}) asks to run ${op} with ${JSON.stringify(shownArgs)}. Approve this exact call?`,
+    ).catch(() => undefined);
+    if (answer) {
+      const decided = approvals.decide(
+        pending.approval_id,
+        answer.approve ? "approved" : "denied",
+        clientAssertionSigner,
+        `${answer.reason ?? (answer.approve ? "approved in the client" : "declined in the client")}`,
+        now,
+        { clientAsserted: true },
+      );
+      if (answer.approve) return { ok: true, approvalId: decided.approval_id, clientAsserted: true };
+      approvals.consume(pending.approval_id, "denied", now);
+      return refused(
+        new GovernanceError(
+          "approval_invalid",
+          `${op} was declined in the client (${pending.approval_id})`,
+          "do not retry without a new human decision",
+        ),
+        { approvalId: pending.approval_id },
+      );
+    }
+  }
+  return refused(
+    new GovernanceError(
+      "approval_required",
+      `${op} requires approval "${rule.name}"; request ${pending.approval_id} is pending until ${pending.expires_at}`,
+      `an approver runs: gsmcp approvals approve ${pending.approval_id} — then call again with the same arguments`,
+      { approval_id: pending.approval_id, expires_at: pending.expires_at, args_hash: argsHash },
+    ),
+    { approvalId: pending.approval_id },
+  );
+}

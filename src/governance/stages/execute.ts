@@ -1,0 +1,110 @@
+import type { CallFacts, ToolContext, ToolDef } from "../../tools/types.js";
+import type { Receipt } from "../../types/receipt.js";
+import { toGovernanceError } from "../codes.js";
+import type { Decision, DecisionRequest } from "../decide.js";
+import { GovernanceError } from "../errors.js";
+import { draftReceipt } from "./receipt-draft.js";
+import { type CallEnv, type Caller, type CallRecord, failed, refused, type StageResult } from "./types.js";
+
+export interface ExecuteInput {
+  tool: ToolDef;
+  args: Record<string, unknown>;
+  caller: Caller;
+  decision: Decision;
+  request: DecisionRequest;
+  facts: CallFacts;
+  /** The call so far, for the intent receipt of a write. */
+  record: CallRecord;
+  /** What the governance_* tools read about their caller. */
+  governance: ToolContext["governance"];
+}
+
+/**
+ * Stage 5, execute: the handler runs on the backend with the decision's constraints. A write is two-phase: the state
+ * it will change is captured, the real arguments and prior state are stored for rollback, the intent receipt (redacted
+ * forms) is persisted and the approval consumed — only then does the write run. Without the intent nothing executes.
+ */
+export async function execute(
+  input: ExecuteInput,
+  env: CallEnv,
+): Promise<StageResult<{ output: Record<string, unknown>; intent?: Receipt }>> {
+  const { tool, args, decision, request, facts, record } = input;
+  let intent: Receipt | undefined;
+  const after = () => (intent ? { intentReceiptId: intent.receipt_id } : {});
+  try {
+    const ctx: ToolContext = {
+      backend: await env.deps.backend(),
+      decision,
+      facts,
+      ...constraintsOf(decision),
+      ...(request.kql ? { kql: request.kql } : {}),
+      ...(input.governance ? { governance: input.governance } : {}),
+    };
+    if (!tool.effects.readOnly) {
+      const prior = tool.capture ? await tool.capture(args, ctx) : undefined;
+      ctx.prior = prior;
+      const written = writeIntent(record, tool, args, prior, env);
+      if (!written.ok) return written;
+      intent = written.intent;
+      if (record.approvalId && !env.deps.approvals.consume(record.approvalId, intent.receipt_id, new Date(env.now())))
+        return refused(
+          new GovernanceError(
+            "approval_invalid",
+            `approval ${record.approvalId} was already used`,
+            "each approval authorizes one call; request a new one",
+          ),
+          { ...after(), decision: { ...decision, effect: "BLOCK" } },
+        );
+    }
+    return { ok: true, output: (await tool.run(args, ctx)) as Record<string, unknown>, ...(intent ? { intent } : {}) };
+  } catch (e) {
+    return failed(toGovernanceError(e, "backend_error"), after());
+  }
+}
+
+function constraintsOf(decision: Decision): Pick<ToolContext, "maxRows" | "timespan"> {
+  const out: Pick<ToolContext, "maxRows" | "timespan"> = {};
+  for (const c of decision.constraints) {
+    if (c.kind === "max_rows") out.maxRows = c.value;
+    if (c.kind === "timespan") out.timespan = c.value;
+  }
+  return out;
+}
+
+/** The real arguments and prior state first (protected state), then the intent receipt (redacted forms). */
+function writeIntent(
+  record: CallRecord,
+  tool: ToolDef,
+  args: Record<string, unknown>,
+  prior: unknown,
+  env: CallEnv,
+): StageResult<{ intent: Receipt }> {
+  try {
+    const draft = draftReceipt(
+      {
+        ...record,
+        status: "pending",
+        phase: "intent",
+        rollback: {
+          posture: tool.rollback.posture,
+          description: tool.rollback.description,
+          ...(prior !== undefined ? { prior_state: env.redactor.redact(prior).value } : {}),
+        },
+      },
+      env,
+    );
+    env.deps.rollbackState?.put(draft.receipt_id, args, prior);
+    return { ok: true, intent: env.deps.receipts.append(draft) };
+  } catch (e) {
+    return failed(
+      new GovernanceError(
+        "receipt_persist_failed",
+        `intent receipt could not be persisted, nothing was executed: ${(e as Error).message}`,
+        "check GSMCP_HOME (disk space, permissions)",
+        undefined,
+        { cause: e },
+      ),
+      { unsealed: true },
+    );
+  }
+}

@@ -1,0 +1,34 @@
+import { GovernanceError } from "../errors.js";
+import type { CallTelemetry } from "./emit.js";
+import { recordDecision } from "./receipt-draft.js";
+import { errorResult, okResult } from "./result.js";
+import { writeReceipt } from "./seal.js";
+import type { CallEnv, CallRecord, Refusal, ToolCallResult } from "./types.js";
+
+/** A refusal from any stage, folded into the call's record (status, error, the decision it carries). */
+export function withRefusal(record: CallRecord, r: Refusal): CallRecord {
+  return {
+    ...record,
+    status: r.status,
+    error: r.error,
+    ...(r.decision ? { decision: r.decision } : {}),
+    ...(r.approvalId ? { approvalId: r.approvalId } : {}),
+    ...(r.intentReceiptId ? { phase: "outcome" as const, intentReceiptId: r.intentReceiptId } : {}),
+  };
+}
+
+/**
+ * Seal and emit, then answer: the receipt is written (fail closed), the events go out (fail closed when the policy
+ * says so), and only then does the result — or the refusal — leave the server.
+ */
+export function finishCall(record: CallRecord, env: CallEnv, telemetry: CallTelemetry): ToolCallResult {
+  const sealed = writeReceipt(record, env);
+  if (!sealed.ok) return errorResult(sealed.error);
+  const decision = recordDecision(record);
+  const emitted = telemetry.emit(record, sealed.draft, sealed.receipt.receipt_id, decision);
+  if (!emitted.ok) return errorResult(emitted.error);
+  const id = sealed.receipt.receipt_id;
+  if (record.status === "ok" && record.output)
+    return okResult(record.output, record.text ?? JSON.stringify(record.output), record.injections ?? [], id, decision);
+  return errorResult(record.error ?? new GovernanceError("internal_error", "call failed"), id, decision);
+}
