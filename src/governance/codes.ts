@@ -3,7 +3,8 @@ import { type GovernanceCode, GovernanceError } from "./errors.js";
 
 /**
  * One row per refusal code: how it reaches the SOC (telemetry ErrorCode, HTTP-like; Severity), the MCP client (a tool
- * result, or a protocol error for what the client addressed wrongly), the CLI (exit code) and the agent (the fix).
+ * result, or a protocol error for what the client addressed wrongly) and the agent (the fix). The code itself is what
+ * the receipt, the event's ToolResult, the MCP error and the CLI's "gsmcp: <code>: …" line all carry.
  * A `Record` over the closed union, so the compiler rejects a code without its row.
  */
 export interface CodeRow {
@@ -13,21 +14,19 @@ export interface CodeRow {
   severity: 1 | 2 | 3 | 4;
   /** `protocol`: answered as a JSON-RPC error (InvalidParams) instead of a tool result with isError. */
   mcp: "tool_result" | "protocol";
-  /** CLI exit code: 2 refused by governance, 3 the environment (home, store, backend), 1 anything else. */
-  exit: 1 | 2 | 3;
   /** What the agent or operator can do, when the refusal does not say it itself. */
   fix?: string;
 }
 
-const AUTH: CodeRow = { errorCode: 401, severity: 3, mcp: "tool_result", exit: 2 };
-const POLICY: CodeRow = { errorCode: 412, severity: 3, mcp: "tool_result", exit: 2 };
-const DENIED: CodeRow = { errorCode: 403, severity: 3, mcp: "tool_result", exit: 2 };
+const AUTH: CodeRow = { errorCode: 401, severity: 3, mcp: "tool_result" };
+const POLICY: CodeRow = { errorCode: 412, severity: 3, mcp: "tool_result" };
+const DENIED: CodeRow = { errorCode: 403, severity: 3, mcp: "tool_result" };
 const KQL_FIX = "rewrite the query against the allowed tables without cross-workspace or external access";
 const OP_FIX =
   "this policy does not permit the operation; use governance_explain, or run under a policy that allows it";
 
 export const CODES: Record<GovernanceCode, CodeRow> = {
-  home_missing: { errorCode: 500, severity: 3, mcp: "tool_result", exit: 3 },
+  home_missing: { errorCode: 500, severity: 3, mcp: "tool_result" },
   auth_missing: AUTH,
   auth_invalid: AUTH,
   auth_expired: AUTH,
@@ -41,13 +40,13 @@ export const CODES: Record<GovernanceCode, CodeRow> = {
   policy_unsigned: POLICY,
   policy_untrusted: POLICY,
   policy_hash_mismatch: POLICY,
-  unknown_tool: { errorCode: 404, severity: 3, mcp: "protocol", exit: 2 },
-  invalid_arguments: { errorCode: 400, severity: 2, mcp: "tool_result", exit: 2 },
+  unknown_tool: { errorCode: 404, severity: 3, mcp: "protocol" },
+  invalid_arguments: { errorCode: 400, severity: 2, mcp: "tool_result" },
   op_denied: { ...DENIED, fix: OP_FIX },
   op_not_allowed: { ...DENIED, fix: OP_FIX },
   op_out_of_token_scope: { ...DENIED, fix: "issue a token whose --ops include this operation" },
   workspace_not_allowed: DENIED,
-  kql_invalid: { errorCode: 400, severity: 2, mcp: "tool_result", exit: 2 },
+  kql_invalid: { errorCode: 400, severity: 2, mcp: "tool_result" },
   kql_forbidden_construct: { ...DENIED, fix: KQL_FIX },
   kql_table_not_allowed: { ...DENIED, fix: KQL_FIX },
   kql_lineage_unknown: {
@@ -58,24 +57,23 @@ export const CODES: Record<GovernanceCode, CodeRow> = {
     ...DENIED,
     fix: "remove where/sort/join conditions on the redacted columns, or run under a policy whose redaction.column_predicates is allow",
   },
-  kql_read_outside_analysis: { errorCode: 500, severity: 4, mcp: "tool_result", exit: 2 },
-  kql_query_timeout: { errorCode: 504, severity: 2, mcp: "tool_result", exit: 3 },
-  kql_query_limit: { errorCode: 413, severity: 2, mcp: "tool_result", exit: 3 },
-  approval_required: { errorCode: 428, severity: 2, mcp: "tool_result", exit: 2 },
-  approval_invalid: { errorCode: 403, severity: 3, mcp: "tool_result", exit: 2 },
-  job_paused: { errorCode: 423, severity: 3, mcp: "tool_result", exit: 2 },
+  kql_read_outside_analysis: { errorCode: 500, severity: 4, mcp: "tool_result" },
+  kql_query_timeout: { errorCode: 504, severity: 2, mcp: "tool_result" },
+  kql_query_limit: { errorCode: 413, severity: 2, mcp: "tool_result" },
+  approval_required: { errorCode: 428, severity: 2, mcp: "tool_result" },
+  approval_invalid: { errorCode: 403, severity: 3, mcp: "tool_result" },
+  job_paused: { errorCode: 423, severity: 3, mcp: "tool_result" },
   budget_exceeded: {
     errorCode: 429,
     severity: 3,
     mcp: "tool_result",
-    exit: 2,
     fix: "the job's budget is spent; start a new job or ask an operator",
   },
-  receipt_persist_failed: { errorCode: 507, severity: 4, mcp: "tool_result", exit: 3 },
-  telemetry_failed: { errorCode: 507, severity: 4, mcp: "tool_result", exit: 3 },
-  backend_error: { errorCode: 502, severity: 2, mcp: "tool_result", exit: 3 },
-  tool_output_invalid: { errorCode: 500, severity: 4, mcp: "tool_result", exit: 1 },
-  internal_error: { errorCode: 500, severity: 3, mcp: "tool_result", exit: 1 },
+  receipt_persist_failed: { errorCode: 507, severity: 4, mcp: "tool_result" },
+  telemetry_failed: { errorCode: 507, severity: 4, mcp: "tool_result" },
+  backend_error: { errorCode: 502, severity: 2, mcp: "tool_result" },
+  tool_output_invalid: { errorCode: 500, severity: 4, mcp: "tool_result" },
+  internal_error: { errorCode: 500, severity: 3, mcp: "tool_result" },
 };
 
 /** A refusal with the table's fix when the error brings none. */

@@ -14,15 +14,7 @@ import { finishCall, withRefusal } from "./stages/finish.js";
 import { blockDecision } from "./stages/receipt-draft.js";
 import { errorResult } from "./stages/result.js";
 import { sealOutput } from "./stages/seal.js";
-import type {
-  CallEnv,
-  Caller,
-  CallMeta,
-  CallRecord,
-  GovernorDeps,
-  Refusal,
-  ToolCallResult,
-} from "./stages/types.js";
+import type { CallEnv, Caller, CallMeta, CallRecord, GovernorDeps, Refusal, ToolCallResult } from "./stages/types.js";
 
 export type { CallMeta, GovernorDeps, TelemetryHealth, ToolCallResult } from "./stages/types.js";
 

@@ -78,7 +78,7 @@ export const TOOLS: ToolDef[] = [
   bookmarksCreate,
   governanceExplain,
   governanceWhoami,
-] as unknown as ToolDef[];
+];
 
 const byName = new Map(TOOLS.map((t) => [toolNameFor(t.op), t]));
 const byOp = new Map(TOOLS.map((t) => [t.op, t]));

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Decision, KqlFacts } from "../governance/decide.js";
+import { GovernanceError } from "../governance/errors.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 
 export interface ToolEffects {
@@ -25,7 +26,7 @@ export interface ResolveContext {
 }
 
 /** What a handler gets: the backend, and the constraints the decision put on this call. */
-export interface ToolContext {
+export interface ToolContext<P = unknown> {
   backend: SentinelBackend;
   decision: Decision;
   /** Row cap from the decision (undefined: no cap). */
@@ -37,7 +38,7 @@ export interface ToolContext {
   /** KQL: what the analyzer found (tables, stored functions, lineage); the result is checked against it. */
   kql?: KqlFacts;
   /** Writes: the state captured before the call (what `capture` returned), recorded for rollback. */
-  prior?: unknown;
+  prior?: P;
   /** Governance-only context for governance tools. */
   governance?: GovernanceView;
   /** The benchmarks' ungoverned baseline: no decision was made, so there is nothing to check results against. */
@@ -70,8 +71,13 @@ export interface GovernanceView {
   }>;
 }
 
-/** One declaration per tool: everything a reviewer, the manifest and the pipeline need. */
-export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+/**
+ * One declaration per tool: everything a reviewer, the manifest and the pipeline need. `I` and `O` are the zod
+ * schemas of arguments and result (the result is checked against `O` before it leaves); `P` is the state `capture`
+ * records before a write and `revert` restores. Handlers are methods, so any ToolDef<I, O, P> is a ToolDef (the
+ * registry holds them without casts); the pipeline calls them only with arguments that passed `input`.
+ */
+export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject, P = unknown> {
   op: string;
   title: string;
   description: string;
@@ -81,17 +87,24 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   rbac: { role: string; action: string };
   approvalDefault: "none" | "required";
   rollback: { posture: RollbackPosture; description: string };
-  facts?: (args: z.infer<I>) => CallFacts;
+  facts?(args: z.infer<I>): CallFacts;
   /**
    * Facts that live in Sentinel (e.g. a saved query's text), looked up once before deciding; they override `facts`.
    * The decision is made on exactly what this returns, and `run` receives it as `ctx.facts` (no second fetch).
    */
-  resolveFacts?: (args: z.infer<I>, ctx: ResolveContext) => Promise<CallFacts>;
+  resolveFacts?(args: z.infer<I>, ctx: ResolveContext): Promise<CallFacts>;
   /** Writes: reads the state the call will change, recorded in the intent receipt for rollback. */
-  capture?(args: z.infer<I>, ctx: ToolContext): Promise<unknown>;
-  run(args: z.infer<I>, ctx: ToolContext): Promise<z.infer<O>>;
+  capture?(args: z.infer<I>, ctx: ToolContext): Promise<P>;
+  run(args: z.infer<I>, ctx: ToolContext<P>): Promise<z.infer<O>>;
   /** Restores the state `capture` recorded (for postures revert / disable-restore / supersede / delete). */
-  revert?(args: z.infer<I>, prior: unknown, ctx: ToolContext): Promise<Record<string, unknown>>;
+  revert?(args: z.infer<I>, prior: P, ctx: ToolContext): Promise<Record<string, unknown>>;
+}
+
+/** A write's captured state in `run`; the pipeline captures it before every write, so its absence is a defect. */
+export function priorOf<P>(ctx: ToolContext<P>): P {
+  if (ctx.prior === undefined)
+    throw new GovernanceError("internal_error", "the write's prior state was not captured; nothing was changed");
+  return ctx.prior;
 }
 
 /** MCP tool name for an op id: sentinel_<group>_<verb>, governance ops as governance_<verb>. */
@@ -99,8 +112,10 @@ export function toolNameFor(op: string): string {
   return op.startsWith("governance.") ? op.replaceAll(".", "_") : `sentinel_${op.replaceAll(".", "_")}`;
 }
 
-/** Declares a tool with its types inferred from the zod schemas. */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef<I, O> {
+/** Declares a tool with its types inferred from the zod schemas and from what `capture` returns. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject, P = unknown>(
+  def: ToolDef<I, O, P>,
+): ToolDef<I, O, P> {
   return def;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { isoDurationMs } from "../../governance/decide.js";
 import { analyticsRule, WRITE_EFFECTS } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 import { ruleFields } from "./rule-input.js";
 
 const MIN = 5 * 60_000;
@@ -29,11 +29,11 @@ export default defineTool({
   facts: (a) => ({ kql: { query: a.query } }),
   capture: async () => ({ ruleId: randomUUID() }),
   async run(args, ctx) {
-    const { ruleId } = ctx.prior as { ruleId: string };
+    const { ruleId } = priorOf(ctx);
     return { rule: await ctx.backend.putAnalyticsRule({ id: ruleId, ...args, tactics: args.tactics ?? [] }) };
   },
   async revert(_args, prior, ctx) {
-    const { ruleId } = prior as { ruleId: string };
+    const { ruleId } = prior;
     await ctx.backend.deleteAnalyticsRule(ruleId);
     return { deleted: ruleId };
   },

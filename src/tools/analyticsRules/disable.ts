@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { AnalyticsRule } from "../../sentinel/backend.js";
 import { analyticsRule, DESTRUCTIVE_EFFECTS, ruleId } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 
 export default defineTool({
   op: "analyticsRules.disable",
@@ -15,11 +14,11 @@ export default defineTool({
   rollback: { posture: "revert", description: "Re-enable the rule with its captured configuration." },
   capture: (args, ctx) => ctx.backend.getAnalyticsRule(args.ruleId),
   async run(_args, ctx) {
-    const prior = ctx.prior as AnalyticsRule;
+    const prior = priorOf(ctx);
     return { rule: await ctx.backend.putAnalyticsRule({ ...prior, enabled: false }, prior.etag) };
   },
   async revert(_args, prior, ctx) {
-    const { etag: _e, ...rule } = prior as AnalyticsRule;
+    const { etag: _e, ...rule } = prior;
     return { rule: await ctx.backend.putAnalyticsRule(rule) };
   },
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { AnalyticsRule } from "../../sentinel/backend.js";
 import { analyticsRule, ruleId, WRITE_EFFECTS } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 import { ruleFields } from "./rule-input.js";
 
 export default defineTool({
@@ -31,7 +31,7 @@ export default defineTool({
   facts: (a) => (a.query ? { kql: { query: a.query } } : {}),
   capture: (args, ctx) => ctx.backend.getAnalyticsRule(args.ruleId),
   async run(args, ctx) {
-    const prior = ctx.prior as AnalyticsRule;
+    const prior = priorOf(ctx);
     const { ruleId: _id, ...changes } = args;
     const next: AnalyticsRule = {
       ...prior,
@@ -40,7 +40,7 @@ export default defineTool({
     return { rule: await ctx.backend.putAnalyticsRule(next, prior.etag) };
   },
   async revert(_args, prior, ctx) {
-    const p = prior as AnalyticsRule;
+    const p = prior;
     const { etag: _e, ...rule } = p;
     return { rule: await ctx.backend.putAnalyticsRule(rule) };
   },

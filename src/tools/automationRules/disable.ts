@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { AutomationRuleSummary } from "../../sentinel/backend.js";
 import { automationRule, DESTRUCTIVE_EFFECTS, ruleId } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 
 export default defineTool({
   op: "automationRules.disable",
@@ -15,10 +14,10 @@ export default defineTool({
   rollback: { posture: "revert", description: "Re-enable the automation rule with its captured configuration." },
   capture: (args, ctx) => ctx.backend.getAutomationRule(args.ruleId),
   async run(_args, ctx) {
-    const prior = ctx.prior as AutomationRuleSummary;
+    const prior = priorOf(ctx);
     return { rule: await ctx.backend.putAutomationRule({ ...prior, enabled: false }, prior.etag) };
   },
   async revert(_args, prior, ctx) {
-    return { rule: await ctx.backend.putAutomationRule(prior as AutomationRuleSummary) };
+    return { rule: await ctx.backend.putAutomationRule(prior) };
   },
 });

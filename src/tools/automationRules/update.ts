@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { AutomationRuleSummary } from "../../sentinel/backend.js";
 import { automationRule, ruleId } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 
 export default defineTool({
   op: "automationRules.update",
@@ -21,7 +20,7 @@ export default defineTool({
   rollback: { posture: "disable-restore", description: "Restore the configuration captured before the write." },
   capture: (args, ctx) => ctx.backend.getAutomationRule(args.ruleId),
   async run(args, ctx) {
-    const prior = ctx.prior as AutomationRuleSummary;
+    const prior = priorOf(ctx);
     return {
       rule: await ctx.backend.putAutomationRule(
         {
@@ -34,6 +33,6 @@ export default defineTool({
     };
   },
   async revert(_args, prior, ctx) {
-    return { rule: await ctx.backend.putAutomationRule(prior as AutomationRuleSummary) };
+    return { rule: await ctx.backend.putAutomationRule(prior) };
   },
 });

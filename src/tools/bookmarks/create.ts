@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { attackTactic, techniqueId } from "../huntingQueries/shared.js";
 import { WRITE_EFFECTS } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 import { bookmark } from "./shared.js";
 
 const dateTime = z.iso.datetime({ offset: true, message: "ISO 8601 date-time such as 2024-05-01T12:00:00Z" });
@@ -37,11 +37,11 @@ export default defineTool({
   // The new bookmark's id is fixed before the write, so the intent receipt names what rollback deletes.
   capture: async () => ({ bookmarkId: randomUUID() }),
   async run(args, ctx) {
-    const { bookmarkId } = ctx.prior as { bookmarkId: string };
+    const { bookmarkId } = priorOf(ctx);
     return { bookmark: await ctx.backend.putBookmark(bookmarkId, args) };
   },
   async revert(_args, prior, ctx) {
-    const { bookmarkId } = prior as { bookmarkId: string };
+    const { bookmarkId } = prior;
     await ctx.backend.deleteBookmark(bookmarkId);
     return { deleted: bookmarkId };
   },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { incidentId, WRITE_EFFECTS, workspace } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 
 const comment = z.object({
   id: z.string(),
@@ -27,11 +27,11 @@ export default defineTool({
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),
   capture: async (args) => ({ incidentId: args.incidentId, commentId: randomUUID() }),
   async run(args, ctx) {
-    const prior = ctx.prior as { commentId: string };
+    const prior = priorOf(ctx);
     return { comment: await ctx.backend.addComment(args.incidentId, prior.commentId, args.message) };
   },
   async revert(args, prior, ctx) {
-    const p = prior as { commentId: string };
+    const p = prior;
     const note = `Correction: comment ${p.commentId} was added by an AI agent and has been withdrawn by an operator (rollback). Disregard it.`;
     return { comment: await ctx.backend.addComment(args.incidentId, randomUUID(), note) };
   },

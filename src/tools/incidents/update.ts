@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { IncidentSummary } from "../../sentinel/backend.js";
 import { DESTRUCTIVE_EFFECTS, incidentId, incidentSummary, severity, workspace } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 
 export default defineTool({
   op: "incidents.update",
@@ -34,7 +33,7 @@ export default defineTool({
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),
   capture: (args, ctx) => ctx.backend.getIncident(args.incidentId),
   async run(args, ctx) {
-    const before = ctx.prior as IncidentSummary;
+    const before = priorOf(ctx);
     const incident = await ctx.backend.updateIncident(
       args.incidentId,
       {
@@ -48,7 +47,7 @@ export default defineTool({
     return { incident };
   },
   async revert(args, prior, ctx) {
-    const p = prior as IncidentSummary;
+    const p = prior;
     const incident = await ctx.backend.updateIncident(args.incidentId, {
       status: p.status as "New" | "Active" | "Closed",
       severity: p.severity as "High",

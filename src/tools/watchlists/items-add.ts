@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { WRITE_EFFECTS } from "../shared.js";
-import { defineTool } from "../types.js";
+import { defineTool, priorOf } from "../types.js";
 import { watchlistAlias } from "./items.js";
 
 export default defineTool({
@@ -28,11 +28,11 @@ export default defineTool({
   rollback: { posture: "delete", description: "Delete the item the agent added." },
   capture: async (args) => ({ watchlistAlias: args.watchlistAlias, itemId: randomUUID() }),
   async run(args, ctx) {
-    const { itemId } = ctx.prior as { itemId: string };
+    const { itemId } = priorOf(ctx);
     return { item: await ctx.backend.putWatchlistItem(args.watchlistAlias, itemId, args.values) };
   },
   async revert(args, prior, ctx) {
-    const { itemId } = prior as { itemId: string };
+    const { itemId } = prior;
     await ctx.backend.deleteWatchlistItem(args.watchlistAlias, itemId);
     return { deleted: itemId };
   },
