@@ -1,0 +1,33 @@
+import { createHash } from "node:crypto";
+
+// The demo tenant the seed populates: its users, apps, sign-in locations, hosts and processes, and the planted
+// attack's source IP and stage-1 payload hash (which the TI indicators name too).
+
+export const DOMAIN = "contoso.com";
+export const USERS = [
+  "adele.vance",
+  "alex.wilber",
+  "diego.siciliani",
+  "grady.archie",
+  "isaiah.langer",
+  "johanna.lorenz",
+  "lee.gu",
+  "lidia.holloway",
+  "megan.bowen",
+  "miriam.graham",
+  "nestor.wilke",
+  "patti.fernandez",
+];
+export const APPS = [
+  "Office 365 Exchange Online",
+  "Microsoft Teams",
+  "Azure Portal",
+  "SharePoint Online",
+  "Microsoft Graph",
+];
+export const LOCATIONS = ["US", "GB", "DE", "NL", "FR"];
+export const ATTACKER_IP = "203.0.113.45";
+export const HOSTS = ["WS-ADELE01", "WS-ALEX02", "WS-DIEGO03", "SRV-FILE01", "SRV-SQL02"];
+export const PROCS = ["chrome.exe", "outlook.exe", "teams.exe", "excel.exe", "svchost.exe", "explorer.exe"];
+/** SHA-256 of the stage-1 payload the seeded PowerShell run dropped (see seed-logs.ts, DeviceProcessEvents). */
+export const STAGE1_SHA256 = createHash("sha256").update("stage1").digest("hex");
