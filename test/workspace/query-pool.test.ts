@@ -3,7 +3,9 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { toGovernanceError } from "../../src/governance/codes.js";
 import { GovernanceError } from "../../src/governance/errors.js";
+import { BackendError } from "../../src/sentinel/errors.js";
 import { SdkBackend } from "../../src/sentinel/sdk-backend.js";
 import { createLocalClients, initWorkspace, startWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 import type { QueryPoolOptions } from "../../src/workspace/query-pool.js";
@@ -120,7 +122,7 @@ describe("bounded query execution", () => {
     })();
     expect((await quick).rows[0]![0]).toBeGreaterThan(0);
     expect((await arm).length).toBe(20);
-    const err = await runaway;
+    const err = toGovernanceError(await runaway);
     expect(order.slice(0, 2).sort()).toEqual(["arm", "query"]);
     expect(order[2]).toBe("runaway stopped");
     // The server stopped it (504, not the client's deadline), with the reason and what to do.
@@ -173,7 +175,9 @@ describe("bounded query execution", () => {
 
   it("answers a query that runs out of worker memory with a clear error and replaces the worker", async () => {
     const s = await start({ maxOldGenerationSizeMb: 96 });
-    const err = await s.backend.queryLogs(MEMORY_HOG, "P1D", { serverTimeoutSeconds: 60 }).catch((e: unknown) => e);
+    const raw = await s.backend.queryLogs(MEMORY_HOG, "P1D", { serverTimeoutSeconds: 60 }).catch((e: unknown) => e);
+    expect(raw).toMatchObject({ failure: "limit" });
+    const err = toGovernanceError(raw);
     expect(err).toBeInstanceOf(GovernanceError);
     expect((err as GovernanceError).code).toBe("kql_query_limit");
     expect((err as GovernanceError).message).toMatch(/resource limit.*memory limit of 96 MB/);
@@ -210,8 +214,8 @@ describe("bounded query execution", () => {
     await until(() => s.server.queryPool.stats().busy === 1);
     ac.abort();
     const err = await p;
-    expect(err).toBeInstanceOf(GovernanceError);
-    expect((err as GovernanceError).details).toMatchObject({ reason: "cancelled" });
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err).toMatchObject({ failure: "cancelled", extra: { details: { reason: "cancelled" } } });
     await until(() => s.server.queryPool.stats().terminated === 1);
     expect(s.server.queryPool.stats().busy).toBe(0);
   });

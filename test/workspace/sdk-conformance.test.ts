@@ -3,7 +3,8 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GovernanceError } from "../../src/governance/errors.js";
+import { toGovernanceError } from "../../src/governance/codes.js";
+import { BackendError } from "../../src/sentinel/errors.js";
 import { SdkBackend } from "../../src/sentinel/sdk-backend.js";
 import { createLocalClients, initWorkspace, startWorkspace, type WorkspaceHandle } from "../../src/workspace/index.js";
 
@@ -243,7 +244,7 @@ describe("embedded workspace through the Azure SDK clients", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
-  it("every backend call maps SDK failures to backend_error, listing incidents included (review defect)", async () => {
+  it("every backend call maps SDK failures to a BackendError (backend_error for the pipeline), listing incidents included (review defect)", async () => {
     const lost = new SdkBackend(
       {
         subscriptionId: ws.ids.subscriptionId,
@@ -254,12 +255,14 @@ describe("embedded workspace through the Azure SDK clients", () => {
       clients,
     );
     for (const call of [() => lost.listIncidents({ top: 1 }), () => lost.getIncident("missing")]) {
-      const err = await call().catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(GovernanceError);
-      expect((err as GovernanceError).code).toBe("backend_error");
-      expect((err as GovernanceError).details).toMatchObject({ status: 404 });
+      const raw = await call().catch((e: unknown) => e);
+      expect(raw).toBeInstanceOf(BackendError);
+      expect(raw).toMatchObject({ failure: "not_found", status: 404 });
+      const err = toGovernanceError(raw);
+      expect(err.code).toBe("backend_error");
+      expect(err.details).toMatchObject({ status: 404 });
       // The SDK's error stays attached as the cause (for logs), and is not serialised into results.
-      expect(((err as GovernanceError).cause as { statusCode?: number }).statusCode).toBe(404);
+      expect(((raw as BackendError).cause as { statusCode?: number }).statusCode).toBe(404);
       expect(JSON.stringify(err)).not.toContain("RestError");
     }
   });

@@ -133,10 +133,7 @@ describe("hunting endpoints through the Azure SDK clients", () => {
     );
     const searches = await backend.listSavedSearches();
     expect(searches[0]).toMatchObject({ id: SAVED_SEARCHES[0]!.id, category: "Hunting Queries" });
-    await expect(backend.getSavedSearch("nope")).rejects.toMatchObject({
-      code: "backend_error",
-      details: { status: 404 },
-    });
+    await expect(backend.getSavedSearch("nope")).rejects.toMatchObject({ failure: "not_found", status: 404 });
     const b = await backend.putBookmark("bm-mapped", {
       displayName: "Mapped",
       query: "AuditLogs | take 1",
@@ -153,7 +150,7 @@ describe("hunting endpoints through the Azure SDK clients", () => {
     });
     expect((await backend.listBookmarks()).map((x) => x.id)).toContain("bm-mapped");
     await backend.deleteBookmark("bm-mapped");
-    await expect(backend.getBookmark("bm-mapped")).rejects.toMatchObject({ details: { status: 404 } });
+    await expect(backend.getBookmark("bm-mapped")).rejects.toMatchObject({ failure: "not_found", status: 404 });
   });
 
   /** A raw ARM request with the workspace's bearer secret (for paths no SDK operation produces). */

@@ -77,6 +77,7 @@ export class MemorySink implements TelemetrySink {
     if (this.fail) throw new Error("sink down");
     this.events.push(e);
   }
+  async flush(): Promise<void> {}
   async close(): Promise<void> {}
 }
 
