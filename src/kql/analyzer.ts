@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { analyzeLineage, type LineageFacts } from "./lineage.js";
+import { lookupTable } from "./lookup.js";
 import type { KqlColumn } from "./types.js";
 
 // Policy analysis runs on Microsoft's Kusto language service (the parser and binder behind Azure Data Explorer and
@@ -95,7 +96,7 @@ function globalsFor(schema: KqlSchema): Any {
 }
 
 /** Functions that reach outside the workspace (other workspaces, apps, clusters, databases, resources, files). */
-const CROSS_RESOURCE: Record<string, string> = {
+const CROSS_RESOURCE: Record<string, string> = lookupTable({
   workspace: "workspace",
   app: "app",
   cluster: "cluster",
@@ -106,7 +107,7 @@ const CROSS_RESOURCE: Record<string, string> = {
   external_table: "external_table",
   externaldata: "externaldata",
   entity_group: "entity_group",
-};
+});
 
 const TABULAR_PARENTS = new Set(["PipeExpression", "ExpressionStatement", "JoinOperator", "LookupOperator"]);
 

@@ -1,4 +1,5 @@
 import { KqlError, positionOf } from "./errors.js";
+import { lookupTable } from "./lookup.js";
 import type { Lambda, Tabular } from "./parser.js";
 import type { KqlColumn, KqlDataSource, KqlExecuteOptions, KqlType, KqlValue } from "./types.js";
 import type { Compiled, Row } from "./values.js";
@@ -97,7 +98,7 @@ export function stringLimit(ctx: Ctx, what: string, pos: number): never {
   fail(ctx, "limit", `${what} would build a string longer than ${MAX_STRING_LENGTH} characters`, pos);
 }
 
-export const KQL_TYPES: Record<string, KqlType> = {
+export const KQL_TYPES: Record<string, KqlType> = lookupTable({
   string: "string",
   int: "int",
   long: "long",
@@ -112,4 +113,4 @@ export const KQL_TYPES: Record<string, KqlType> = {
   dynamic: "dynamic",
   guid: "guid",
   decimal: "decimal",
-};
+});

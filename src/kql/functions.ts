@@ -9,13 +9,14 @@ import { MATH_FUNCTIONS } from "./functions-math.js";
 import { REGEX_FUNCTIONS } from "./functions-regex.js";
 import { SERIES_FUNCTIONS } from "./functions-series.js";
 import { STRING_FUNCTIONS } from "./functions-string.js";
+import { lookupTable } from "./lookup.js";
 import type { Compiled } from "./values.js";
 
 // Scalar functions. Each entry checks its arity at compile time and returns a closure; unknown names are errors.
 // The entries live in one module per family (functions-datetime, -conversion, -string, -regex, -conditional, -math,
 // -dynamic, -encoding, -series); this module is the one table over them and the compile step.
 
-const FUNCTIONS: FunctionTable = {
+const FUNCTIONS: FunctionTable = lookupTable({
   ...DATETIME_FUNCTIONS,
   ...CONVERSION_FUNCTIONS,
   ...STRING_FUNCTIONS,
@@ -25,7 +26,7 @@ const FUNCTIONS: FunctionTable = {
   ...DYNAMIC_FUNCTIONS,
   ...ENCODING_FUNCTIONS,
   ...SERIES_FUNCTIONS,
-};
+});
 
 /** Aggregation names (implemented in aggregates.ts), so that using one outside summarize gets a precise error. */
 export const AGGREGATION_NAMES: ReadonlySet<string> = new Set([

@@ -1,3 +1,5 @@
+import { lookupTable } from "./lookup.js";
+
 // Column lineage for redaction: which output columns of a query carry values derived from a redacted column.
 //
 // Runs on the Kusto language service's bound syntax tree (the same parse the policy decides on). The analysis is a
@@ -54,7 +56,7 @@ const LIST_OPERATORS = new Set([
   "PrintOperator",
 ]);
 const NAME_CARRYING = new Set(["JoinOperator", "LookupOperator", "UnionOperator"]);
-const PREDICATE_OPERATORS: Record<string, string> = {
+const PREDICATE_OPERATORS: Record<string, string> = lookupTable({
   FilterOperator: "where",
   SortOperator: "sort",
   TopOperator: "top",
@@ -65,14 +67,14 @@ const PREDICATE_OPERATORS: Record<string, string> = {
   PartitionOperator: "partition",
   TakeOperator: "take",
   SampleDistinctOperator: "sample-distinct",
-};
+});
 /** Operators whose output columns are named by the data, so lineage by name cannot follow them. */
-const OPAQUE_OPERATORS: Record<string, string> = {
+const OPAQUE_OPERATORS: Record<string, string> = lookupTable({
   EvaluateOperator: "evaluate (plugins such as bag_unpack and pivot name their columns from the data)",
   FindOperator: "find (packs every column of every table into one value)",
   SearchOperator: "search (matches every column, including redacted ones)",
   MacroExpandOperator: "macro-expand",
-};
+});
 const ROW_FUNCTIONS = new Set(["pack_all", "bag_pack_columns"]);
 const MAX_ROUNDS = 16;
 

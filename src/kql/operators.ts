@@ -1,6 +1,7 @@
 import { type Ctx, checkSize, colIndex, fail, KQL_TYPES, type Table } from "./context.js";
 import { compile, constant } from "./expr.js";
 import { join } from "./join.js";
+import { lookupTable } from "./lookup.js";
 import { makeSeries } from "./make-series.js";
 import { outputNames } from "./naming.js";
 import type { Op, SortKey, Tabular } from "./parser.js";
@@ -125,7 +126,7 @@ function keepOrReorder(op: Extract<Op, { k: "project-keep" | "project-reorder" }
   return { columns: order.map((i) => t.columns[i]!), rows: t.rows.map((r) => order.map((i) => r[i]!)) };
 }
 
-const PARSE_TYPES: Record<string, { re: string; conv: (s: string) => KqlValue }> = {
+const PARSE_TYPES: Record<string, { re: string; conv: (s: string) => KqlValue }> = lookupTable({
   string: { re: "(.*?)", conv: (s) => s },
   long: { re: "(-?\\d+)", conv: Number },
   int: { re: "(-?\\d+)", conv: Number },
@@ -136,7 +137,7 @@ const PARSE_TYPES: Record<string, { re: string; conv: (s: string) => KqlValue }>
   timespan: { re: "(.*?)", conv: parseTimespan },
   guid: { re: "([0-9a-fA-F-]{36})", conv: (s) => s },
   dynamic: { re: "(.*?)", conv: (s) => tryParseJson(s) as KqlValue },
-};
+});
 
 /**
  * parse (kind=simple): the pattern must match the whole value; string constants match literally, `*` skips anything,

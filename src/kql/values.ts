@@ -1,3 +1,4 @@
+import { lookupTable } from "./lookup.js";
 import type { KqlType, KqlValue } from "./types.js";
 
 // Value helpers shared by the expression compiler and the operators: ordering, grouping keys, Kusto string rules.
@@ -127,7 +128,7 @@ export function parseDatetime(raw: string): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-const SPAN_UNITS: Record<string, number> = {
+const SPAN_UNITS: Record<string, number> = lookupTable({
   d: 86_400_000,
   day: 86_400_000,
   days: 86_400_000,
@@ -153,7 +154,7 @@ const SPAN_UNITS: Record<string, number> = {
   microseconds: 0.001,
   tick: 0.0001,
   ticks: 0.0001,
-};
+});
 export const TIMESPAN_UNIT_NAMES = Object.keys(SPAN_UNITS);
 
 /** Parses timespan text: `2h`, `1.5d`, `100ms`, `[-][d.]hh:mm[:ss[.f]]`, or a bare number of days. */
