@@ -32,11 +32,11 @@ export class JobStore {
       list: db.prepare("SELECT * FROM jobs ORDER BY last_seen DESC"),
       touch: db.prepare(
         `INSERT INTO jobs (job, agent, policy_hash, status, calls, rows, first_seen, last_seen)
-         VALUES (?, ?, ?, 'active', 0, 0, ?, ?) ON CONFLICT(job) DO UPDATE SET last_seen = excluded.last_seen
-         RETURNING *`,
+         VALUES (?, ?, ?, 'active', 0, 0, ?, ?) ON CONFLICT(job) DO NOTHING`,
       ),
       usage: db.prepare(
-        "UPDATE jobs SET calls = calls + 1, rows = rows + ?, redacted_predicate_queries = redacted_predicate_queries + ? WHERE job = ?",
+        `UPDATE jobs SET calls = calls + 1, rows = rows + ?, redacted_predicate_queries = redacted_predicate_queries + ?,
+         last_seen = ? WHERE job = ?`,
       ),
       status: db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?"),
       recordToken: db.prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)"),
@@ -54,15 +54,21 @@ export class JobStore {
     return this.s.list.all() as JobRecord[];
   }
 
-  /** Registers the job on first sight and returns its current record. */
+  /**
+   * Registers the job on first sight and returns its current record. A read for a known job (the hot path): its
+   * last_seen moves with the usage update, in the same transaction as the call's receipt.
+   */
   touch(job: string, agent: string, policyHash: string, now: Date): JobRecord {
+    const known = this.get(job);
+    if (known) return known;
     const t = now.toISOString();
-    return this.s.touch.get(job, agent, policyHash, t, t) as JobRecord;
+    this.s.touch.run(job, agent, policyHash, t, t);
+    return this.get(job)!;
   }
 
   /** Counts a call (rows read, and whether it ran predicates on redacted columns) against the job's budgets. */
   recordUsage(job: string, rows: number, nowMs: number, redactedPredicates = false): void {
-    this.s.usage.run(rows, redactedPredicates ? 1 : 0, job);
+    this.s.usage.run(rows, redactedPredicates ? 1 : 0, new Date(nowMs).toISOString(), job);
     const list = this.recent.get(job) ?? [];
     list.push(nowMs);
     this.recent.set(job, list);

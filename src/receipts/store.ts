@@ -17,18 +17,22 @@ export class ReceiptStore {
     );
     this.insertStmt = db.prepare("INSERT INTO receipts (seq, receipt_id, job, hash, body) VALUES (?, ?, ?, ?, ?)");
     // IMMEDIATE: the read of the chain head and the insert are one unit, even with a second process (CLI) writing.
-    this.appendTx = db.transaction((draft: ReceiptDraft): Receipt => {
+    this.appendTx = db.transaction((draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt => {
       const last = this.lastStmt.get();
       const body = { ...draft, seq: (last?.seq ?? 0) + 1, prev_hash: last?.hash ?? GENESIS_HASH };
       const signed = signReceipt(body as Omit<Receipt, "signature">, this.key);
       this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, receiptHash(signed), JSON.stringify(signed));
+      within?.(signed);
       return signed;
     });
   }
 
-  /** Signs, chains and persists a receipt. Throws if it cannot be persisted: callers must then refuse the call. */
-  append(draft: ReceiptDraft): Receipt {
-    return this.appendTx.immediate(draft);
+  /**
+   * Signs, chains and persists a receipt. Throws if it cannot be persisted: callers must then refuse the call.
+   * `within` runs in the same transaction (e.g. the job's usage counters): both are committed or neither.
+   */
+  append(draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt {
+    return this.appendTx.immediate(draft, within);
   }
 
   all(): Receipt[] {

@@ -57,9 +57,18 @@ export function sealOutput(
  */
 export function writeReceipt(record: CallRecord, env: CallEnv): StageResult<{ receipt: Receipt; draft: ReceiptDraft }> {
   const draft = draftReceipt(record, env);
+  const claims = record.caller?.claims;
+  // The job's usage counts in the same transaction as the receipt: one commit per call, and never one without the other.
+  const countUsage = () => {
+    if (!claims) return;
+    const ok = record.status === "ok";
+    const probed = ok && (record.request?.kql?.lineage?.predicates.length ?? 0) > 0;
+    env.deps.jobs.recordUsage(claims.job, ok ? (draft.outcome.rows ?? 0) : 0, env.now(), probed);
+    if (ok) for (const i of record.injections ?? []) env.deps.jobs.flag(claims.job, i, new Date(draft.time));
+  };
   let receipt: Receipt;
   try {
-    receipt = env.deps.receipts.append(draft);
+    receipt = env.deps.receipts.append(draft, countUsage);
   } catch (e) {
     return failed(
       new GovernanceError(
@@ -71,13 +80,6 @@ export function writeReceipt(record: CallRecord, env: CallEnv): StageResult<{ re
       ),
       { unsealed: true },
     );
-  }
-  const claims = record.caller?.claims;
-  if (claims) {
-    const ok = record.status === "ok";
-    const probed = ok && (record.request?.kql?.lineage?.predicates.length ?? 0) > 0;
-    env.deps.jobs.recordUsage(claims.job, ok ? (draft.outcome.rows ?? 0) : 0, env.now(), probed);
-    if (ok) for (const i of record.injections ?? []) env.deps.jobs.flag(claims.job, i, new Date(draft.time));
   }
   return { ok: true, receipt, draft };
 }
