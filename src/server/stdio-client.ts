@@ -10,11 +10,17 @@ export interface StdioSession {
   close(): Promise<void>;
 }
 
+/**
+ * The CLI entry matching the code that runs: compiled JavaScript starts bin/gsmcp.js (dist/); sources run through tsx
+ * (tests, `tsx`) start bin/gsmcp-dev.js, so a child never runs a dist/ build older than its parent's source.
+ */
+const CLI_ENTRY = join(REPO_ROOT, "bin", import.meta.url.endsWith(".ts") ? "gsmcp-dev.js" : "gsmcp.js");
+
 /** Starts `gsmcp serve` as a child process and connects an MCP SDK client to it over stdio (what hosts do). */
 export async function connectStdio(env: Record<string, string>): Promise<StdioSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [join(REPO_ROOT, "bin", "gsmcp.js"), "serve"],
+    args: [CLI_ENTRY, "serve"],
     env: { PATH: process.env.PATH ?? "", ...env },
     stderr: "pipe",
   });

@@ -36,7 +36,7 @@ export async function decideCall(
       code: "internal_error" as const,
       message: "the policy blocked the call without saying why",
     };
-    return refused(withFix(new GovernanceError(r.code, r.message)), { decision });
+    return refused(withFix(new GovernanceError(r.code, r.message)), { decision, request });
   }
   return { ok: true, request, decision, facts };
 }

@@ -12,6 +12,7 @@ export function withRefusal(record: CallRecord, r: Refusal): CallRecord {
     status: r.status,
     error: r.error,
     ...(r.decision ? { decision: r.decision } : {}),
+    ...(r.request ? { request: r.request } : {}),
     ...(r.approvalId ? { approvalId: r.approvalId } : {}),
     ...(r.intentReceiptId ? { phase: "outcome" as const, intentReceiptId: r.intentReceiptId } : {}),
   };

@@ -25,6 +25,8 @@ export interface Refusal {
   status: "refused" | "error";
   /** The decision to record; a BLOCK built from the error when absent. */
   decision?: Decision;
+  /** What the decision was made on, recorded so a verifier can re-evaluate the refusal. */
+  request?: DecisionRequest;
   approvalId?: string;
   /** Set when the refusal comes after a write's intent receipt (the outcome receipt names it). */
   intentReceiptId?: string;
