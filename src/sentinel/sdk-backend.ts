@@ -1,15 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import type {
-  AutomationRule,
-  Incident,
-  IncidentComment,
-  ScheduledAlertRule,
-  SecurityAlert,
-  Watchlist,
-  WatchlistItem,
-} from "@azure/arm-securityinsight";
-import type { LogsQueryClient } from "@azure/monitor-query-logs";
-import { DEFAULT_MAX_QUERY_SECONDS } from "../governance/decide.js";
+import type { AutomationRule, Incident, ScheduledAlertRule } from "@azure/arm-securityinsight";
 import { GovernanceError } from "../governance/errors.js";
 import type {
   AlertSummary,
@@ -23,7 +12,6 @@ import type {
   IncidentSummary,
   ListIncidentsOptions,
   QueryOptions,
-  QueryReads,
   QueryTable,
   SavedSearchSummary,
   SdkClients,
@@ -53,7 +41,18 @@ import {
   toInsights,
   toTimeline,
 } from "./sdk-discovery-mappers.js";
+import { wrap } from "./sdk-errors.js";
 import { toBookmark, toBookmarkBody, toSavedSearch } from "./sdk-hunting.js";
+import {
+  toAlertSummary,
+  toAutomation,
+  toComment,
+  toIncidentSummary,
+  toItem,
+  toRule,
+  toWatchlist,
+} from "./sdk-mappers.js";
+import { runLogsQuery } from "./sdk-query.js";
 
 /** The backend over @azure/arm-securityinsight and @azure/monitor-query-logs, for Azure and the local workspace alike. */
 export class SdkBackend implements SentinelBackend {
@@ -390,262 +389,10 @@ export class SdkBackend implements SentinelBackend {
    * `abortSignal` fires). Asks for statistics: the embedded workspace reports there what the engine read.
    */
   async queryLogs(query: string, timespan: string, opts: QueryOptions = {}): Promise<QueryTable> {
-    const seconds = opts.serverTimeoutSeconds ?? DEFAULT_MAX_QUERY_SECONDS;
-    const deadline = AbortSignal.timeout(seconds * 1000 + QUERY_GRACE_MS);
-    const signal = opts.abortSignal ? AbortSignal.any([deadline, opts.abortSignal]) : deadline;
-    const client = this.clients.logsQuery;
-    installQueryPolicies(client.pipeline);
-    let res: Awaited<ReturnType<typeof client.queryWorkspace>>;
-    try {
-      res = await untilAborted(
-        signal,
-        queryCall.run(signal, () =>
-          client.queryWorkspace(
-            this.ids.workspaceId,
-            query,
-            { duration: timespan },
-            { serverTimeoutInSeconds: seconds, includeQueryStatistics: true, abortSignal: signal },
-          ),
-        ),
-      );
-    } catch (e) {
-      throw queryError(e, seconds, deadline, opts.abortSignal);
-    }
-    if (res.status !== "Success") {
-      const err = (res as { partialError?: { message?: string } }).partialError;
-      throw new BackendError("failed", `query returned partial results: ${err?.message ?? "unknown error"}`);
-    }
-    const table = res.tables[0];
-    const reads = readsFrom(res.statistics);
-    if (!table) return { columns: [], rows: [], ...(reads ? { reads } : {}) };
-    return {
-      columns: table.columnDescriptors.map((c) => ({ name: c.name ?? "", type: c.type ?? "string" })),
-      rows: table.rows.map((r) => r.map((v) => (v instanceof Date ? v.toISOString() : v))),
-      ...(reads ? { reads } : {}),
-    };
+    return runLogsQuery(this.clients.logsQuery, this.ids.workspaceId, query, timespan, opts);
   }
 
   close(): Promise<void> {
     return this.onClose();
   }
-}
-
-async function wrap<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw backendError(e);
-  }
-}
-
-/** An SDK failure as a BackendError with the HTTP status, the SDK's error kept as cause. */
-function backendError(e: unknown): BackendError {
-  if (e instanceof BackendError) return e;
-  const err = e as { statusCode?: number; code?: string; message?: string };
-  const status = err.statusCode ? ` (HTTP ${err.statusCode}${err.code ? ` ${err.code}` : ""})` : "";
-  return new BackendError(
-    err.statusCode === 404 ? "not_found" : "failed",
-    `Sentinel call failed${status}: ${err.message ?? String(e)}`,
-    {
-      ...(err.statusCode ? { status: err.statusCode } : {}),
-      cause: e,
-    },
-  );
-}
-
-/** How long past the server timeout the client waits for an answer (network, result transfer) before abandoning. */
-export const QUERY_GRACE_MS = 2_000;
-const QUERY_FIX =
-  "narrow the timespan, filter early (where before join, summarize or extend), avoid cross joins and per-row " +
-  "regex/string work over large tables, or raise the policy's max_query_seconds if the query is meant to be slow";
-
-/** The abort signal of the queryLogs call in progress, for the pipeline policy below (the SDK drops abortSignal). */
-const queryCall = new AsyncLocalStorage<AbortSignal>();
-type QueryPipeline = LogsQueryClient["pipeline"];
-const withQueryPolicies = new WeakSet<QueryPipeline>();
-
-/** The query API answered 504: the query passed its server timeout. Not a RestError, so the SDK does not retry it. */
-class QueryServerTimeout extends Error {
-  constructor(readonly serverMessage: string) {
-    super(serverMessage);
-  }
-}
-
-/**
- * LogsQueryClient.queryWorkspace passes only `requestOptions` and the Prefer header down its pipeline: its
- * `abortSignal` option never reaches the request. Two policies, active only inside queryLogs, make the bound hold:
- * one puts the call's signal on the request (covering retries and their back-off), one turns a 504 into an error the
- * retry policy does not retry (the same query would time out again, and each retry would hold a server worker).
- */
-function installQueryPolicies(pipeline: QueryPipeline): void {
-  if (withQueryPolicies.has(pipeline)) return;
-  withQueryPolicies.add(pipeline);
-  pipeline.addPolicy({
-    name: "gsmcpQueryAbortSignal",
-    sendRequest(request, next) {
-      const signal = queryCall.getStore();
-      if (signal)
-        request.abortSignal = request.abortSignal
-          ? AbortSignal.any([request.abortSignal as AbortSignal, signal])
-          : signal;
-      return next(request);
-    },
-  });
-  pipeline.addPolicy(
-    {
-      name: "gsmcpQueryTimeoutNoRetry",
-      async sendRequest(request, next) {
-        const res = await next(request);
-        if (res.status !== 504 || !queryCall.getStore()) return res;
-        let message = res.bodyAsText ?? "";
-        try {
-          message = (JSON.parse(message) as { error?: { message?: string } }).error?.message ?? message;
-        } catch {
-          // not JSON: keep the text
-        }
-        throw new QueryServerTimeout(message || "gateway timeout");
-      },
-    },
-    { afterPhase: "Retry" },
-  );
-}
-
-/** Settles with `p`, or rejects as soon as `signal` fires (whatever the SDK is still doing). */
-function untilAborted<T>(signal: AbortSignal, p: Promise<T>): Promise<T> {
-  p.catch(() => {}); // an abandoned call's late failure is not unhandled
-  if (signal.aborted) return Promise.reject(signal.reason);
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
-}
-
-function queryError(e: unknown, seconds: number, deadline: AbortSignal, caller: AbortSignal | undefined): BackendError {
-  if (e instanceof QueryServerTimeout)
-    return new BackendError("timeout", `Sentinel query timed out (HTTP 504): ${e.serverMessage}`, {
-      status: 504,
-      fix: QUERY_FIX,
-      details: { reason: "timeout", timeoutSeconds: seconds },
-      cause: e,
-    });
-  if (caller?.aborted && !deadline.aborted)
-    return new BackendError("cancelled", "Sentinel query cancelled by the caller", {
-      details: { reason: "cancelled" },
-      cause: e,
-    });
-  if (deadline.aborted)
-    return new BackendError(
-      "timeout",
-      `Sentinel query exceeded the server timeout of ${seconds}s (no answer within ${seconds + QUERY_GRACE_MS / 1000}s)`,
-      { fix: QUERY_FIX, details: { reason: "timeout", timeoutSeconds: seconds }, cause: e },
-    );
-  if ((e as { code?: string }).code === "QueryResourceLimitError")
-    return new BackendError("limit", `Sentinel query hit a resource limit: ${(e as Error).message}`, {
-      status: 400,
-      fix: QUERY_FIX,
-      details: { reason: "limit" },
-      cause: e,
-    });
-  return backendError(e);
-}
-
-const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
-
-/** What the engine read, from the embedded workspace's statistics (query.tablesRead/storedFunctionsRead), if valid. */
-function readsFrom(statistics: unknown): QueryReads | undefined {
-  const q = (statistics as { query?: { tablesRead?: unknown; storedFunctionsRead?: unknown } } | undefined)?.query;
-  if (!isStrings(q?.tablesRead) || !isStrings(q?.storedFunctionsRead)) return undefined;
-  return { tables: [...q.tablesRead], storedFunctions: [...q.storedFunctionsRead] };
-}
-
-function iso(d: Date | string | undefined): string | undefined {
-  return d instanceof Date ? d.toISOString() : d;
-}
-
-export function toIncidentSummary(inc: Incident): IncidentSummary {
-  return {
-    id: inc.name ?? "",
-    ...(inc.incidentNumber !== undefined ? { number: inc.incidentNumber } : {}),
-    title: inc.title ?? "",
-    ...(inc.description ? { description: inc.description } : {}),
-    severity: inc.severity ?? "Informational",
-    status: inc.status ?? "New",
-    ...(inc.classification ? { classification: inc.classification } : {}),
-    ...(inc.owner?.userPrincipalName || inc.owner?.assignedTo
-      ? { owner: inc.owner.userPrincipalName ?? inc.owner.assignedTo }
-      : {}),
-    labels: (inc.labels ?? []).map((l) => l.labelName),
-    ...(inc.createdTimeUtc ? { createdTime: iso(inc.createdTimeUtc) } : {}),
-    ...(inc.lastModifiedTimeUtc ? { lastModifiedTime: iso(inc.lastModifiedTimeUtc) } : {}),
-    ...(inc.additionalData?.alertsCount !== undefined ? { alertsCount: inc.additionalData.alertsCount } : {}),
-    ...(inc.etag ? { etag: inc.etag } : {}),
-  };
-}
-
-function toAlertSummary(a: SecurityAlert): AlertSummary {
-  return {
-    id: a.name ?? "",
-    name: a.alertDisplayName ?? "",
-    ...(a.description ? { description: a.description } : {}),
-    ...(a.severity ? { severity: a.severity } : {}),
-    ...(a.status ? { status: a.status } : {}),
-    ...(a.timeGenerated ? { time: iso(a.timeGenerated) } : {}),
-    tactics: a.tactics ?? [],
-    ...(a.productName ? { product: a.productName } : {}),
-  };
-}
-
-function toComment(c: IncidentComment): CommentSummary {
-  return {
-    id: c.name ?? "",
-    message: c.message ?? "",
-    ...(c.author?.name || c.author?.email ? { author: c.author.name ?? c.author.email } : {}),
-    ...(c.createdTimeUtc ? { createdTime: iso(c.createdTimeUtc) } : {}),
-  };
-}
-
-function toRule(r: ScheduledAlertRule): AnalyticsRule {
-  return {
-    id: r.name ?? "",
-    displayName: r.displayName ?? "",
-    ...(r.description ? { description: r.description } : {}),
-    enabled: r.enabled ?? false,
-    severity: r.severity ?? "Medium",
-    query: r.query ?? "",
-    queryFrequency: r.queryFrequency ?? "",
-    queryPeriod: r.queryPeriod ?? "",
-    triggerOperator: r.triggerOperator ?? "GreaterThan",
-    triggerThreshold: r.triggerThreshold ?? 0,
-    tactics: (r.tactics ?? []) as string[],
-    ...(r.etag ? { etag: r.etag } : {}),
-  };
-}
-
-function toAutomation(r: AutomationRule): AutomationRuleSummary {
-  return {
-    id: r.name ?? "",
-    displayName: r.displayName,
-    order: r.order,
-    enabled: r.triggeringLogic?.isEnabled ?? false,
-    ...(r.triggeringLogic?.triggersOn ? { triggersOn: r.triggeringLogic.triggersOn } : {}),
-    ...(r.triggeringLogic?.triggersWhen ? { triggersWhen: r.triggeringLogic.triggersWhen } : {}),
-    actions: r.actions ?? [],
-    ...(r.etag ? { etag: r.etag } : {}),
-  };
-}
-
-function toWatchlist(w: Watchlist): WatchlistSummary {
-  return {
-    alias: w.watchlistAlias ?? w.name ?? "",
-    displayName: w.displayName ?? "",
-    ...(w.provider ? { provider: w.provider } : {}),
-    ...(w.itemsSearchKey ? { itemsSearchKey: w.itemsSearchKey } : {}),
-    ...(w.description ? { description: w.description } : {}),
-  };
-}
-
-function toItem(i: WatchlistItem): WatchlistItemSummary {
-  return { id: i.name ?? "", values: (i.itemsKeyValue ?? {}) as Record<string, unknown> };
 }
