@@ -44,17 +44,11 @@ export async function execute(
       const prior = tool.capture ? await tool.capture(args, ctx) : undefined;
       ctx.prior = prior;
       const written = writeIntent(record, tool, args, prior, env);
-      if (!written.ok) return written;
+      if (!written.ok)
+        return written.error.code === "approval_invalid"
+          ? { ...written, decision: { ...decision, effect: "BLOCK" } }
+          : written;
       intent = written.intent;
-      if (record.approvalId && !env.deps.approvals.consume(record.approvalId, intent.receipt_id, new Date(env.now())))
-        return refused(
-          new GovernanceError(
-            "approval_invalid",
-            `approval ${record.approvalId} was already used`,
-            "each approval authorizes one call; request a new one",
-          ),
-          { ...after(), decision: { ...decision, effect: "BLOCK" } },
-        );
     }
     return { ok: true, output: (await tool.run(args, ctx)) as Record<string, unknown>, ...(intent ? { intent } : {}) };
   } catch (e) {
@@ -71,7 +65,15 @@ function constraintsOf(decision: Decision): Pick<ToolContext, "maxRows" | "times
   return out;
 }
 
-/** The real arguments and prior state first (protected state), then the intent receipt (redacted forms). */
+/** Thrown inside the intent transaction when the approval is already used: rolls the intent back. */
+class ApprovalAlreadyUsed extends Error {}
+
+/**
+ * The intent of a write, in one transaction: the approval consumed (single use, also against other processes on the
+ * same store), the real arguments and prior state stored for rollback, the intent receipt (redacted forms) appended.
+ * Of concurrent identical approved writes exactly one gets an intent; the others are refused, and their receipts do
+ * not cite the approval (`withoutApproval`), so the job's proof bundle shows one use.
+ */
 function writeIntent(
   record: CallRecord,
   tool: ToolDef,
@@ -79,23 +81,37 @@ function writeIntent(
   prior: unknown,
   env: CallEnv,
 ): StageResult<{ intent: Receipt }> {
-  try {
-    const draft = draftReceipt(
-      {
-        ...record,
-        status: "pending",
-        phase: "intent",
-        rollback: {
-          posture: tool.rollback.posture,
-          description: tool.rollback.description,
-          ...(prior !== undefined ? { prior_state: env.redactor.redact(prior).value } : {}),
-        },
+  const { approvals, rollbackState, receipts } = env.deps;
+  const draft = draftReceipt(
+    {
+      ...record,
+      status: "pending",
+      phase: "intent",
+      rollback: {
+        posture: tool.rollback.posture,
+        description: tool.rollback.description,
+        ...(prior !== undefined ? { prior_state: env.redactor.redact(prior).value } : {}),
       },
-      env,
-    );
-    env.deps.rollbackState?.put(draft.receipt_id, args, prior);
-    return { ok: true, intent: env.deps.receipts.append(draft) };
+    },
+    env,
+  );
+  try {
+    const intent = receipts.append(draft, () => {
+      if (record.approvalId && !approvals.consume(record.approvalId, draft.receipt_id, new Date(env.now())))
+        throw new ApprovalAlreadyUsed();
+      rollbackState?.put(draft.receipt_id, args, prior);
+    });
+    return { ok: true, intent };
   } catch (e) {
+    if (e instanceof ApprovalAlreadyUsed)
+      return refused(
+        new GovernanceError(
+          "approval_invalid",
+          `approval ${record.approvalId} was already used by another call; nothing was executed`,
+          "each approval authorizes one call; request a new one",
+        ),
+        { withoutApproval: true },
+      );
     return failed(
       new GovernanceError(
         "receipt_persist_failed",

@@ -7,8 +7,9 @@ import type { CallEnv, CallRecord, Refusal, ToolCallResult } from "./types.js";
 
 /** A refusal from any stage, folded into the call's record (status, error, the decision it carries). */
 export function withRefusal(record: CallRecord, r: Refusal): CallRecord {
+  const { approvalId: _cited, approvalClientAsserted: _ca, ...uncited } = record;
   return {
-    ...record,
+    ...(r.withoutApproval ? uncited : record),
     status: r.status,
     error: r.error,
     ...(r.decision ? { decision: r.decision } : {}),

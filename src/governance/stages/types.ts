@@ -28,6 +28,8 @@ export interface Refusal {
   /** What the decision was made on, recorded so a verifier can re-evaluate the refusal. */
   request?: DecisionRequest;
   approvalId?: string;
+  /** The call's approval was not used by this call (another call consumed it): its receipt must not cite it. */
+  withoutApproval?: true;
   /** Set when the refusal comes after a write's intent receipt (the outcome receipt names it). */
   intentReceiptId?: string;
   /** Set when the refusal is a stage of its own not writing a receipt (the receipt or telemetry could not be written). */

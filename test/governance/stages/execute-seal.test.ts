@@ -53,7 +53,7 @@ describe("stage: execute", () => {
     expect(h.deps.rollbackState?.get(intent!.receipt_id)?.prior).toMatchObject({ id: "inc-1", severity: "Medium" });
   });
 
-  it("an approval already consumed refuses the write after its intent, and nothing changes", async () => {
+  it("an approval already consumed refuses the write before any intent, without citing it, and nothing changes", async () => {
     const h = await harness();
     const a = h.deps.approvals.request(
       { job: "job-1", op: "incidents.update", args_hash: "sha256:x", policy_hash: h.policy.hash, rule: "updates" },
@@ -66,7 +66,10 @@ describe("stage: execute", () => {
       h.env,
     );
     expect(!r.ok && r.error.code).toBe("approval_invalid");
-    expect(!r.ok && r.intentReceiptId).toBeDefined();
+    expect(!r.ok && r.intentReceiptId).toBeUndefined();
+    expect(!r.ok && r.withoutApproval).toBe(true);
+    expect(h.deps.receipts.all()).toHaveLength(0);
+    expect(h.deps.rollbackState?.get("any")).toBeUndefined();
     expect(h.sentinel.incidents.get("inc-1")?.severity).toBe("Medium");
   });
 
@@ -124,5 +127,35 @@ describe("stage: seal", () => {
     };
     const r = writeReceipt({ op: "x", tool: "x", args: {}, meta: {}, started: 0, status: "ok" }, h.env);
     expect(!r.ok && [r.error.code, r.unsealed]).toEqual(["receipt_persist_failed", true]);
+  });
+});
+
+describe("stage: execute — identical approved writes racing", () => {
+  it("over many rounds, exactly one of 16 concurrent calls runs; the losers' receipts do not cite the approval", async () => {
+    const h = await harness();
+    const gov = h.governor(await h.token());
+    const args = { incidentId: "inc-1", severity: "High" };
+    for (let round = 0; round < 6; round++) {
+      const first = await gov.call("sentinel_incidents_update", args);
+      const approvalId = (first._meta as { "gsmcp/refusal": { error: { details: { approval_id: string } } } })[
+        "gsmcp/refusal"
+      ].error.details.approval_id;
+      h.deps.approvals.decide(approvalId, "approved", h.keys.approver, "ok", new Date(h.clock.now));
+      const updates = () => h.sentinel.calls.filter((c) => c === "updateIncident").length;
+      const before = updates();
+      const results = await Promise.all(Array.from({ length: 16 }, () => gov.call("sentinel_incidents_update", args)));
+      expect(results.filter((r) => !r.isError)).toHaveLength(1);
+      expect(updates() - before).toBe(1);
+      const citing = h.deps.receipts.all().filter((r) => r.approval_id === approvalId);
+      // The request's own refusal (approval_required), then one intent and its outcome cite the approval; every
+      // loser's refusal stands alone.
+      expect(citing.map((r) => `${r.phase}:${r.outcome.status}`).sort()).toEqual([
+        "intent:pending",
+        "outcome:ok",
+        "single:refused",
+      ]);
+      for (const r of results.filter((x) => x.isError)) expect(r.content[0]?.text).toMatch(/^approval_invalid|^approval_required/);
+      h.sentinel.incidents.set("inc-1", { ...h.sentinel.incidents.get("inc-1")!, severity: "Medium" });
+    }
   });
 });
