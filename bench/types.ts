@@ -11,4 +11,6 @@ export interface BenchResult {
   target?: string;
   holds?: boolean;
   notes?: string;
+  /** Printed again, under this label, in the summary of the performance figures at the end of the run. */
+  headline?: string;
 }
