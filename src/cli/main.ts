@@ -1,27 +1,103 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { resolveHome } from "../governance/home.js";
 import { VERSION } from "../version.js";
-import { registerApprovalCommands } from "./commands/approvals.js";
-import { registerDemoCommand } from "./commands/demo.js";
-import { initHome } from "./commands/init.js";
-import { registerJobCommands } from "./commands/jobs.js";
-import { registerManifestCommand } from "./commands/manifest.js";
-import { registerPolicyCommands } from "./commands/policy.js";
-import { registerProofCommands } from "./commands/proof.js";
-import { registerReceiptCommands } from "./commands/receipts.js";
-import { registerRollbackCommand } from "./commands/rollback.js";
-import { registerServeCommand } from "./commands/serve.js";
-import { registerTokenCommands } from "./commands/token.js";
-import { registerWorkspaceCommands } from "./commands/workspace.js";
 import { out, printError } from "./output.js";
 
+type Register = (program: Command, home: () => string) => void;
+
+interface LazyCommand {
+  /** How `gsmcp --help` lists the command (its name, `[options]`, its arguments), without loading its module. */
+  term: string;
+  description: string;
+  load: () => Promise<Register>;
+}
+
+/**
+ * The top-level commands besides init, each registered by a module under ./commands. A module is imported only when
+ * its command runs: together they load the MCP server, the Azure SDKs, SQLite and the tool registry, which
+ * `gsmcp --help` or `gsmcp policy hash` should not pay for at start. test/package/cli-commands.test.ts checks that
+ * `term` and `description` match what each module registers.
+ */
+export const COMMANDS: Record<string, LazyCommand> = {
+  serve: {
+    term: "serve [options]",
+    description:
+      "run the governed MCP server (stdio: token from GSMCP_CST; http: bearer token per request; policy: GSMCP_POLICY)",
+    load: async () => (await import("./commands/serve.js")).registerServeCommand,
+  },
+  policy: {
+    term: "policy",
+    description: "hash, sign, verify, lint and explain Work Policy Contracts",
+    load: async () => (await import("./commands/policy.js")).registerPolicyCommands,
+  },
+  token: {
+    term: "token",
+    description: "scoped tokens (CST)",
+    load: async () => (await import("./commands/token.js")).registerTokenCommands,
+  },
+  receipts: {
+    term: "receipts",
+    description: "the signed, hash-chained receipt log",
+    load: async () => (await import("./commands/receipts.js")).registerReceiptCommands,
+  },
+  approvals: {
+    term: "approvals",
+    description: "human approvals for gated writes",
+    load: async () => (await import("./commands/approvals.js")).registerApprovalCommands,
+  },
+  jobs: {
+    term: "jobs",
+    description: "job state: list, pause, resume",
+    load: async () => (await import("./commands/jobs.js")).registerJobCommands,
+  },
+  workspace: {
+    term: "workspace",
+    description: "the embedded local Sentinel workspace",
+    load: async () => (await import("./commands/workspace.js")).registerWorkspaceCommands,
+  },
+  proof: {
+    term: "proof",
+    description: "proof bundles an auditor can verify offline",
+    load: async () => (await import("./commands/proof.js")).registerProofCommands,
+  },
+  rollback: {
+    term: "rollback <receipt>",
+    description: "restore the state a write changed, from the prior state in its intent receipt (receipted)",
+    load: async () => (await import("./commands/rollback.js")).registerRollbackCommand,
+  },
+  manifest: {
+    term: "manifest [options]",
+    description: "write tools/<tool>.json and tools/README.md from the tool registry",
+    load: async () => (await import("./commands/manifest.js")).registerManifestCommand,
+  },
+  demo: {
+    term: "demo",
+    description:
+      "the whole story against the local workspace: investigate, be refused, get an approval, prove it, detect it",
+    load: async () => (await import("./commands/demo.js")).registerDemoCommand,
+  },
+};
+
+/** The command argv runs: its first word that is not a global option (`--home` takes the next word); `help <cmd>`. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--home") i++;
+    else if (!a.startsWith("-")) return a === "help" ? argv[i + 1] : a;
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // Commands listed in the help but not loaded (another command runs, or none): their help term, from COMMANDS.
+  const listed = new Map<Command, string>();
   const program = new Command("gsmcp")
     .description("governed-sentinel-mcp: a governed MCP server for Microsoft Sentinel")
     .version(VERSION)
     .option("--home <dir>", "state directory (default: $GSMCP_HOME or ./.gsmcp)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? new Help().subcommandTerm(cmd) });
   const home = () =>
     resolveHome(
       program.opts<{ home?: string }>().home ? { GSMCP_HOME: program.opts<{ home: string }>().home } : process.env,
@@ -33,22 +109,19 @@ export async function main(argv: string[]): Promise<number> {
     .option("--force", "recreate an existing home (discards its keys, receipts and workspace)")
     .option("--seed <n>", "seed for the demo data", (v) => Number.parseInt(v, 10))
     .action(async (o: { force?: boolean; seed?: number }) => {
+      const { initHome } = await import("./commands/init.js");
       const r = await initHome(home(), o);
       out(`initialised ${r.home}`);
       for (const p of r.policies) out(`  signed policy ${p.name} ${p.hash}`);
       out(`  local workspace: ${r.config.workspace_name}`);
     });
-  registerServeCommand(program, home);
-  registerPolicyCommands(program, home);
-  registerTokenCommands(program, home);
-  registerReceiptCommands(program, home);
-  registerApprovalCommands(program, home);
-  registerJobCommands(program, home);
-  registerWorkspaceCommands(program, home);
-  registerProofCommands(program, home);
-  registerRollbackCommand(program, home);
-  registerManifestCommand(program);
-  registerDemoCommand(program, home);
+  const name = commandName(argv);
+  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command) {
+    (await command.load())(program, home);
+  } else {
+    for (const [n, c] of Object.entries(COMMANDS)) listed.set(program.command(n).description(c.description), c.term);
+  }
 
   try {
     await program.parseAsync(argv, { from: "user" });

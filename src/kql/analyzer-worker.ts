@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { workerUrl } from "../worker-url.js";
 import type { KqlAnalysis, KqlAnalysisOptions, KqlSchema } from "./analyzer.js";
 import type { AnalysisReply, AnalysisRequest } from "./analyzer-worker-impl.js";
 
@@ -57,7 +58,7 @@ export class KqlAnalyzerWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL("./analyzer-worker.mjs", import.meta.url), {
+    const worker = new Worker(workerUrl("analyzer-worker", import.meta.url), {
       workerData: { kind: "gsmcp-kql-analyzer", schema: this.schema },
       stdout: true,
     });

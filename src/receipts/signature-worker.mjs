@@ -1,6 +1,7 @@
 // Worker for proof verification: checks Ed25519 receipt signatures off the main thread. Plain JS on purpose, so it
-// runs the same under tsx, vitest and plain node. It mirrors receiptSigningBytes (receipt.ts): JCS of every field but
-// the signature; test/receipts/signature-pool.test.ts checks both agree.
+// runs the same under tsx, vitest and plain node, and the build (tsconfig.build.json) emits it as is next to
+// signature-pool.js. It mirrors receiptSigningBytes (receipt.ts): JCS of every field but the signature;
+// test/receipts/signature-pool.test.ts checks both agree.
 import { createPublicKey, verify } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import canonicalize from "canonicalize";

@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { setPriority } from "node:os";
 import { Worker } from "node:worker_threads";
+import { workerUrl } from "../worker-url.js";
 import { ArmError } from "./arm.js";
 import type { QueryReply, QueryRequest } from "./query-worker-impl.js";
 
@@ -236,7 +237,7 @@ export class QueryPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL("./query-worker.mjs", import.meta.url), {
+    const worker = new Worker(workerUrl("query-worker", import.meta.url), {
       workerData: { kind: "gsmcp-query-worker", dbPath: this.dbPath, preload: [...this.tablesInUse] },
       resourceLimits: { maxOldGenerationSizeMb: this.memoryMb },
       // The worker's stdout must not end up in the MCP stdio stream (stderr is inherited).

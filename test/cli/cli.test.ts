@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 
 const run = promisify(execFile);
@@ -13,7 +14,7 @@ async function gsmcp(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, ["bin/gsmcp.js", ...args], { env: { ...process.env, ...env } });
+    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

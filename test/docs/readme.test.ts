@@ -1,13 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CLI } from "../helpers/cli.js";
 
 const README = readFileSync("README.md", "utf8");
-const BIN = resolve("bin/gsmcp.js");
 
-/** The commands of the README's Quickstart block, as written (npx gsmcp → this checkout's bin). */
+/** The commands of the README's Quickstart block, as written (npx gsmcp → this checkout's CLI, from source). */
 function quickstart(): string[] {
   const section = README.slice(README.indexOf("## Quickstart"));
   const block = /```bash\n([\s\S]*?)```/.exec(section)![1]!;
@@ -42,7 +42,7 @@ describe("README", () => {
           .map((kv) => kv.split("=") as [string, string]),
       );
       // serve reads MCP from stdin; an empty stdin ends the session cleanly.
-      execFileSync("sh", ["-c", `node ${BIN} ${m![2]}`], {
+      execFileSync("sh", ["-c", `node ${CLI} ${m![2]}`], {
         cwd: dir,
         env: { ...process.env, GSMCP_HOME: "", ...env },
         input: "",

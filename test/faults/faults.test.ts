@@ -1,11 +1,10 @@
 import { execFile, spawn } from "node:child_process";
-import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
-import { REPO_ROOT } from "../../src/cli/commands/init.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
 
@@ -96,7 +95,7 @@ describe("fault injection", () => {
     // The approval is bound to job-faults; the child server runs the write under that job's token.
     decideApproval(h.home, pendingId, "approved", "ok");
     const { token: jobToken } = await issueCst(h.home, { policy: contain(), job: "job-faults", agent: "a" });
-    const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "gsmcp.js"), "serve"], {
+    const child = spawn(process.execPath, [CLI, "serve"], {
       env: {
         ...process.env,
         GSMCP_HOME: h.home,
@@ -134,7 +133,7 @@ describe("fault injection", () => {
     )!;
     expect(intent).toBeDefined();
     expect(receiptsOf(h).some((r) => r.intent_receipt_id === intent.receipt_id)).toBe(false);
-    const report = await run(process.execPath, ["bin/gsmcp.js", "receipts", "dangling"], {
+    const report = await run(process.execPath, [CLI, "receipts", "dangling"], {
       env: { ...process.env, GSMCP_HOME: h.home },
     }).then(
       (x) => ({ code: 0, out: x.stdout }),

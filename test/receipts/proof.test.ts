@@ -12,6 +12,7 @@ import { loadSigningKey } from "../../src/governance/trust.js";
 import type { ProofBundle } from "../../src/receipts/bundle.js";
 import { inclusionProof, leafHash, merkleRoot, verifyInclusion } from "../../src/receipts/merkle.js";
 import { verifyBundle } from "../../src/receipts/verify-bundle.js";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy } from "../helpers/policy.js";
 import { textOf } from "../helpers/state.js";
@@ -170,7 +171,7 @@ describe("proof bundles", () => {
 
   it("CLI: exit codes distinguish valid (0), invalid (1) and unreadable (2)", async () => {
     const cli = (args: string[]) =>
-      run(process.execPath, ["bin/gsmcp.js", ...args], { env: { ...process.env, GSMCP_HOME: h.home } }).then(
+      run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: h.home } }).then(
         (x) => ({ code: 0, out: x.stdout }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
       );
@@ -199,7 +200,7 @@ describe("proof bundles", () => {
   it.skipIf(noChromium)(
     "Trust Pulse renders the key facts in headless Chromium and escapes attacker text",
     async () => {
-      const report = await run(process.execPath, ["bin/gsmcp.js", "proof", "report", file], {
+      const report = await run(process.execPath, [CLI, "proof", "report", file], {
         env: { ...process.env, GSMCP_HOME: h.home },
       });
       const html = report.stdout.trim().split("\n")[0]!;

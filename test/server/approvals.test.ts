@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
 import { verifyStoredReceipts } from "../../src/cli/commands/receipts.js";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
 
@@ -99,13 +100,13 @@ describe("approval gate, single use, and rollback under containment-with-approva
   it("rollback restores the prior state, is receipted, and cannot run twice", async () => {
     const intent = receiptsOf(h).find((r) => r.op === "incidents.close" && r.phase === "intent")!;
     const cli = (args: string[]) =>
-      run(process.execPath, ["bin/gsmcp.js", ...args], { env: { ...process.env, GSMCP_HOME: h.home } }).then(
+      run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: h.home } }).then(
         (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
       );
     // Review defect: with the backend unreachable, rollback threw without a receipt. Now it is refused, receipted.
     const azureEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AZURE_")));
-    const down = await run(process.execPath, ["bin/gsmcp.js", "rollback", intent.receipt_id], {
+    const down = await run(process.execPath, [CLI, "rollback", intent.receipt_id], {
       env: { ...azureEnv, GSMCP_HOME: h.home, GSMCP_BACKEND: "azure" },
     }).then(
       () => ({ code: 0, err: "" }),

@@ -1,12 +1,11 @@
-import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../src/cli/commands/init.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { JobStore } from "../../src/governance/jobs.js";
 import { openStateDb } from "../../src/state/db.js";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
@@ -25,7 +24,7 @@ async function clientWithElicitation(
   await client.connect(
     new StdioClientTransport({
       command: process.execPath,
-      args: [join(REPO_ROOT, "bin", "gsmcp.js"), "serve"],
+      args: [CLI, "serve"],
       env: { PATH: process.env.PATH ?? "", ...env },
     }),
   );

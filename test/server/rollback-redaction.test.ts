@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
+import { CLI } from "../helpers/cli.js";
 import { makeHome, startSession } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
@@ -40,7 +41,7 @@ describe("rollback under a redacting policy", () => {
       expect(JSON.stringify(intent)).not.toContain(incident.id);
       expect(JSON.stringify(intent.rollback?.prior_state)).toContain("«redacted:guid»");
 
-      const rb = await run(process.execPath, ["bin/gsmcp.js", "rollback", intent.receipt_id], {
+      const rb = await run(process.execPath, [CLI, "rollback", intent.receipt_id], {
         env: { ...process.env, GSMCP_HOME: h.home, GSMCP_POLICY: policy },
       }).then(
         (r) => ({ code: 0, err: r.stderr }),

@@ -10,6 +10,7 @@ import { openStateDb } from "../../state/db.js";
 import { initWorkspace } from "../../workspace/index.js";
 import { CliError } from "../output.js";
 
+/** The package root: three levels up from src/cli/commands/ in a checkout, and from dist/cli/commands/ when built. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const EXAMPLE_POLICIES_DIR = join(REPO_ROOT, "examples", "policies");
 
