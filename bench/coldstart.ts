@@ -60,7 +60,7 @@ function peakRssKb(pid: number): number {
 }
 
 /** Spawns `node <args>`, speaks MCP over its stdio until tools/list is answered, then ends it. */
-async function coldStart(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Start> {
+export async function coldStart(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Start> {
   const t0 = performance.now();
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -15,13 +15,15 @@ for (const area of AREAS) {
   if (only.length && !only.includes(area)) continue;
   const file = join(here, `${area}.ts`);
   if (!existsSync(file)) continue;
-  process.stderr.write(`bench: ${area}…\n`);
+  process.stderr.write(`bench: ${area}…`);
+  const started = performance.now();
   const mod = (await import(file)) as { bench: () => Promise<BenchResult[]> };
   try {
     results.push(...(await mod.bench()));
   } catch (e) {
     results.push({ area, name: "error", value: Number.NaN, unit: "", notes: (e as Error).message });
   }
+  process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
 const fmt = (n: number | undefined) =>
