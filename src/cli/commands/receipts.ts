@@ -3,7 +3,6 @@ import { requireHome } from "../../governance/home.js";
 import { TrustStore } from "../../governance/trust.js";
 import type { Receipt } from "../../receipts/receipt.js";
 import { type ChainProblem, verifyChain } from "../../receipts/verify-chain.js";
-import { openRuntime } from "../../server/runtime.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
@@ -66,6 +65,7 @@ export function registerReceiptCommands(program: Command, home: () => string): v
       "writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now",
     )
     .action(async () => {
+      const { openRuntime } = await import("../../server/runtime.js");
       const runtime = await openRuntime({ home: home() });
       try {
         const list = await runtime.danglingIntents();

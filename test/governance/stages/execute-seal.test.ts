@@ -154,7 +154,8 @@ describe("stage: execute — identical approved writes racing", () => {
         "outcome:ok",
         "single:refused",
       ]);
-      for (const r of results.filter((x) => x.isError)) expect(r.content[0]?.text).toMatch(/^approval_invalid|^approval_required/);
+      for (const r of results.filter((x) => x.isError))
+        expect(r.content[0]?.text).toMatch(/^approval_invalid|^approval_required/);
       h.sentinel.incidents.set("inc-1", { ...h.sentinel.incidents.get("inc-1")!, severity: "Medium" });
     }
   });
