@@ -17,6 +17,8 @@ export type AnalysisReply =
 if (!isMainThread && parentPort && (workerData as { kind?: string } | undefined)?.kind === "gsmcp-kql-analyzer") {
   const port = parentPort;
   const { schema } = workerData as { schema: KqlSchema };
+  // stdout belongs to the MCP stdio transport: anything the language service prints goes to stderr.
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   port.on("message", (req: AnalysisRequest) => {
     try {
       port.postMessage({ id: req.id, ok: true, analysis: analyzeKqlSync(req.query, schema, req.options) });

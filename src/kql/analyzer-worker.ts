@@ -60,9 +60,9 @@ export class KqlAnalyzerWorker {
     if (this.worker) return this.worker;
     const worker = new Worker(workerUrl("analyzer-worker", import.meta.url), {
       workerData: { kind: "gsmcp-kql-analyzer", schema: this.schema },
-      stdout: true,
     });
-    worker.stdout.resume();
+    // Not `stdout: true`: a piped worker stdout keeps the process alive after unref (serve never exited). The worker
+    // sends its own stdout to stderr instead, so nothing it prints reaches the MCP stdio stream.
     worker.unref();
     worker.on("message", (reply: AnalysisReply) => {
       const p = this.running;

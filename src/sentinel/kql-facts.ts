@@ -31,11 +31,34 @@ const ANALYSIS_SECONDS = Number(process.env.GSMCP_KQL_ANALYSIS_SECONDS ?? 10);
  * Builds the policy-facing KQL analysis: Microsoft's Kusto language service over our table schemas, in a worker off
  * the event loop (started on first use), with a deadline.
  */
-export function createKqlFactsAnalyzer(
-  _backend: () => Promise<SentinelBackend>,
-): (query: string, options?: KqlFactsOptions) => Promise<KqlFacts> {
+export interface KqlFactsAnalyzer {
+  (query: string, options?: KqlFactsOptions): Promise<KqlFacts>;
+  /** Stops the language-service worker (if it was started). */
+  close(): Promise<void>;
+}
+
+/** Analyses kept per (query, redacted columns): the analysis is a pure function of both (the schemas are fixed). */
+const CACHE_ENTRIES = 512;
+
+export function createKqlFactsAnalyzer(_backend: () => Promise<SentinelBackend>): KqlFactsAnalyzer {
   let worker: KqlAnalyzerWorker | undefined;
-  return async (query, options = {}) => {
+  // An agent re-runs and retries the same queries (hunting queries, refinements): those skip the language service.
+  // Map order is insertion order, so re-inserting on a hit and evicting the first key is an LRU.
+  const cache = new Map<string, KqlFacts>();
+  const analyze = async (query: string, options: KqlFactsOptions = {}): Promise<KqlFacts> => {
+    const key = JSON.stringify([query, options.redactedColumns ?? []]);
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit);
+      return hit;
+    }
+    const facts = await analyzeUncached(query, options);
+    cache.set(key, facts);
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+    return facts;
+  };
+  const analyzeUncached = async (query: string, options: KqlFactsOptions): Promise<KqlFacts> => {
     worker ??= new KqlAnalyzerWorker(SENTINEL_TABLE_SCHEMAS, ANALYSIS_SECONDS * 1000);
     let a: Awaited<ReturnType<KqlAnalyzerWorker["analyze"]>>;
     try {
@@ -64,4 +87,10 @@ export function createKqlFactsAnalyzer(
       ...(a.lineage ? { lineage: a.lineage } : {}),
     };
   };
+  return Object.assign(analyze, {
+    close: async () => {
+      await worker?.close();
+      worker = undefined;
+    },
+  });
 }

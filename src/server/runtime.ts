@@ -48,6 +48,8 @@ export interface Runtime {
   /** A governed MCP session for another token (HTTP). */
   sessionFor(governor: Governor): SessionHost;
   receipts: ReceiptStore;
+  /** The one backend connection every session of this runtime shares (opened on first use). */
+  backend: () => Promise<SentinelBackend>;
   /** Rolls back a write from its intent receipt, as an operator (receipts and events like any call). */
   rollback(intentReceiptId: string, operator: string): Promise<ToolCallResult>;
   /** Write intents without an outcome, with the resource's state now. */
@@ -180,6 +182,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     session: opts.ungoverned ? ungovernedSession(backend) : sessionFor(governor),
     sessionFor,
     receipts,
+    backend,
     rollback: (id, operator) => rollbackWrite(governor, id, operator),
     danglingIntents: () => danglingIntents({ receipts, backend, rollbackState }),
     jobs,
@@ -189,6 +192,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     policy,
     async close() {
       await telemetry.close().catch(() => undefined);
+      await analyzeKql.close();
       if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();
       db.close();
     },
