@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parseCidr } from "../server/client-address.js";
 import { GovernanceError } from "./errors.js";
 
 /** Where everything lives under GSMCP_HOME. One place, so no module invents its own paths. */
@@ -45,6 +46,118 @@ export interface HomeConfig {
   /** Name of the workspace calls target by default (the local workspace's, or the Azure one's). */
   workspace_name: string;
   created_at: string;
+  /** Limits of `gsmcp serve --transport http` (each optional; `serve` flags override them, see docs/operations.md). */
+  http?: HttpConfig;
+}
+
+/** config.json `http`: the HTTP transport's limits. Rates are requests per second; bursts are requests at once. */
+export interface HttpConfig {
+  /** Authenticated requests per token (CST jti). */
+  rate?: number;
+  burst?: number;
+  /** Authenticated requests per job (all its tokens together). */
+  job_rate?: number;
+  job_burst?: number;
+  /** Requests without a valid token, per client address. */
+  unauth_rate?: number;
+  unauth_burst?: number;
+  /** Open sessions in the server, and per job. */
+  max_sessions?: number;
+  max_sessions_per_job?: number;
+  /** A session without a request for this long is closed. */
+  session_idle_seconds?: number;
+  /** Reverse proxies / load balancers (CIDRs or addresses) whose X-Forwarded-For is believed. */
+  trusted_proxies?: string[];
+}
+
+/** A configuration value out of range, naming the field (or flag) and the fix. */
+export class HttpConfigError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+type HttpField = keyof HttpConfig;
+const HTTP_FIELDS: Record<HttpField, { kind: "rate" | "count" | "seconds" | "cidrs"; flag: string }> = {
+  rate: { kind: "rate", flag: "--rate" },
+  burst: { kind: "count", flag: "--burst" },
+  job_rate: { kind: "rate", flag: "--job-rate" },
+  job_burst: { kind: "count", flag: "--job-burst" },
+  unauth_rate: { kind: "rate", flag: "--unauth-rate" },
+  unauth_burst: { kind: "count", flag: "--unauth-burst" },
+  max_sessions: { kind: "count", flag: "--max-sessions" },
+  max_sessions_per_job: { kind: "count", flag: "--max-sessions-per-job" },
+  session_idle_seconds: { kind: "seconds", flag: "--session-idle-seconds" },
+  trusted_proxies: { kind: "cidrs", flag: "--trusted-proxy" },
+};
+
+/** The `serve` flag that sets an HTTP config field. */
+export function httpFlagOf(field: HttpField): string {
+  return HTTP_FIELDS[field].flag;
+}
+
+/**
+ * One HTTP limit, checked: `name` is what the operator wrote it as (a flag, or config.json's field), so the error
+ * names it. Rates: > 0 and ≤ 1e9 per second; counts: whole numbers 1…1e9; idle timeout: 1 s…7 days; proxies: CIDRs.
+ */
+export function checkHttpField<F extends HttpField>(
+  field: F,
+  value: unknown,
+  name: string,
+): NonNullable<HttpConfig[F]> {
+  const { kind } = HTTP_FIELDS[field];
+  const got = typeof value === "string" ? `"${value}"` : JSON.stringify(value);
+  if (kind === "cidrs") {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
+      throw new HttpConfigError(`${name} must be a list of CIDRs (got ${got})`, 'e.g. ["10.0.0.0/8", "::1"]');
+    for (const v of value as string[])
+      if (!parseCidr(v))
+        throw new HttpConfigError(
+          `${name}: "${v}" is not a CIDR or an IP address`,
+          "give the proxy's address or network, e.g. 10.0.0.5 or 10.0.0.0/8 or fd00::/8",
+        );
+    return value as NonNullable<HttpConfig[F]>;
+  }
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new HttpConfigError(`${name} must be a number (got ${got})`, `give ${name} a positive number`);
+  }
+  if (kind === "rate" && (n <= 0 || n > 1e9))
+    throw new HttpConfigError(
+      `${name} must be a rate in requests per second, > 0 and ≤ 1e9 (got ${got})`,
+      `e.g. ${name} 20 (fractions allowed: 0.5 is one request every 2 s)`,
+    );
+  if (kind === "count" && (!Number.isInteger(n) || n < 1 || n > 1e9))
+    throw new HttpConfigError(`${name} must be a whole number from 1 to 1e9 (got ${got})`, `e.g. ${name} 100`);
+  if (kind === "seconds" && (n < 1 || n > 604_800))
+    throw new HttpConfigError(
+      `${name} must be seconds from 1 to 604800 (7 days) (got ${got})`,
+      `e.g. ${name} 900 (15 minutes)`,
+    );
+  return n as NonNullable<HttpConfig[F]>;
+}
+
+/** config.json's `http` section, checked field by field (unknown fields are refused: a typo must not go unnoticed). */
+export function validateHttpConfig(raw: unknown, where = "config.json"): HttpConfig {
+  if (raw === undefined) return {};
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new HttpConfigError(
+      `${where} "http" must be an object (got ${JSON.stringify(raw)})`,
+      "see docs/operations.md",
+    );
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(k in HTTP_FIELDS))
+      throw new HttpConfigError(
+        `${where} http.${k} is not an HTTP setting`,
+        `use one of ${Object.keys(HTTP_FIELDS).join(", ")} (see docs/operations.md)`,
+      );
+    out[k] = checkHttpField(k as HttpField, v, `${where} http.${k}`);
+  }
+  return out as HttpConfig;
 }
 
 /** Opens an initialised home or fails with what to do. */

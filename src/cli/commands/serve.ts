@@ -2,6 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
+import {
+  checkHttpField,
+  type HttpConfig,
+  HttpConfigError,
+  requireHome,
+  validateHttpConfig,
+} from "../../governance/home.js";
 import { startHttpServer } from "../../server/http.js";
 import { createMcpServer } from "../../server/mcp.js";
 import { openRuntime } from "../../server/runtime.js";
@@ -15,6 +22,41 @@ interface ServeOptions {
   port: string;
   allowOrigin: string[];
   allowRemote?: boolean;
+  rate?: string;
+  burst?: string;
+  jobRate?: string;
+  jobBurst?: string;
+  unauthRate?: string;
+  unauthBurst?: string;
+  maxSessions?: string;
+  maxSessionsPerJob?: string;
+  sessionIdleSeconds?: string;
+  trustedProxy?: string[];
+}
+
+/** The HTTP limits: config.json's `http` section, each field overridden by its flag; every value checked. */
+export function httpLimits(config: unknown, o: ServeOptions, where = "config.json"): HttpConfig {
+  try {
+    const limits: HttpConfig = { ...validateHttpConfig(config, where) };
+    const flags: [keyof HttpConfig, string, unknown][] = [
+      ["rate", "--rate", o.rate],
+      ["burst", "--burst", o.burst],
+      ["job_rate", "--job-rate", o.jobRate],
+      ["job_burst", "--job-burst", o.jobBurst],
+      ["unauth_rate", "--unauth-rate", o.unauthRate],
+      ["unauth_burst", "--unauth-burst", o.unauthBurst],
+      ["max_sessions", "--max-sessions", o.maxSessions],
+      ["max_sessions_per_job", "--max-sessions-per-job", o.maxSessionsPerJob],
+      ["session_idle_seconds", "--session-idle-seconds", o.sessionIdleSeconds],
+      ["trusted_proxies", "--trusted-proxy", o.trustedProxy],
+    ];
+    for (const [field, flag, value] of flags)
+      if (value !== undefined) (limits as Record<string, unknown>)[field] = checkHttpField(field, value, flag);
+    return limits;
+  } catch (e) {
+    if (e instanceof HttpConfigError) throw new CliError(e.message, 2, e.fix);
+    throw e;
+  }
 }
 
 export function registerServeCommand(program: Command, home: () => string): void {
@@ -28,6 +70,19 @@ export function registerServeCommand(program: Command, home: () => string): void
     .option("--port <n>", "http: port (0 = any free port)", "8765")
     .option("--allow-origin <origin...>", "http: extra allowed Origin values", [])
     .option("--allow-remote", "http: permit binding to a non-loopback address (put TLS in front of it)")
+    .option("--rate <n>", "http: requests per second per token (default 20; config.json http.rate)")
+    .option("--burst <n>", "http: requests at once per token (default 100)")
+    .option("--job-rate <n>", "http: requests per second per job, all its tokens (default 50)")
+    .option("--job-burst <n>", "http: requests at once per job (default 250)")
+    .option("--unauth-rate <n>", "http: requests per second without a valid token, per client address (default 1)")
+    .option("--unauth-burst <n>", "http: such requests at once per client address (default 20)")
+    .option("--max-sessions <n>", "http: open sessions in the server (default 256)")
+    .option("--max-sessions-per-job <n>", "http: open sessions per job (default 32)")
+    .option("--session-idle-seconds <n>", "http: close a session after this long without a request (default 900)")
+    .option(
+      "--trusted-proxy <cidr...>",
+      "http: reverse proxies / load balancers whose X-Forwarded-For is believed (CIDRs or addresses)",
+    )
     .action(async (o: ServeOptions) => {
       if (o.transport !== "stdio" && o.transport !== "http")
         throw new CliError(`--transport "${o.transport}" is not a transport`, 2, "use stdio or http");
@@ -35,6 +90,9 @@ export function registerServeCommand(program: Command, home: () => string): void
       if (backend && backend !== "local" && backend !== "azure") {
         throw new CliError(`GSMCP_BACKEND="${backend}" is not a backend`, 2, "use local or azure");
       }
+      // HTTP limits are checked before anything is opened: a bad value stops here, naming the flag or field.
+      const { paths, config } = requireHome(home());
+      const limits = o.transport === "http" ? httpLimits(config.http, o, paths.config) : undefined;
       const ungoverned = process.env.GSMCP_UNGOVERNED === "1";
       if (ungoverned && (backend ?? "local") !== "local") {
         throw new CliError("GSMCP_UNGOVERNED is only for benchmarks against the local workspace", 2, "unset it");
@@ -75,6 +133,7 @@ export function registerServeCommand(program: Command, home: () => string): void
           host: o.host,
           port,
           allowedOrigins: o.allowOrigin,
+          ...(limits ? { limits } : {}),
           ...(adminToken ? { adminToken } : {}),
         });
         out(`governed-sentinel-mcp listening on ${http.url}`);
