@@ -272,33 +272,51 @@ export async function policyAnalysisBench(): Promise<BenchResult[]> {
   const opts = (i: number) => (i % 2 ? { redactedColumns: REDACTED } : {});
   // Warm: every query, with and without redacted columns, several times (JIT of the language service's binder).
   for (let i = 0; i < POLICY_MIX.length * 6; i++) await analyze(POLICY_MIX[i % POLICY_MIX.length]!, opts(i >> 1));
-  const times: number[] = [];
-  let refused = 0;
-  const n = POLICY_MIX.length * 40;
-  for (let i = 0; i < n; i++) {
-    t = performance.now();
-    const f = await analyze(POLICY_MIX[i % POLICY_MIX.length]!, opts(Math.floor(i / POLICY_MIX.length)));
-    times.push(performance.now() - t);
-    if (!f.ok || f.forbidden.length) refused++;
-  }
-  times.sort((a, b) => a - b);
-  const p50 = quantile(times, 0.5);
-  const p99 = quantile(times, 0.99);
+  // Each analysed query made unique by a trailing comment, so the analysis cache (src/sentinel/kql-facts.ts) misses
+  // and every call pays the language service: the cost of a query the server has not seen.
+  const measure = async (n: number, unique: boolean) => {
+    const times: number[] = [];
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+      const q = POLICY_MIX[i % POLICY_MIX.length]!;
+      t = performance.now();
+      const f = await analyze(unique ? `${q}\n// ${i}` : q, opts(Math.floor(i / POLICY_MIX.length)));
+      times.push(performance.now() - t);
+      if (!f.ok || f.forbidden.length) refused++;
+    }
+    times.sort((a, b) => a - b);
+    return { times, refused, p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
+  };
+  const n = POLICY_MIX.length * 20;
+  const fresh = await measure(n, true);
+  const repeat = await measure(n, false);
+  await analyze.close();
   return [
     {
       area: "kql",
-      name: "policy analysis of a kql.query call (warm, worker)",
-      headline: "KQL policy analysis (kql.query, warm), p99",
-      value: p99,
+      name: "policy analysis of a kql.query call (new query, warm worker)",
+      headline: "KQL policy analysis (kql.query, new query, warm), p99",
+      value: fresh.p99,
       unit: "ms (p99)",
-      p50Ms: p50,
-      p99Ms: p99,
+      p50Ms: fresh.p50,
+      p99Ms: fresh.p99,
       target: `p99 <= ${POLICY_ANALYSIS_P99_MS} ms`,
-      holds: p99 <= POLICY_ANALYSIS_P99_MS,
+      holds: fresh.p99 <= POLICY_ANALYSIS_P99_MS,
       notes:
         `createKqlFactsAnalyzer over the Sentinel schemas; ${n} analyses of ${POLICY_MIX.length} queries (demo, hunting, ` +
-        `corpus; ${Math.round((refused / n) * 100)}% with forbidden constructs or errors), half with redacted columns; ` +
-        `max ${times[times.length - 1]!.toFixed(1)} ms; first analysis (worker + language service load) ${firstMs.toFixed(0)} ms`,
+        `corpus; ${Math.round((fresh.refused / n) * 100)}% with forbidden constructs or errors), half with redacted columns, ` +
+        `each made unique so the cache misses; max ${fresh.times[fresh.times.length - 1]!.toFixed(1)} ms; bounded by ` +
+        `the language service's ParseAndAnalyze (~77% of a profile); first analysis (worker + language service load) ${firstMs.toFixed(0)} ms`,
+    },
+    {
+      area: "kql",
+      name: "policy analysis of a repeated query (analysis cache)",
+      headline: "KQL policy analysis (kql.query, repeated query), p99",
+      value: repeat.p99,
+      unit: "ms (p99)",
+      p50Ms: repeat.p50,
+      p99Ms: repeat.p99,
+      notes: `the same ${POLICY_MIX.length} queries again: answered from the per-(query, redacted columns) cache`,
     },
   ];
 }
