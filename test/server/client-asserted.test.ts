@@ -1,7 +1,4 @@
 import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportJob, verifyFile } from "../../src/cli/commands/proof.js";
 import { issueCst } from "../../src/cli/commands/token.js";
@@ -11,7 +8,7 @@ import { renderHtml } from "../../src/receipts/trust-pulse.js";
 import { verifyBundle } from "../../src/receipts/verify-bundle.js";
 import { openStateDb } from "../../src/state/db.js";
 import type { WorkPolicyContract } from "../../src/types/wpc.js";
-import { CLI } from "../helpers/cli.js";
+import { clientWithElicitation } from "../helpers/elicit.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
@@ -19,23 +16,6 @@ import { receiptsOf, textOf } from "../helpers/state.js";
 // Interactive approvals are answered by the agent's own MCP host, so they prove only that the host said yes. They are
 // signed with their own key (not the receipt key, not an approver's), marked client_asserted in the approval, the
 // receipt and Trust Pulse, and accepted only by rules in mode "interactive".
-
-async function elicitingClient(env: Record<string, string>, approve: boolean) {
-  const client = new Client({ name: "host", version: "1" }, { capabilities: { elicitation: {} } });
-  const asked: string[] = [];
-  client.setRequestHandler(ElicitRequestSchema, async (req) => {
-    asked.push(req.params.message);
-    return { action: "accept", content: { approve, reason: "from the host" } };
-  });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "serve"],
-      env: { PATH: process.env.PATH ?? "", ...env },
-    }),
-  );
-  return { client, asked };
-}
 
 describe("client-asserted approvals", () => {
   let h: TestHome;
@@ -65,9 +45,9 @@ describe("client-asserted approvals", () => {
 
   it("are signed by the client-assertion key and marked in the approval, the receipt, the bundle and Trust Pulse", async () => {
     const { token } = await issueCst(h.home, { policy: interactive, job: "job-ca", agent: "a" });
-    const { client, asked } = await elicitingClient(
+    const { client, asked } = await clientWithElicitation(
       { GSMCP_HOME: h.home, GSMCP_CST: token, GSMCP_POLICY: interactive },
-      true,
+      () => ({ approve: true, reason: "from the host" }),
     );
     try {
       const r = await client.callTool({
@@ -106,9 +86,9 @@ describe("client-asserted approvals", () => {
 
   it("a rule in mode explicit never asks the MCP client; the call waits for a separate approver", async () => {
     const { token } = await issueCst(h.home, { policy: explicit, job: "job-explicit", agent: "a" });
-    const { client, asked } = await elicitingClient(
+    const { client, asked } = await clientWithElicitation(
       { GSMCP_HOME: h.home, GSMCP_CST: token, GSMCP_POLICY: explicit },
-      true,
+      () => ({ approve: true, reason: "from the host" }),
     );
     try {
       const r = await client.callTool({

@@ -1,35 +1,11 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { JobStore } from "../../src/governance/jobs.js";
 import { openStateDb } from "../../src/state/db.js";
-import { CLI } from "../helpers/cli.js";
+import { clientWithElicitation } from "../helpers/elicit.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
-
-async function clientWithElicitation(
-  env: Record<string, string>,
-  answer: (message: string) => { approve: boolean; reason?: string } | "decline",
-) {
-  const client = new Client({ name: "elicit", version: "1" }, { capabilities: { elicitation: {} } });
-  const asked: string[] = [];
-  client.setRequestHandler(ElicitRequestSchema, async (req) => {
-    asked.push(req.params.message);
-    const a = answer(req.params.message);
-    return a === "decline" ? { action: "decline" } : { action: "accept", content: a };
-  });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "serve"],
-      env: { PATH: process.env.PATH ?? "", ...env },
-    }),
-  );
-  return { client, asked };
-}
 
 describe("interactive approvals (MCP elicitation), job pause and budgets", () => {
   let h: TestHome;
