@@ -61,6 +61,8 @@ export interface HttpServerState {
   limiterKeys: { token: number; job: number; unauth: number };
   verifiedTokens: number;
   pendingRefusalKinds: number;
+  /** Per-request entries the SDK transports hold (in-flight requests; -1 when the SDK's internals are unknown). */
+  sdkStreams: number;
 }
 
 interface Session {
@@ -80,6 +82,31 @@ interface Session {
 const METADATA_PATH = "/.well-known/oauth-protected-resource";
 /** Verified (and permanently rejected) tokens remembered, so a token's signature is checked once, not per request. */
 const TOKEN_CACHE = 1024;
+
+/** The SDK transport's per-request bookkeeping (private fields of WebStandardStreamableHTTPServerTransport, SDK 1.x). */
+interface SdkTransportInternals {
+  _streamMapping?: Map<string, { resolveJson?: unknown }>;
+  _requestToStreamMapping?: Map<unknown, string>;
+}
+function sdkInternals(t: StreamableHTTPServerTransport): SdkTransportInternals | undefined {
+  return (t as unknown as { _webStandardTransport?: SdkTransportInternals })._webStandardTransport;
+}
+
+/**
+ * Works around the SDK 1.x leak in JSON response mode (modelcontextprotocol/typescript-sdk#2559): a POST's stream
+ * mapping is never deleted once its response is sent, so a session would keep one entry per request it ever served.
+ * After a POST is answered, the JSON-mode mappings no pending request points at are dropped (the mapping of a request
+ * in flight is always named in _requestToStreamMapping until its response goes out). Does nothing when the SDK's
+ * internals are not what this expects (a fixed or changed SDK).
+ */
+function dropAnsweredJsonStreams(t: StreamableHTTPServerTransport): void {
+  const inner = sdkInternals(t);
+  const streams = inner?._streamMapping;
+  const pending = inner?._requestToStreamMapping;
+  if (!(streams instanceof Map) || !(pending instanceof Map) || streams.size === 0) return;
+  const live = new Set(pending.values());
+  for (const [id, s] of streams) if (s?.resolveJson !== undefined && !live.has(id)) streams.delete(id);
+}
 
 function remember<V>(m: Map<string, V>, k: string, v: V): void {
   m.delete(k);
@@ -471,6 +498,7 @@ export async function startHttpServer(
       } finally {
         session.inflight--;
         session.lastSeen = Date.now();
+        dropAnsweredJsonStreams(session.transport);
       }
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
@@ -545,6 +573,7 @@ export async function startHttpServer(
     } finally {
       s.inflight--;
       s.lastSeen = Date.now();
+      dropAnsweredJsonStreams(transport);
       // The initialize was refused by the SDK (e.g. a bad Accept header): no session was opened.
       if (s.id === undefined) closeSession(s);
     }
@@ -574,6 +603,10 @@ export async function startHttpServer(
       limiterKeys: { token: tokenLimit.size, job: jobLimit.size, unauth: unauthLimit.size },
       verifiedTokens: verified.size,
       pendingRefusalKinds: refusals.size,
+      sdkStreams: [...sessions.values()].reduce((n, x) => {
+        const m = sdkInternals(x.transport)?._streamMapping;
+        return n < 0 || !(m instanceof Map) ? -1 : n + m.size;
+      }, 0),
     }),
     async close() {
       clearInterval(reaper);

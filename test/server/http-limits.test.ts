@@ -217,6 +217,21 @@ describe("HTTP transport limits", () => {
     expect(lazy.state().sessions).toBe(1);
   });
 
+  it("a busy session keeps no per-request state (SDK JSON-mode stream mappings are dropped once answered)", async () => {
+    const http = await serve();
+    const client = new Client({ name: "busy", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(http.url), {
+        requestInit: { headers: { authorization: `Bearer ${await token("job-busy")}` } },
+      }),
+    );
+    for (let i = 0; i < 40; i++) await client.callTool({ name: "governance_whoami", arguments: {} });
+    // At most the session's GET stream is held (the SDK would hold 41 request mappings without the workaround).
+    expect(http.state().sdkStreams).toBeGreaterThanOrEqual(0);
+    expect(http.state().sdkStreams).toBeLessThanOrEqual(1);
+    await client.close();
+  });
+
   it("a flood of N garbage requests adds O(intervals) receipts and events, not N; the counts add up", async () => {
     const http = await serve({ refusalIntervalMs: 60_000, limits: { unauth_rate: 1, unauth_burst: 10 } });
     const valid = await token("job-garbage");
