@@ -70,6 +70,12 @@ export const COMMANDS: Record<string, LazyCommand> = {
     description: "write tools/<tool>.json and tools/README.md from the tool registry",
     load: async () => (await import("./commands/manifest.js")).registerManifestCommand,
   },
+  doctor: {
+    term: "doctor [options]",
+    description:
+      "check GSMCP_HOME is safe: permissions, keys and roles, trust store, policies, receipt chain, config, tokens at rest (exit 2 if unsafe)",
+    load: async () => (await import("./commands/doctor.js")).registerDoctorCommand,
+  },
   demo: {
     term: "demo",
     description:

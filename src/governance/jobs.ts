@@ -1,5 +1,5 @@
 import type { Statement } from "better-sqlite3";
-import type { Db } from "../state/db.js";
+import { type Db, tokenAtRest } from "../state/db.js";
 
 export type JobStatus = "active" | "paused" | "completed";
 
@@ -15,6 +15,16 @@ export interface JobRecord {
   first_seen: string;
   last_seen: string;
   reason: string | null;
+}
+
+/** A token as the store keeps it: no signature, so nothing in it can be presented as a credential. */
+export interface StoredToken {
+  jti: string;
+  jws_sha256: string;
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  exp: number;
+  first_seen: string;
 }
 
 /** Per-job state: status (pause/resume), usage counters for budgets, and flags such as suspicious content. */
@@ -39,8 +49,13 @@ export class JobStore {
          last_seen = ? WHERE job = ?`,
       ),
       status: db.prepare("UPDATE jobs SET status = ?, reason = ? WHERE job = ?"),
-      recordToken: db.prepare("INSERT OR IGNORE INTO tokens (jti, job, jws, exp, first_seen) VALUES (?, ?, ?, ?, ?)"),
-      tokens: db.prepare("SELECT jti, jws, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen"),
+      recordToken: db.prepare(
+        `INSERT OR IGNORE INTO tokens (jti, job, jws_sha256, header, claims, exp, first_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      tokens: db.prepare(
+        "SELECT jti, jws_sha256, header, claims, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen",
+      ),
       flag: db.prepare("INSERT INTO job_flags (job, flag, time) VALUES (?, ?, ?)"),
       flags: db.prepare("SELECT DISTINCT flag FROM job_flags WHERE job = ? ORDER BY flag"),
     };
@@ -84,13 +99,19 @@ export class JobStore {
     return this.s.status.run(status, reason, job).changes > 0;
   }
 
-  /** Keeps each authenticated token once, so a job's proof bundle can carry the CST that authorized it. */
+  /**
+   * Keeps each authenticated token once, so a job's proof bundle can name the CST that authorized it: its claims,
+   * header and sha256, never the JWS itself (a live token is a bearer credential; the store must not hold one).
+   */
   recordToken(jti: string, job: string, jws: string, exp: number, now: Date): void {
-    this.s.recordToken.run(jti, job, jws, exp, now.toISOString());
+    const t = tokenAtRest(jws);
+    this.s.recordToken.run(jti, job, t.jws_sha256, t.header, t.claims, exp, now.toISOString());
   }
 
-  tokens(job: string): { jti: string; jws: string; exp: number; first_seen: string }[] {
-    return this.s.tokens.all(job) as { jti: string; jws: string; exp: number; first_seen: string }[];
+  tokens(job: string): StoredToken[] {
+    return (
+      this.s.tokens.all(job) as (Omit<StoredToken, "header" | "claims"> & { header: string; claims: string })[]
+    ).map((t) => ({ ...t, header: JSON.parse(t.header), claims: JSON.parse(t.claims) }));
   }
 
   flag(job: string, flag: string, now: Date): void {

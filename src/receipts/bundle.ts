@@ -1,6 +1,5 @@
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
 import { basename } from "node:path";
-import { decodeJwt, decodeProtectedHeader } from "jose";
 import type { DsseEnvelope } from "../crypto/dsse.js";
 import { jcs, sha256Hex } from "../crypto/jcs.js";
 import type { SigningKey } from "../crypto/keys.js";
@@ -23,6 +22,9 @@ export interface ProofBundle {
     jti: string;
     header: Record<string, unknown>;
     claims: Record<string, unknown>;
+    /** "sha256:" + hex of the compact JWS: the server keeps only this, so a bundle it exports carries only this. */
+    jws_sha256?: string;
+    /** The compact JWS: in bundles exported before tokens were kept as hashes, or added by whoever holds it. */
     jws?: string;
     signature_withheld?: string;
   }[];
@@ -47,7 +49,6 @@ export interface ExportOptions {
   job: string;
   out: string;
   attach?: string[];
-  includeLiveToken?: boolean;
   now?: Date;
 }
 
@@ -73,23 +74,20 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
     hash,
     envelope: readJsonFile(storedPolicyPath(o.paths, hash), "signed policy") as DsseEnvelope,
   }));
-  const nowSec = Math.floor(now.getTime() / 1000);
+  // The store keeps each token's header, claims and sha256, never the JWS (a bearer credential while it lives): the
+  // issuer's signature is withheld, and an auditor who holds the token checks it with `proof verify --token`.
   const tokens = o.db
-    .prepare<[string], { jti: string; jws: string; exp: number }>(
-      "SELECT jti, jws, exp FROM tokens WHERE job = ? ORDER BY first_seen",
+    .prepare<[string], { jti: string; jws_sha256: string; header: string; claims: string }>(
+      "SELECT jti, jws_sha256, header, claims FROM tokens WHERE job = ? ORDER BY first_seen",
     )
     .all(o.job)
-    .map((t) => {
-      const base = {
-        jti: t.jti,
-        header: decodeProtectedHeader(t.jws) as Record<string, unknown>,
-        claims: decodeJwt(t.jws) as Record<string, unknown>,
-      };
-      // A live token is a bearer credential: its signature stays out of the bundle unless explicitly asked for.
-      return t.exp < nowSec || o.includeLiveToken
-        ? { ...base, jws: t.jws }
-        : { ...base, signature_withheld: "token still valid at export" };
-    });
+    .map((t) => ({
+      jti: t.jti,
+      header: JSON.parse(t.header) as Record<string, unknown>,
+      claims: JSON.parse(t.claims) as Record<string, unknown>,
+      jws_sha256: t.jws_sha256,
+      signature_withheld: "the server keeps only the token's sha256, never the token",
+    }));
   const approvals = o.db
     .prepare<[string], { body: string }>("SELECT body FROM approvals WHERE job = ? ORDER BY requested_at")
     .all(o.job)
@@ -115,6 +113,8 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
   });
 
   const fd = openSync(o.out, "w", 0o600);
+  // The mode applies only when the file is created: an existing file (a re-export) is made owner-only too.
+  if (fstatSync(fd).isFile()) fchmodSync(fd, 0o600);
   const leaves: Buffer[] = [];
   try {
     const head = {

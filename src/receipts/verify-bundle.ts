@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { jwtVerify } from "jose";
+import { decodeProtectedHeader, jwtVerify } from "jose";
 import bundleSchema from "../../schemas/proof-bundle.schema.json" with { type: "json" };
 import receiptSchema from "../../schemas/receipt.schema.json" with { type: "json" };
 import { dsseVerifiedKeyIds } from "../crypto/dsse.js";
@@ -80,10 +80,20 @@ export function parseBundle(text: string): ProofBundle {
 
 const ref = (r: Receipt) => ({ seq: r.seq, receipt_id: r.receipt_id });
 
+export interface VerifyOptions extends SignatureCheckOptions {
+  /**
+   * Compact JWS tokens the auditor holds (the bundle carries only their sha256): a token whose hash matches one of
+   * the bundle's has its issuer signature checked as if the bundle carried it.
+   */
+  tokens?: string[];
+}
+
+const jwsHash = (jws: string) => `sha256:${sha256Hex(jws)}`;
+
 export async function verifyBundle(
   b: ProofBundle,
   trust?: TrustStoreFile,
-  opts: SignatureCheckOptions = {},
+  opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
   // Each receipt's canonical form feeds both the chain link and the Merkle leaf: compute it once.
   const canonCache = new WeakMap<Receipt, string>();
@@ -151,8 +161,11 @@ export async function verifyBundle(
     polStep.notes.push(`${wpc.policy_name} ${p.hash}`);
   }
 
-  // 3. Tokens: issuer signature (unless withheld), bound to this job, scope hash, policy pin.
+  // 3. Tokens: bound to this job, scope hash, policy pin; the issuer signature where the JWS is at hand (in the bundle,
+  // or supplied by the auditor and matched by its sha256), else withheld: the server keeps only the token's hash.
   const tokStep = step("tokens");
+  const supplied = new Map((opts.tokens ?? []).map((jws) => [jwsHash(jws), jws]));
+  const matched = new Set<string>();
   for (const t of b.tokens) {
     const c = t.claims as { job?: string; scope?: string[]; scope_hash?: string; policy_hash?: string };
     if (c.job !== b.job)
@@ -164,25 +177,41 @@ export async function verifyBundle(
         code: "token_binding",
         message: `token ${t.jti} is pinned to policy ${c.policy_hash}, which is not in the bundle`,
       });
-    if (t.jws) {
-      const key = keys("token_issuers").get(String(t.header.kid));
+    const given = t.jws_sha256 ? supplied.get(t.jws_sha256) : undefined;
+    if (given) matched.add(t.jws_sha256!);
+    const jws = t.jws ?? given;
+    if (jws && t.jws_sha256 && jwsHash(jws) !== t.jws_sha256) {
+      fail(tokStep, { code: "token_binding", message: `token ${t.jti} JWS does not hash to its jws_sha256` });
+      continue;
+    }
+    if (jws) {
+      let kid: unknown;
+      try {
+        kid = decodeProtectedHeader(jws).kid;
+      } catch {
+        kid = undefined;
+      }
+      const key = keys("token_issuers").get(String(kid));
       // Verified as of its issue time: an expired token in an old bundle is still evidence of what was authorized.
       const at = new Date((((t.claims as { iat?: number }).iat ?? 0) + 1) * 1000);
-      const payload = key
-        ? await jwtVerify(t.jws, key, { algorithms: ["EdDSA"], currentDate: at }).then(
-            (v) => v.payload,
-            () => undefined,
-          )
+      const verified = key
+        ? await jwtVerify(jws, key, { algorithms: ["EdDSA"], currentDate: at }).catch(() => undefined)
         : undefined;
-      if (!payload)
+      if (!verified)
         fail(tokStep, {
           code: "token_signature",
           message: `token ${t.jti} signature does not verify with a trusted token issuer`,
         });
-      else if (jcs(t.claims) !== jcs(payload))
+      else if (jcs(t.claims) !== jcs(verified.payload) || jcs(t.header) !== jcs(verified.protectedHeader))
         fail(tokStep, { code: "token_binding", message: `token ${t.jti} claims differ from its signed payload` });
-    } else tokStep.notes.push(`token ${t.jti}: signature withheld (${t.signature_withheld ?? "not included"})`);
+      else if (given) tokStep.notes.push(`token ${t.jti}: issuer signature checked on the token supplied for it`);
+    } else
+      tokStep.notes.push(
+        `token ${t.jti}: issuer signature withheld (${t.signature_withheld ?? "not included"}); job binding, scope hash and policy pin checked${t.jws_sha256 ? `; token ${t.jws_sha256}` : ""}`,
+      );
   }
+  for (const h of supplied.keys())
+    if (!matched.has(h)) tokStep.notes.push(`supplied token ${h} is none of this bundle's tokens: not used`);
 
   // 4. Receipts: schema, signature, job, order, duplicates, and the chain where neighbours are consecutive.
   const recStep = step("receipts");

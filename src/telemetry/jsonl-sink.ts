@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { AgentSecurityEvent, TelemetrySink } from "./sink.js";
 
@@ -6,6 +16,14 @@ export interface JsonlSinkOptions {
   dir: string;
   /** Rotate the current file when it grows past this many bytes. */
   maxBytes?: number;
+}
+
+/** Opens for append, owner-only (0600): also a file that existed with a wider mode (events are security evidence). */
+function openAppend(file: string): number {
+  const fd = openSync(file, "a", 0o600);
+  const st = fstatSync(fd);
+  if (st.isFile() && (st.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  return fd;
 }
 
 /**
@@ -23,7 +41,7 @@ export class JsonlSink implements TelemetrySink {
     this.file = join(opts.dir, "events.jsonl");
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.size = existsSync(this.file) ? statSync(this.file).size : 0;
-    this.fd = openSync(this.file, "a", 0o600);
+    this.fd = openAppend(this.file);
   }
 
   /** One write(2) per event on an O_APPEND descriptor: the line is in the file before emit returns. */
@@ -38,7 +56,7 @@ export class JsonlSink implements TelemetrySink {
     closeSync(this.fd);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     renameSync(this.file, this.file.replace(/\.jsonl$/, `-${stamp}.jsonl`));
-    this.fd = openSync(this.file, "a", 0o600);
+    this.fd = openAppend(this.file);
     this.size = 0;
   }
 

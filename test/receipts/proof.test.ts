@@ -58,11 +58,13 @@ describe("proof bundles", () => {
   let file: string;
   let bundle: ProofBundle;
   let trust: TrustStoreFile;
+  let token: string;
   const job = "job-proof";
 
   beforeAll(async () => {
     h = await makeHome();
     const s = await startSession(h, { policy: "containment-with-approvals", job });
+    token = s.token;
     try {
       const list = await s.client.callTool({ name: "sentinel_incidents_list", arguments: { status: "New", top: 3 } });
       const incidentId = (list.structuredContent as { incidents: { id: string }[] }).incidents[0]!.id;
@@ -93,7 +95,13 @@ describe("proof bundles", () => {
 
   it("exports a complete bundle that verifies against the trust store, re-evaluating every decision", async () => {
     expect(bundle.receipts.length).toBeGreaterThanOrEqual(6);
-    expect(bundle.tokens[0]).toMatchObject({ signature_withheld: "token still valid at export" });
+    // The server keeps only a token's sha256 and claims (secrets at rest), so the bundle carries those, no JWS.
+    expect(bundle.tokens[0]).toMatchObject({
+      jws_sha256: `sha256:${createHash("sha256").update(token).digest("hex")}`,
+      signature_withheld: "the server keeps only the token's sha256, never the token",
+      claims: { job },
+    });
+    expect(bundle.tokens[0]!.jws).toBeUndefined();
     expect(bundle.approvals).toHaveLength(1);
     const r = await verifyFile(file, h.paths.trust);
     expect(r.steps.filter((s) => !s.ok)).toEqual([]);
@@ -101,15 +109,43 @@ describe("proof bundles", () => {
     expect(r.steps.find((s) => s.step === "decisions")!.notes[0]).toMatch(/^[1-9]\d* decisions re-evaluated$/);
   });
 
-  it("with --include-live-token the token's issuer signature is in the bundle and verifies", async () => {
-    const f = exportJob(h.home, job, { out: join(h.home, "live.proof.json"), includeLiveToken: true }).file;
-    const b = JSON.parse(readFileSync(f, "utf8")) as ProofBundle;
-    expect(b.tokens[0]!.jws).toMatch(/^ey/);
-    expect((await verifyFile(f, h.paths.trust)).verdict).toBe("valid");
-    const forged = structuredClone(b);
+  // Was: "with --include-live-token the token's issuer signature is in the bundle and verifies". The server no longer
+  // keeps the JWS (only its sha256), so there is nothing to include: whoever holds the token supplies it to verify.
+  it("the token's issuer signature is checked when its holder supplies it (proof verify --token)", async () => {
+    const tokens = (await verifyBundle(bundle, trust)).steps.find((s) => s.step === "tokens")!;
+    expect(tokens.ok).toBe(true);
+    expect(tokens.notes[0]).toMatch(/issuer signature withheld/);
+    const withToken = (await verifyBundle(bundle, trust, { tokens: [token] })).steps.find((s) => s.step === "tokens")!;
+    expect(withToken).toMatchObject({ ok: true });
+    expect(withToken.notes[0]).toMatch(/issuer signature checked on the token supplied/);
+    // Claims edited in the bundle no longer match the signed token its hash names.
+    const forged = structuredClone(bundle);
     (forged.tokens[0]!.claims as { scope: string[] }).scope.push("analyticsRules.disable");
-    const r = await verifyBundle(forged, trust);
+    const r = await verifyBundle(forged, trust, { tokens: [token] });
     expect(r.steps.find((s) => s.step === "tokens")!.ok).toBe(false);
+    // A JWS that is not the one the hash names is caught (here: carried in the bundle).
+    const other = structuredClone(bundle);
+    other.tokens[0]!.jws = `${token}x`;
+    expect(codes(await verifyBundle(other, trust))).toContain("token_binding");
+    // A bundle exported before tokens were kept as hashes carries the JWS itself: still verified.
+    const legacy = structuredClone(bundle);
+    const { jws_sha256: _, signature_withheld: __, ...rest } = legacy.tokens[0]!;
+    legacy.tokens[0] = { ...rest, jws: token };
+    expect(await verifyBundle(legacy, trust)).toMatchObject({ verdict: "valid" });
+    // Through the CLI: --token reads the token file; the removed --include-live-token names what replaces it.
+    const tokenFile = join(h.home, "tokens", "proof.jwt");
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const v = await run(process.execPath, [CLI, "proof", "verify", file, "--token", tokenFile], {
+      env: { ...process.env, GSMCP_HOME: h.home },
+    });
+    expect(v.stdout).toMatch(/issuer signature checked on the token supplied/);
+    const old = await run(process.execPath, [CLI, "proof", "export", "--job", job, "--include-live-token"], {
+      env: { ...process.env, GSMCP_HOME: h.home },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(old).toMatchObject({ code: 2 });
+    expect((old as { stderr: string }).stderr).toMatch(
+      /--include-live-token was removed.*gsmcp proof verify BUNDLE --token/,
+    );
   });
 
   it("detects an edited receipt, naming it", async () => {

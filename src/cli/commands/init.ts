@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SigningKey } from "../../crypto/keys.js";
 import { ensureDir, type HomeConfig, homePaths, writeSecret } from "../../governance/home.js";
+import { secureHome } from "../../governance/home-permissions.js";
 import { policyHash, readPolicyDocument, signPolicy, storePolicy } from "../../governance/policy.js";
 import { createSigningKey, type TrustStoreFile } from "../../governance/trust.js";
 import { openStateDb } from "../../state/db.js";
@@ -21,7 +22,10 @@ export interface InitResult {
   reused: boolean;
 }
 
-/** Creates GSMCP_HOME: keys per role, trust store, config, state db, signed example policies, seeded workspace. */
+/**
+ * Creates GSMCP_HOME: keys per role, trust store, config, state db, signed example policies, seeded workspace. The
+ * home and its directories end up 0700 and every file in it 0600, also when the directory existed before.
+ */
 export async function initHome(home: string, opts: { force?: boolean; seed?: number } = {}): Promise<InitResult> {
   const paths = homePaths(home);
   if (existsSync(paths.config) && !opts.force) {
@@ -44,6 +48,9 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
     paths.proofs,
   ])
     ensureDir(d);
+  // Owner-only before anything is written (a directory that existed may have been 0755), and again at the end for
+  // every file written since: keys, trust, config, policies, state.db, workspace, and whatever was already there.
+  secureHome(paths);
 
   const policySigner = createSigningKey(paths, "policySigner", "local policy signer");
   const tokenIssuer = createSigningKey(paths, "tokenIssuer", "gsmcp-local-issuer");
@@ -78,6 +85,7 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
   openStateDb(paths.stateDb).close();
 
   const policies = signExamplePolicies(paths, policySigner.key);
+  secureHome(paths);
   return { home: paths.root, config, policies, reused: false };
 }
 

@@ -1,20 +1,30 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey, TrustStore, type TrustStoreFile } from "../../governance/trust.js";
 import { exportBundle } from "../../receipts/bundle.js";
-import type { SignatureCheckOptions } from "../../receipts/signature-pool.js";
 import { renderHtml, renderMarkdown } from "../../receipts/trust-pulse.js";
-import { parseBundle, UnreadableBundle, type VerifyReport, verifyBundle } from "../../receipts/verify-bundle.js";
+import {
+  parseBundle,
+  UnreadableBundle,
+  type VerifyOptions,
+  type VerifyReport,
+  verifyBundle,
+} from "../../receipts/verify-bundle.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
-export function exportJob(
-  home: string,
-  job: string,
-  o: { out?: string; attach?: string[]; includeLiveToken?: boolean },
-) {
+/** `proof export --include-live-token` is gone: the server keeps no token to include. The error names what replaces it. */
+export function includeLiveTokenRemoved(): CliError {
+  return new CliError(
+    "--include-live-token was removed: the server keeps only each token's sha256 and claims, never the token itself",
+    2,
+    "export without it; whoever holds the token checks its issuer signature with: gsmcp proof verify BUNDLE --token TOKEN_FILE",
+  );
+}
+
+export function exportJob(home: string, job: string, o: { out?: string; attach?: string[] }) {
   const { paths, config } = requireHome(home);
   const db = openStateDb(paths.stateDb);
   try {
@@ -28,7 +38,6 @@ export function exportJob(
       job,
       out: file,
       ...(o.attach ? { attach: o.attach } : {}),
-      ...(o.includeLiveToken ? { includeLiveToken: true } : {}),
     });
   } finally {
     db.close();
@@ -40,7 +49,7 @@ export async function verifyFile(
   file: string,
   trustFile?: string,
   home?: string,
-  opts: SignatureCheckOptions = {},
+  opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
   if (!existsSync(file)) throw new UnreadableBundle(`${file} does not exist`);
   const bundle = parseBundle(readFileSync(file, "utf8"));
@@ -49,18 +58,34 @@ export async function verifyFile(
   return verifyBundle(bundle, trust, opts);
 }
 
+/** Token files given to `proof verify --token`: each holds one compact JWS. */
+function readTokenFiles(files: string[] = []): string[] {
+  return files.map((f) => {
+    if (!existsSync(f)) throw new CliError(`--token ${f} does not exist`, 2);
+    const jws = readFileSync(f, "utf8").trim();
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(jws))
+      throw new CliError(`--token ${f} does not hold a compact JWS (header.payload.signature)`, 2);
+    return jws;
+  });
+}
+
 /** verifyFile with the CLI's exit code for an unreadable bundle (2). */
 async function verifyForCli(
   file: string,
   trust: string | undefined,
   home: string,
   workers?: string,
+  tokenFiles?: string[],
 ): Promise<VerifyReport> {
   const n = workers === undefined ? undefined : Number(workers);
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
     throw new CliError(`--workers must be an integer from 1 to 64 (got "${workers}")`, 2);
+  const tokens = readTokenFiles(tokenFiles);
   try {
-    return await verifyFile(file, trust, home, n === undefined ? {} : { workers: n });
+    return await verifyFile(file, trust, home, {
+      ...(n === undefined ? {} : { workers: n }),
+      ...(tokens.length ? { tokens } : {}),
+    });
   } catch (e) {
     if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
     throw e;
@@ -74,12 +99,14 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .requiredOption("--job <id>", "job to export")
     .option("-o, --out <file>", "bundle file (default: GSMCP_HOME/proofs/<job>.proof.json)")
     .option("--attach <file...>", "JSON attachments, e.g. model-gateway receipts")
-    .option(
-      "--include-live-token",
-      "include the signature of tokens that are still valid (they are bearer credentials)",
-    )
+    // Removed (the server keeps no token to include); kept hidden so that using it says what replaces it.
+    .addOption(new Option("--include-live-token").hideHelp())
     .action((o: { job: string; out?: string; attach?: string[]; includeLiveToken?: boolean }) => {
-      const r = exportJob(home(), o.job, o);
+      if (o.includeLiveToken) throw includeLiveTokenRemoved();
+      const r = exportJob(home(), o.job, {
+        ...(o.out ? { out: o.out } : {}),
+        ...(o.attach ? { attach: o.attach } : {}),
+      });
       out(`exported ${r.receipts} receipts of job ${o.job}, Merkle root ${r.root}`);
       out(r.file);
     });
@@ -89,9 +116,13 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .option("--trust <file>", "trust store (trust.json) to check keys against")
     .option("--json", "machine-readable report")
     .option("--workers <n>", "threads checking receipt signatures (default: available cores; 1: this thread only)")
+    .option(
+      "--token <file...>",
+      "token files (compact JWS) you hold: the bundle carries only each token's sha256; a match has its issuer signature checked",
+    )
     .description("exit 0 valid, 1 invalid, 2 unreadable (or bad arguments)")
-    .action(async (file: string, o: { trust?: string; json?: boolean; workers?: string }) => {
-      const report = await verifyForCli(file, o.trust, home(), o.workers);
+    .action(async (file: string, o: { trust?: string; json?: boolean; workers?: string; token?: string[] }) => {
+      const report = await verifyForCli(file, o.trust, home(), o.workers, o.token);
       if (o.json) out(JSON.stringify(report, null, 2));
       else {
         for (const s of report.steps) {
@@ -114,10 +145,11 @@ export function registerProofCommands(program: Command, home: () => string): voi
       const report = await verifyForCli(file, o.trust, home());
       const bundle = parseBundle(readFileSync(file, "utf8"));
       const dir = o.out ?? join(file, "..");
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const base = join(dir, `trust-pulse-${bundle.job.replace(/[^A-Za-z0-9._-]/g, "_")}`);
-      writeFileSync(`${base}.html`, renderHtml(bundle, report));
-      writeFileSync(`${base}.md`, renderMarkdown(bundle, report));
+      // Owner-only like the bundle (by default both sit in GSMCP_HOME/proofs); share them deliberately.
+      writeFileSync(`${base}.html`, renderHtml(bundle, report), { mode: 0o600 });
+      writeFileSync(`${base}.md`, renderMarkdown(bundle, report), { mode: 0o600 });
       out(`${base}.html`);
       out(`${base}.md`);
     });
