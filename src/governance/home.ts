@@ -122,20 +122,23 @@ export function checkHttpField<F extends HttpField>(
     return value as NonNullable<HttpConfig[F]>;
   }
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  // How to write a good value where the bad one was: a flag, or the config.json field.
+  const eg = (v: string) => `e.g. ${name.startsWith("--") ? `${name} ${v}` : `"${field}": ${v}`}`;
+  const sample = { rate: "20", count: "100", seconds: "900" }[kind];
   if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw new HttpConfigError(`${name} must be a number (got ${got})`, `give ${name} a positive number`);
+    throw new HttpConfigError(`${name} must be a number (got ${got})`, eg(sample));
   }
   if (kind === "rate" && (n <= 0 || n > 1e9))
     throw new HttpConfigError(
       `${name} must be a rate in requests per second, > 0 and ≤ 1e9 (got ${got})`,
-      `e.g. ${name} 20 (fractions allowed: 0.5 is one request every 2 s)`,
+      `${eg("20")} (fractions allowed: 0.5 is one request every 2 s)`,
     );
   if (kind === "count" && (!Number.isInteger(n) || n < 1 || n > 1e9))
-    throw new HttpConfigError(`${name} must be a whole number from 1 to 1e9 (got ${got})`, `e.g. ${name} 100`);
+    throw new HttpConfigError(`${name} must be a whole number from 1 to 1e9 (got ${got})`, eg("100"));
   if (kind === "seconds" && (n < 1 || n > 604_800))
     throw new HttpConfigError(
       `${name} must be seconds from 1 to 604800 (7 days) (got ${got})`,
-      `e.g. ${name} 900 (15 minutes)`,
+      `${eg("900")} (15 minutes)`,
     );
   return n as NonNullable<HttpConfig[F]>;
 }
