@@ -156,9 +156,11 @@ export async function startHttpServer(
   // Every transport refusal goes through one recorder governor (no token of its own): the receipt names the caller
   // when the request was authenticated.
   let recorder: Governor | undefined;
-  const record: RecordRefusal = (err, what, args, caller) => {
+  const record: RecordRefusal = (err, what, args, caller, token) => {
+    // An unverified token only labels the receipt's agent ("unverified:<sub>"); a governor for it is made for the
+    // first refusal of a kind per interval only.
     recorder ??= runtime.governorFor("");
-    recorder.refuse(
+    (token ? runtime.governorFor(token) : recorder).refuse(
       {
         op: "transport.request",
         tool: what,
@@ -224,11 +226,15 @@ export async function startHttpServer(
     res: ServerResponse,
     err: GovernanceError,
     what: string,
-    withChallenge = true,
+    token?: string,
   ) => {
     const client = clientOf(req);
     const wait = unauthLimit.take(client);
-    refusals.refuse(`unauth\u0000${what}\u0000${err.code}\u0000${wait > 0 ? 429 : 401}`, err, { what, client });
+    refusals.refuse(`unauth\u0000${what}\u0000${err.code}\u0000${wait > 0 ? 429 : 401}`, err, {
+      what,
+      client,
+      ...(token ? { token } : {}),
+    });
     if (wait > 0) {
       const after = retryAfterSeconds(wait);
       return json(
@@ -253,7 +259,8 @@ export async function startHttpServer(
         message: err.message,
         ...(err.fix ? { fix: err.fix } : {}),
       },
-      withChallenge ? (err.code === "auth_missing" ? challenge() : challenge("invalid_token", err.message)) : {},
+      // The operator endpoint's token is not a CST: no challenge pointing at the CST metadata.
+      what === "http.admin" ? {} : err.code === "auth_missing" ? challenge() : challenge("invalid_token", err.message),
     );
   };
 
@@ -380,7 +387,7 @@ export async function startHttpServer(
             ? "send Authorization: Bearer <the operator token: GSMCP_ADMIN_TOKEN or keys/admin-token>"
             : "this server has no operator token: set GSMCP_ADMIN_TOKEN or write keys/admin-token, then restart it",
         );
-        return refuseUnauthenticated(req, res, err, "http.admin", false);
+        return refuseUnauthenticated(req, res, err, "http.admin");
       }
       const wait = tokenLimit.take("\u0000operator");
       if (wait > 0) {
@@ -429,7 +436,7 @@ export async function startHttpServer(
           throw new GovernanceError("auth_expired", "CST has expired", "issue a new token: gsmcp token issue");
       } else claims = await verify(token);
     } catch (e) {
-      return refuseUnauthenticated(req, res, toGovernanceError(e, "auth_invalid"), "http");
+      return refuseUnauthenticated(req, res, toGovernanceError(e, "auth_invalid"), "http", token);
     }
 
     // Then the authenticated budgets: this token's and its job's, all or nothing.

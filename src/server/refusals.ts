@@ -3,13 +3,14 @@ import type { Caller } from "../governance/stages/types.js";
 
 /**
  * Writes one refusal's receipt and events: the error, what was refused (the receipt's tool), what the receipt's args
- * carry, and the caller when known.
+ * carry, and the caller when known — or else the unverified token presented, only to label the receipt's agent.
  */
 export type RecordRefusal = (
   err: GovernanceError,
   what: string,
   args: Record<string, unknown>,
   caller?: Caller,
+  token?: string,
 ) => void;
 
 interface Pending {
@@ -55,7 +56,11 @@ export class RefusalAggregator {
     return this.pending.size;
   }
 
-  refuse(kind: string, err: GovernanceError, info: { what: string; client?: string; caller?: Caller }): void {
+  refuse(
+    kind: string,
+    err: GovernanceError,
+    info: { what: string; client?: string; caller?: Caller; token?: string },
+  ): void {
     let key = kind;
     let caller = info.caller;
     if (!this.pending.has(key) && this.pending.size >= this.maxKinds) {
@@ -76,7 +81,7 @@ export class RefusalAggregator {
           clients: new Map(),
           otherClients: 0,
         });
-      this.record(err, info.what, info.client ? { client: info.client } : {}, caller);
+      this.record(err, info.what, info.client ? { client: info.client } : {}, caller, caller ? undefined : info.token);
       return;
     }
     p.count++;

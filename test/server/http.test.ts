@@ -6,7 +6,7 @@ import { issueCst } from "../../src/cli/commands/token.js";
 import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
-import { receiptsOf } from "../helpers/state.js";
+import { eventsOf, receiptsOf } from "../helpers/state.js";
 
 function raw(
   url: string,
@@ -96,8 +96,10 @@ describe("Streamable HTTP transport", () => {
     expect(String(r.headers["www-authenticate"])).toContain('error="invalid_token"');
     expect(receiptsOf(h).at(-1)).toMatchObject({
       op: "transport.request",
+      agent: "unverified:agent-A",
       outcome: { status: "refused", error: { code: "auth_invalid" } },
     });
+    expect(eventsOf(h).some((e) => e.EventType === "AuthFailure" && e.AgentId === "unverified:agent-A")).toBe(true);
   });
 
   it("rejects a foreign Host (DNS rebinding) and a foreign Origin", async () => {
