@@ -95,6 +95,9 @@ function commandName(argv: string[]): string | undefined {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Everything gsmcp writes (keys, trust, policies, state, telemetry, proofs) is the owner's alone, whichever module
+  // writes it: new files 0600, new directories 0700 (`gsmcp doctor` reports anything wider).
+  process.umask(0o077);
   // Commands listed in the help but not loaded (another command runs, or none): their help term, from COMMANDS.
   const listed = new Map<Command, string>();
   const program = new Command("gsmcp")

@@ -57,6 +57,20 @@ function filesContaining(dir: string, needle: string): string[] {
 }
 
 describe("secrets at rest", () => {
+  it("whatever a later command writes into the home is owner-only too (the CLI runs with umask 077; e.g. policy sign)", async () => {
+    const h = await makeHome();
+    const file = join(h.home, "mine.wpc.json");
+    const wpc = JSON.parse(readFileSync("examples/policies/triage-readonly.wpc.json", "utf8"));
+    writeFileSync(file, JSON.stringify({ ...wpc, policy_name: "mine" }), { mode: 0o600 });
+    expect((await gsmcp(["--home", h.home, "policy", "sign", file])).code).toBe(0);
+    expectOwnerOnly(h.home);
+    const d = await doctor(h.home);
+    expect(
+      notOk(d.checks).filter((c) => c.status === "unsafe"),
+      JSON.stringify(notOk(d.checks)),
+    ).toEqual([]);
+  }, 60_000);
+
   it("init on an existing 0755 directory, and again with --force, leaves the home 0700 and every file 0600", async () => {
     const home = mkdtempSync(join(tmpdir(), "gsmcp-perm-"));
     chmodSync(home, 0o755);
