@@ -69,6 +69,18 @@ export const CODES: Record<GovernanceCode, CodeRow> = {
     mcp: "tool_result",
     fix: "the job's budget is spent; start a new job or ask an operator",
   },
+  rate_limited: {
+    errorCode: 429,
+    severity: 2,
+    mcp: "tool_result",
+    fix: "slow down and retry after the Retry-After interval",
+  },
+  session_limit: {
+    errorCode: 429,
+    severity: 2,
+    mcp: "tool_result",
+    fix: "close sessions you no longer use, or reuse one",
+  },
   receipt_persist_failed: { errorCode: 507, severity: 4, mcp: "tool_result" },
   telemetry_failed: { errorCode: 507, severity: 4, mcp: "tool_result" },
   backend_error: { errorCode: 502, severity: 2, mcp: "tool_result" },

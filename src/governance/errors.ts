@@ -32,6 +32,10 @@ export type GovernanceCode =
   | "approval_invalid"
   | "job_paused"
   | "budget_exceeded"
+  /** The HTTP transport's request rate for this token, job or client address is spent (429 + Retry-After). */
+  | "rate_limited"
+  /** The HTTP transport's session cap (per job, or server-wide) is reached. */
+  | "session_limit"
   | "receipt_persist_failed"
   | "telemetry_failed"
   | "backend_error"

@@ -451,7 +451,7 @@ export async function startHttpServer(
         429,
         "rate_limited",
         new GovernanceError(
-          "budget_exceeded",
+          "rate_limited",
           `HTTP request rate exceeded for job ${claims.job} (token ${claims.jti}): at most ${L.rate}/s per token (burst ${L.burst}) and ${L.job_rate}/s per job (burst ${L.job_burst})`,
           `retry after ${after} s; an operator can raise the limits (gsmcp serve --rate/--burst/--job-rate/--job-burst, or config.json http)`,
         ),
@@ -526,7 +526,7 @@ export async function startHttpServer(
         429,
         "too_many_sessions",
         new GovernanceError(
-          "budget_exceeded",
+          "session_limit",
           `job ${claims.job} has ${L.max_sessions_per_job} open sessions, the most one job may hold`,
           "close sessions you no longer use (DELETE /mcp with their Mcp-Session-Id) or reuse one; idle sessions close by themselves; an operator can raise --max-sessions-per-job",
         ),
@@ -542,7 +542,7 @@ export async function startHttpServer(
         503,
         "server_busy",
         new GovernanceError(
-          "budget_exceeded",
+          "session_limit",
           `the server holds ${L.max_sessions} open sessions, its maximum`,
           `retry after ${after} s; an operator can raise --max-sessions or shorten --session-idle-seconds`,
         ),

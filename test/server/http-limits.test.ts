@@ -121,14 +121,14 @@ describe("HTTP transport limits", () => {
     expect(r.status).toBe(429);
     expect(r.headers["retry-after"]).toBe("2");
     const body = JSON.parse(r.body);
-    expect(body).toMatchObject({ error: "rate_limited", code: "budget_exceeded", retry_after_seconds: 2 });
+    expect(body).toMatchObject({ error: "rate_limited", code: "rate_limited", retry_after_seconds: 2 });
     expect(body.fix).toMatch(/retry after 2 s.*--rate/);
     const receipts = receiptsOf(h);
     expect(receipts.filter((x) => x.job === "job-rate" && x.op === "incidents.list").length).toBe(before);
     expect(receipts.at(-1)).toMatchObject({
       job: "job-rate",
       op: "transport.request",
-      outcome: { status: "refused", error: { code: "budget_exceeded" } },
+      outcome: { status: "refused", error: { code: "rate_limited" } },
     });
     expect(eventsOf(h).at(-1)).toMatchObject({ JobId: "job-rate", ErrorCode: 429 });
     // Another job is not affected.

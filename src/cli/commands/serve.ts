@@ -9,7 +9,6 @@ import {
   requireHome,
   validateHttpConfig,
 } from "../../governance/home.js";
-import { startHttpServer } from "../../server/http.js";
 import { createMcpServer } from "../../server/mcp.js";
 import { openRuntime } from "../../server/runtime.js";
 import { CliError, out } from "../output.js";
@@ -129,6 +128,8 @@ export function registerServeCommand(program: Command, home: () => string): void
         const adminFile = join(runtime.paths.keys, "admin-token");
         const adminToken =
           process.env.GSMCP_ADMIN_TOKEN ?? (existsSync(adminFile) ? readFileSync(adminFile, "utf8").trim() : undefined);
+        // Loaded only for HTTP: a stdio server (the common case, one per agent host) starts without it.
+        const { startHttpServer } = await import("../../server/http.js");
         const http = await startHttpServer(runtime, {
           host: o.host,
           port,
