@@ -19,6 +19,10 @@ if (!isMainThread && parentPort && (workerData as { kind?: string } | undefined)
   const { schema } = workerData as { schema: KqlSchema };
   // stdout belongs to the MCP stdio transport: anything the language service prints goes to stderr.
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  // Load the language service before the first request, and say so: the client's deadline for an analysis starts
+  // when this worker is ready (requests sent meanwhile wait in the port's queue).
+  analyzeKqlSync("print 1", schema, {});
+  port.postMessage({ ready: true });
   port.on("message", (req: AnalysisRequest) => {
     try {
       port.postMessage({ id: req.id, ok: true, analysis: analyzeKqlSync(req.query, schema, req.options) });

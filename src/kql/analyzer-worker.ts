@@ -12,6 +12,9 @@ export class AnalysisTimeout extends Error {
   override readonly name = "AnalysisTimeout";
 }
 
+/** How long a new worker may take to load the language service before its first analysis (not counted in it). */
+const LOAD_TIMEOUT_MS = Number(process.env.GSMCP_KQL_LOAD_SECONDS ?? 120) * 1000;
+
 interface Pending {
   id: number;
   query: string;
@@ -27,10 +30,12 @@ export class KqlAnalyzerWorker {
   private running: Pending | undefined;
   private nextId = 1;
   private closed = false;
+  /** The current worker has loaded the language service: an analysis' deadline runs from when it can start. */
+  private ready = false;
 
   constructor(
     private readonly schema: KqlSchema,
-    /** Deadline per analysis, from when it starts (the first one includes loading the language service). */
+    /** Deadline per analysis, from when the worker can start it (loading the language service is not counted). */
     private readonly timeoutMs = 10_000,
   ) {}
 
@@ -64,7 +69,15 @@ export class KqlAnalyzerWorker {
     // Not `stdout: true`: a piped worker stdout keeps the process alive after unref (serve never exited). The worker
     // sends its own stdout to stderr instead, so nothing it prints reaches the MCP stdio stream.
     worker.unref();
-    worker.on("message", (reply: AnalysisReply) => {
+    this.ready = false;
+    worker.on("message", (reply: AnalysisReply | { ready: true }) => {
+      if ("ready" in reply) {
+        // Loaded: the running analysis starts now, so its deadline does too. On a busy machine the load alone can
+        // take longer than a deadline, which used to refuse the first query after every start as too slow.
+        this.ready = true;
+        this.arm(worker);
+        return;
+      }
       const p = this.running;
       if (!p || p.id !== reply.id) return;
       clearTimeout(p.timer);
@@ -96,15 +109,33 @@ export class KqlAnalyzerWorker {
     if (!p) return;
     this.running = p;
     const worker = this.ensure();
-    p.timer = setTimeout(() => {
-      if (this.running !== p) return;
-      this.running = undefined;
-      this.worker = undefined;
-      void worker.terminate();
-      p.reject(new AnalysisTimeout(`policy analysis took longer than ${this.timeoutMs / 1000}s`));
-      this.next();
-    }, this.timeoutMs);
-    p.timer.unref();
+    this.arm(worker);
     worker.postMessage({ id: p.id, query: p.query, options: p.options } satisfies AnalysisRequest);
+  }
+
+  /** (Re)starts the running analysis' deadline: the analysis deadline once loaded, the load deadline before. */
+  private arm(worker: Worker): void {
+    const p = this.running;
+    if (!p || this.worker !== worker) return;
+    clearTimeout(p.timer);
+    const loading = !this.ready;
+    p.timer = setTimeout(
+      () => {
+        if (this.running !== p) return;
+        this.running = undefined;
+        this.worker = undefined;
+        void worker.terminate();
+        p.reject(
+          new AnalysisTimeout(
+            loading
+              ? `the KQL language service did not load within ${LOAD_TIMEOUT_MS / 1000}s`
+              : `policy analysis took longer than ${this.timeoutMs / 1000}s`,
+          ),
+        );
+        this.next();
+      },
+      loading ? LOAD_TIMEOUT_MS : this.timeoutMs,
+    );
+    p.timer.unref();
   }
 }
