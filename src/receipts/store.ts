@@ -7,6 +7,7 @@ export class ReceiptStore {
   private readonly lastStmt;
   private readonly insertStmt;
   private readonly appendTx;
+  private readonly listeners: ((r: Receipt) => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -32,7 +33,21 @@ export class ReceiptStore {
    * `within` runs in the same transaction (e.g. the job's usage counters): both are committed or neither.
    */
   append(draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt {
-    return this.appendTx.immediate(draft, within);
+    const r = this.appendTx.immediate(draft, within);
+    // After the commit, outside the transaction (e.g. the checkpointer): a listener's failure never fails the call.
+    for (const l of this.listeners) {
+      try {
+        l(r);
+      } catch (e) {
+        process.stderr.write(`gsmcp: after receipt ${r.seq}: ${(e as Error).message}\n`);
+      }
+    }
+    return r;
+  }
+
+  /** Runs `listener` after each committed append. */
+  onAppended(listener: (r: Receipt) => void): void {
+    this.listeners.push(listener);
   }
 
   all(): Receipt[] {

@@ -15,6 +15,7 @@ import type { ToolCallResult } from "../governance/stages/types.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
 import { exportBundle } from "../receipts/bundle.js";
+import { CHECKPOINTS_FILE, Checkpointer } from "../receipts/checkpoint.js";
 import { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
@@ -34,6 +35,9 @@ export interface RuntimeOptions {
   policyRef?: string;
   backend?: "local" | "azure";
   ungoverned?: boolean;
+  /** Checkpoints of the receipt log: every N receipts (GSMCP_CHECKPOINT_EVERY, default 64), every T ms
+   * (GSMCP_CHECKPOINT_INTERVAL_MS, default 10 000); 0 turns either off. One is always made at close. */
+  checkpoints?: { every?: number; intervalMs?: number };
 }
 
 export interface Runtime {
@@ -59,6 +63,8 @@ export interface Runtime {
   trust: TrustStore;
   telemetry: TelemetrySink;
   policy: VerifiedPolicy | GovernanceError;
+  /** Signs and publishes a checkpoint of the whole receipt log now (undefined when it did not grow). */
+  checkpoint(): { note: string; size: number; root: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -131,6 +137,21 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       ])
     : jsonl;
 
+  const envInt = (v: string | undefined) => (v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : undefined);
+  const every = opts.checkpoints?.every ?? envInt(process.env.GSMCP_CHECKPOINT_EVERY);
+  const intervalMs = opts.checkpoints?.intervalMs ?? envInt(process.env.GSMCP_CHECKPOINT_INTERVAL_MS);
+  const checkpointer = new Checkpointer({
+    db,
+    key: receiptKey,
+    serverId: config.server_id,
+    file: join(paths.root, CHECKPOINTS_FILE),
+    telemetry,
+    tenantId: process.env.AZURE_TENANT_ID ?? "local",
+    ...(every === undefined ? {} : { every }),
+    ...(intervalMs === undefined ? {} : { intervalMs }),
+  });
+  receipts.onAppended((r) => checkpointer.appended(r));
+
   const telemetryHealth = { failures: 0 };
   // Approvals given in the MCP client are signed with their own key; a home made before it existed has none, and then
   // the client is never asked (approvals come from an approver).
@@ -190,7 +211,9 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     trust,
     telemetry,
     policy,
+    checkpoint: () => checkpointer.checkpoint(),
     async close() {
+      checkpointer.close();
       await telemetry.close().catch(() => undefined);
       await analyzeKql.close();
       if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();

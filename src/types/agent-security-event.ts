@@ -1,7 +1,7 @@
 // Generated from schemas/agent-security-event.schema.json by scripts/gen-types.ts. Do not edit.
 
 /**
- * One row of the AgentSecurityEvent_CL custom table in Log Analytics: a policy evaluation, tool invocation, auth failure or local anomaly.
+ * One row of the AgentSecurityEvent_CL custom table in Log Analytics: a policy evaluation, tool invocation, auth failure, local anomaly or receipt-log checkpoint (ToolParameters: checkpoint note, origin, tree_size, root_hash).
  */
 export interface AgentSecurityEvent {
 TimeGenerated: string
@@ -11,7 +11,7 @@ TimeGenerated: string
 EventId: string
 AgentId: string
 TenantId: string
-EventType: ("PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly")
+EventType: ("PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly" | "Checkpoint")
 /**
  * The op id (e.g. incidents.close) or anomaly kind.
  */

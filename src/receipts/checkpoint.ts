@@ -1,0 +1,322 @@
+import { createHash, type KeyObject, randomUUID } from "node:crypto";
+import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { jcs } from "../crypto/jcs.js";
+import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
+import type { Db } from "../state/db.js";
+import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
+import { leafHash, MerkleFrontier } from "./merkle.js";
+import type { Receipt } from "./receipt.js";
+
+// Checkpoints: signed tree heads over the WHOLE receipt log in the C2SP signed-note checkpoint format
+// (https://c2sp.org/tlog-checkpoint, https://c2sp.org/signed-note), so a standard witness can read and co-sign them:
+//
+//   <origin>\n<tree size>\n<base64 root hash>\n[extension lines\n]\n— <key name> <base64(key hash[4] || signature)>\n
+//
+// The signature (Ed25519, signed-note type 0x01) covers the text up to and including the newline before the blank line.
+
+export const CHECKPOINTS_FILE = "checkpoints.log";
+const SIG_PREFIX = "\u2014 ";
+
+/** The Merkle leaf of a receipt in the whole-log tree (the same leaf a proof bundle's job tree uses). */
+export function logLeaf(r: Receipt): Buffer {
+  return leafHash(jcs(r));
+}
+
+/** A key name as signed notes allow it: no whitespace, no "+". */
+export function noteName(s: string): string {
+  return s.replace(/[\s+]/g, "_");
+}
+
+export function checkpointOrigin(serverId: string): string {
+  return noteName(`gsmcp/${serverId}`);
+}
+
+function rawEd25519(pub: KeyObject): Buffer {
+  const der = pub.export({ format: "der", type: "spki" });
+  return der.subarray(der.length - 32);
+}
+
+/** signed-note key hash: the first 4 bytes of SHA-256(name || "\n" || 0x01 || Ed25519 public key). */
+export function noteKeyHash(name: string, pub: KeyObject): Buffer {
+  return createHash("sha256")
+    .update(Buffer.concat([Buffer.from(`${name}\n`), Buffer.from([1]), rawEd25519(pub)]))
+    .digest()
+    .subarray(0, 4);
+}
+
+/** The verifier key string of the signed-note spec: <name>+<hex key hash>+<base64(0x01 || public key)>. */
+export function noteVerifierKey(name: string, pub: KeyObject): string {
+  return `${name}+${noteKeyHash(name, pub).toString("hex")}+${Buffer.concat([Buffer.from([1]), rawEd25519(pub)]).toString("base64")}`;
+}
+
+export interface Checkpoint {
+  origin: string;
+  size: number;
+  root: Buffer;
+  extensions: string[];
+  /** The signed text: every line of the body, each ending in "\n". */
+  body: string;
+  signatures: { name: string; keyHash: Buffer; sig: Buffer; line: string }[];
+  /** The note as written (body, blank line, signature lines). */
+  text: string;
+}
+
+export function checkpointBody(origin: string, size: number, root: Buffer, extensions: string[] = []): string {
+  return [origin, String(size), root.toString("base64"), ...extensions].map((l) => `${l}\n`).join("");
+}
+
+export function signatureLine(body: string, name: string, key: SigningKey): string {
+  const sig = Buffer.from(signBytes(key, body), "base64");
+  return `${SIG_PREFIX}${name} ${Buffer.concat([noteKeyHash(name, key.publicKey), sig]).toString("base64")}\n`;
+}
+
+export function signCheckpoint(
+  o: { origin: string; size: number; root: Buffer; time?: Date; keyName?: string },
+  key: SigningKey,
+): string {
+  const body = checkpointBody(o.origin, o.size, o.root, o.time ? [`time ${o.time.toISOString()}`] : []);
+  return `${body}\n${signatureLine(body, o.keyName ?? o.origin, key)}`;
+}
+
+export class CheckpointFormatError extends Error {}
+
+/** Parses one signed note holding a checkpoint. */
+export function parseCheckpoint(text: string): Checkpoint {
+  const at = text.indexOf("\n\n");
+  if (at < 0) throw new CheckpointFormatError("no blank line between the checkpoint and its signatures");
+  const body = text.slice(0, at + 1);
+  const lines = body.slice(0, -1).split("\n");
+  const [origin, sizeLine, rootLine, ...extensions] = lines;
+  if (!origin || !sizeLine || !rootLine)
+    throw new CheckpointFormatError("a checkpoint needs origin, size and root lines");
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeLine) || !Number.isSafeInteger(Number(sizeLine)))
+    throw new CheckpointFormatError(`tree size "${sizeLine}" is not a decimal integer`);
+  const root = Buffer.from(rootLine, "base64");
+  if (root.length !== 32 || root.toString("base64") !== rootLine)
+    throw new CheckpointFormatError(`root hash "${rootLine}" is not base64 of 32 bytes`);
+  if (extensions.some((e) => e === "")) throw new CheckpointFormatError("empty extension line");
+  const sigText = text.slice(at + 2);
+  const signatures: Checkpoint["signatures"] = [];
+  for (const line of sigText.split("\n")) {
+    if (line === "") continue;
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw new CheckpointFormatError(`malformed signature line "${line}"`);
+    const raw = Buffer.from(m[2]!, "base64");
+    if (raw.length < 5) throw new CheckpointFormatError(`signature of ${m[1]} is too short`);
+    signatures.push({ name: m[1]!, keyHash: raw.subarray(0, 4), sig: raw.subarray(4), line: `${line}\n` });
+  }
+  if (!signatures.length) throw new CheckpointFormatError("checkpoint has no signature");
+  return { origin, size: Number(sizeLine), root, extensions, body, signatures, text };
+}
+
+/** Names of the signatures that verify against a key of `keys` (matched by key hash for the signature's name). */
+export function verifiedSigners(cp: Checkpoint, keys: Iterable<KeyObject>): string[] {
+  const list = [...keys];
+  const ok: string[] = [];
+  for (const s of cp.signatures) {
+    for (const k of list) {
+      if (!noteKeyHash(s.name, k).equals(s.keyHash)) continue;
+      if (verifyBytes(k, cp.body, s.sig.toString("base64"))) {
+        ok.push(s.name);
+        break;
+      }
+    }
+  }
+  return ok;
+}
+
+/** Splits a checkpoints file (notes one after another, each followed by a blank line) into notes. */
+export function parseCheckpointsFile(text: string): {
+  checkpoints: Checkpoint[];
+  errors: { index: number; message: string }[];
+} {
+  const checkpoints: Checkpoint[] = [];
+  const errors: { index: number; message: string }[] = [];
+  const notes: string[] = [];
+  let cur: string[] = [];
+  let inSigs = false;
+  const flush = () => {
+    if (cur.length) notes.push(`${cur.join("\n")}\n`);
+    cur = [];
+    inSigs = false;
+  };
+  for (const line of text.split("\n")) {
+    if (line === "") {
+      if (!inSigs && cur.length) {
+        cur.push("");
+        inSigs = true;
+      } else flush();
+      continue;
+    }
+    if (inSigs && !line.startsWith(SIG_PREFIX)) flush();
+    cur.push(line);
+  }
+  flush();
+  notes.forEach((n, index) => {
+    try {
+      checkpoints.push(parseCheckpoint(n));
+    } catch (e) {
+      errors.push({ index, message: (e as Error).message });
+    }
+  });
+  return { checkpoints, errors };
+}
+
+export function readCheckpointsFile(file: string): ReturnType<typeof parseCheckpointsFile> {
+  return parseCheckpointsFile(readFileSync(file, "utf8"));
+}
+
+/** Appends a note (and a blank line after it) to a checkpoints file, creating it owner-only. */
+export function appendCheckpoint(file: string, note: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+  appendFileSync(file, `${note}\n`);
+}
+
+export interface CheckpointerOptions {
+  db: Db;
+  key: SigningKey;
+  serverId: string;
+  /** Witness 1: the append-only file. */
+  file: string;
+  /** Witness 2: the telemetry sinks (a `Checkpoint` AgentSecurityEvent). */
+  telemetry?: TelemetrySink;
+  tenantId?: string;
+  /** A checkpoint every this many receipts (default 64; 0: never by count). */
+  every?: number;
+  /** A checkpoint every this many milliseconds when the log grew (default 10 000; 0: never by time). */
+  intervalMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * Keeps the Merkle frontier of the whole receipt log (computed once from the stored leaves, then updated per
+ * appended receipt) and signs a checkpoint every N receipts, every T seconds and at close, outside the receipt's
+ * transaction. Receipts another process appended are read in when next seen.
+ */
+export class Checkpointer {
+  private frontier: MerkleFrontier | undefined;
+  private lastSize = -1;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly every: number;
+  readonly origin: string;
+
+  constructor(private readonly o: CheckpointerOptions) {
+    this.origin = checkpointOrigin(o.serverId);
+    this.every = o.every ?? 64;
+    const ms = o.intervalMs ?? 10_000;
+    if (ms > 0) {
+      this.timer = setInterval(() => this.tick(), ms);
+      this.timer.unref();
+    }
+  }
+
+  private load(): MerkleFrontier {
+    if (!this.frontier) {
+      this.frontier = new MerkleFrontier();
+      this.catchUp(Number.MAX_SAFE_INTEGER);
+      if (this.lastSize < 0) this.lastSize = this.lastWrittenSize();
+    }
+    return this.frontier;
+  }
+
+  private lastWrittenSize(): number {
+    if (!existsSync(this.o.file)) return 0;
+    try {
+      const { checkpoints } = readCheckpointsFile(this.o.file);
+      return checkpoints.filter((c) => c.origin === this.origin).reduce((m, c) => Math.max(m, c.size), 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Reads stored receipts after the frontier's size and before `beforeSeq` into the frontier. */
+  private catchUp(beforeSeq: number): void {
+    const f = this.frontier!;
+    for (const row of this.o.db
+      .prepare<[number, number], { seq: number; body: string }>(
+        "SELECT seq, body FROM receipts WHERE seq > ? AND seq < ? ORDER BY seq",
+      )
+      .iterate(f.size, beforeSeq)) {
+      if (row.seq !== f.size + 1) break;
+      f.append(logLeaf(JSON.parse(row.body) as Receipt));
+    }
+  }
+
+  /** Called after a receipt's transaction committed. */
+  appended(r: Receipt): void {
+    const fresh = !this.frontier;
+    const f = this.load();
+    if (fresh && f.size >= r.seq) {
+      this.maybeByCount();
+      return;
+    }
+    if (r.seq !== f.size + 1) this.catchUp(r.seq);
+    if (r.seq !== f.size + 1) {
+      // Not contiguous with what the frontier holds (the log was changed under us): start over from the store.
+      this.frontier = undefined;
+      this.load();
+    } else f.append(logLeaf(r));
+    this.maybeByCount();
+  }
+
+  private maybeByCount(): void {
+    const f = this.frontier!;
+    if (this.every > 0 && f.size - Math.max(this.lastSize, 0) >= this.every) this.checkpoint();
+  }
+
+  private tick(): void {
+    try {
+      if (this.frontier && this.frontier.size > this.lastSize) this.checkpoint();
+    } catch (e) {
+      process.stderr.write(`gsmcp: checkpoint failed: ${(e as Error).message}\n`);
+    }
+  }
+
+  /** Signs and publishes a checkpoint of the log as it stands (the file, then telemetry). Returns the note. */
+  checkpoint(): { note: string; size: number; root: string } | undefined {
+    const f = this.load();
+    this.catchUp(Number.MAX_SAFE_INTEGER);
+    if (f.size === 0 || f.size === this.lastSize) return undefined;
+    const root = f.root();
+    const now = (this.o.now ?? (() => new Date()))();
+    const note = signCheckpoint({ origin: this.origin, size: f.size, root, time: now }, this.o.key);
+    appendCheckpoint(this.o.file, note);
+    this.lastSize = f.size;
+    const rootHash = `sha256:${root.toString("hex")}`;
+    if (this.o.telemetry) {
+      const event: AgentSecurityEvent = {
+        TimeGenerated: now.toISOString(),
+        EventId: randomUUID(),
+        AgentId: "-",
+        TenantId: this.o.tenantId ?? "local",
+        EventType: "Checkpoint",
+        Action: "receipts.checkpoint",
+        PolicyDecision: "LOG",
+        ToolName: "-",
+        ToolParameters: { checkpoint: note, origin: this.origin, tree_size: f.size, root_hash: rootHash },
+        ToolResult: "ok",
+        ErrorCode: 0,
+        Severity: 1,
+        SourceSystem: "governed-sentinel-mcp",
+      };
+      try {
+        this.o.telemetry.emit(event);
+      } catch (e) {
+        process.stderr.write(`gsmcp: the Checkpoint event was not accepted: ${(e as Error).message}\n`);
+      }
+    }
+    return { note, size: f.size, root: rootHash };
+  }
+
+  /** The checkpoint at shutdown (when the log grew since the last one); stops the timer. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    try {
+      // Only a runtime that appended (and so holds the frontier) signs at close: a read-only command never re-reads the log.
+      if (this.frontier) this.checkpoint();
+    } catch (e) {
+      process.stderr.write(`gsmcp: checkpoint at close failed: ${(e as Error).message}\n`);
+    }
+  }
+}
