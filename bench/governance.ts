@@ -15,12 +15,11 @@ import { loadPolicy } from "../src/governance/policy.js";
 import { verifyToken } from "../src/governance/token.js";
 import { loadSigningKey, TrustStore } from "../src/governance/trust.js";
 import { ReceiptStore } from "../src/receipts/store.js";
-import type { SentinelBackend } from "../src/sentinel/backend.js";
-import { openRuntime, type Runtime } from "../src/server/runtime.js";
+import { openRuntime } from "../src/server/runtime.js";
 import { connectStdio } from "../src/server/stdio-client.js";
+import { ungovernedSession } from "../src/server/ungoverned.js";
 import { openStateDb } from "../src/state/db.js";
 import { JsonlSink } from "../src/telemetry/jsonl-sink.js";
-import { toolByName } from "../src/tools/registry.js";
 import { benchHome } from "./home.js";
 import type { BenchResult } from "./types.js";
 
@@ -120,36 +119,6 @@ async function timeIt(
   return { p50: pct(lat, 50), p99: pct(lat, 99), perSec: (n / total) * 1000, refusals: ref };
 }
 
-/** The runtime's backend connection (the one its governor calls), so the baseline shares it. */
-function backendOf(rt: Runtime): () => Promise<SentinelBackend> {
-  const deps = (rt.governor as unknown as { deps?: { backend?: () => Promise<SentinelBackend> } }).deps;
-  if (typeof deps?.backend !== "function")
-    throw new Error("bench: cannot reach the governed runtime's backend (Governor.deps.backend) for the baseline");
-  return deps.backend;
-}
-
-/**
- * The in-process ungoverned baseline: what GSMCP_UNGOVERNED=1 serves (validate arguments, resolve facts, run the
- * tool's handler, serialize), over a given backend connection — no token, policy, receipt or event.
- */
-function ungovernedCaller(backend: () => Promise<SentinelBackend>) {
-  return async (name: string, rawArgs: unknown) => {
-    const tool = toolByName(name);
-    if (!tool) throw new Error(`bench: no tool ${name}`);
-    const parsed = tool.input.safeParse(rawArgs ?? {});
-    if (!parsed.success) return { isError: true, content: [{ type: "text", text: parsed.error.message }] };
-    const b = await backend();
-    const facts = tool.resolveFacts ? await tool.resolveFacts(parsed.data, { backend: b }) : undefined;
-    const out = (await tool.run(parsed.data, {
-      backend: b,
-      decision: { effect: "ALLOW", reasons: [], constraints: [] },
-      ungoverned: true,
-      ...(facts ? { facts } : {}),
-    })) as Record<string, unknown>;
-    return { content: [{ type: "text", text: JSON.stringify(out) }], structuredContent: out };
-  };
-}
-
 export async function bench(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   const bh = await benchHome();
@@ -245,7 +214,9 @@ export async function bench(): Promise<BenchResult[]> {
 
   // Governed vs ungoverned, in-process: one runtime, one backend connection, the same tool handler.
   const gov = await openRuntime({ home, tokenRef: await bh.token("bench-inprocess"), policyRef: policyFile });
-  const ungoverned = ungovernedCaller(backendOf(gov));
+  // The baseline GSMCP_UNGOVERNED=1 serves (src/server/ungoverned.ts), over the governed runtime's own backend connection.
+  const baseline = ungovernedSession(gov.backend);
+  const ungoverned = (name: string, args: unknown) => baseline.call(name, args, {});
   const listed = await gov.governor.call("sentinel_incidents_list", { top: 1 });
   if (listed.isError) throw new Error(`bench: sentinel_incidents_list refused: ${listed.content[0]?.text}`);
   const incidentId = (listed.structuredContent as { incidents: { id: string }[] }).incidents[0]!.id;
