@@ -1,5 +1,5 @@
-import { closeSync, fchmodSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
-import { basename } from "node:path";
+import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { DsseEnvelope } from "../crypto/dsse.js";
 import { jcs, sha256Hex } from "../crypto/jcs.js";
 import type { SigningKey } from "../crypto/keys.js";
@@ -8,7 +8,8 @@ import type { HomePaths } from "../governance/home.js";
 import { readJsonFile, storedPolicyPath } from "../governance/policy.js";
 import { TRUST_ROLES, type TrustStore } from "../governance/trust.js";
 import type { Db } from "../state/db.js";
-import { leafHash, merkleRoot } from "./merkle.js";
+import { CHECKPOINTS_FILE, logLeaf, readCheckpointsFile } from "./checkpoint.js";
+import { leafHash, MerkleLevels, merkleRoot } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
 import { signTreeHead, type TreeHead } from "./tree-head.js";
 
@@ -33,6 +34,17 @@ export interface ProofBundle {
   tree_head: TreeHead;
   keys: { keyid: string; role: string; name: string; public_key: string; retired_at?: string }[];
   attachments: { name: string; sha256: string; content: unknown }[];
+  /**
+   * The latest checkpoint of the whole receipt log (a signed note) with an RFC 9162 inclusion proof for each of the
+   * job's receipts it covers (leaf index seq - 1) and a consistency proof from every earlier checkpoint size to it.
+   */
+  checkpoint?: BundleCheckpoint;
+}
+
+export interface BundleCheckpoint {
+  note: string;
+  inclusion: { seq: number; path: string[] }[];
+  consistency: { size: number; path: string[] }[];
 }
 
 /** The Merkle leaf of a receipt: its canonical (JCS) bytes. */
@@ -143,9 +155,49 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
       { job: o.job, tree_size: leaves.length, root_hash: root, timestamp: now.toISOString() },
       o.receiptKey,
     );
-    writeSync(fd, `],"tree_head":${JSON.stringify(treeHead)}}\n`);
+    const checkpoint = bundleCheckpoint(o.db, o.paths, o.job);
+    writeSync(
+      fd,
+      `],"tree_head":${JSON.stringify(treeHead)}${checkpoint ? `,"checkpoint":${JSON.stringify(checkpoint)}` : ""}}\n`,
+    );
     return { receipts: leaves.length, root, file: o.out };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The latest checkpoint in GSMCP_HOME/checkpoints.log with the job's inclusion proofs and consistency proofs from
+ * every earlier checkpoint size. Undefined when there is none, or when the stored log does not match it (then
+ * `gsmcp receipts verify` says why).
+ */
+export function bundleCheckpoint(db: Db, paths: HomePaths, job: string): BundleCheckpoint | undefined {
+  const file = join(paths.root, CHECKPOINTS_FILE);
+  if (!existsSync(file)) return undefined;
+  const { checkpoints } = readCheckpointsFile(file);
+  const latest = checkpoints.reduce<(typeof checkpoints)[number] | undefined>(
+    (m, c) => (!m || c.size > m.size ? c : m),
+    undefined,
+  );
+  if (!latest) return undefined;
+  const leaves: Buffer[] = [];
+  for (const row of db
+    .prepare<[number], { seq: number; body: string }>("SELECT seq, body FROM receipts WHERE seq <= ? ORDER BY seq")
+    .iterate(latest.size)) {
+    if (row.seq !== leaves.length + 1) return undefined;
+    leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
+  }
+  if (leaves.length !== latest.size) return undefined;
+  const levels = new MerkleLevels(leaves);
+  if (!levels.root().equals(latest.root)) return undefined;
+  const b64 = (p: Buffer[]) => p.map((h) => h.toString("base64"));
+  const inclusion = db
+    .prepare<[string, number], { seq: number }>("SELECT seq FROM receipts WHERE job = ? AND seq <= ? ORDER BY seq")
+    .all(job, latest.size)
+    .map(({ seq }) => ({ seq, path: b64(levels.inclusionProof(seq - 1)) }));
+  const sizes = [...new Set(checkpoints.map((c) => c.size))]
+    .filter((n) => n > 0 && n < latest.size)
+    .sort((a, b) => a - b);
+  const consistency = sizes.map((size) => ({ size, path: b64(levels.consistencyProof(size)) }));
+  return { note: latest.text, inclusion, consistency };
 }

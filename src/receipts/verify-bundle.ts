@@ -13,7 +13,8 @@ import { scopeHash } from "../governance/token.js";
 import type { TrustStoreFile } from "../governance/trust.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import type { ProofBundle } from "./bundle.js";
-import { leafHash, merkleRoot } from "./merkle.js";
+import { parseCheckpoint, parseCheckpointsFile, verifiedSigners } from "./checkpoint.js";
+import { leafHash, merkleRoot, verifyConsistency, verifyInclusion } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
 import { badSignatures, type SignatureCheckOptions } from "./signature-pool.js";
 import { verifyTreeHead } from "./tree-head.js";
@@ -40,7 +41,11 @@ export type ProblemCode =
   | "approval_binding"
   | "approval_expired"
   | "approval_reused"
-  | "decision_mismatch";
+  | "decision_mismatch"
+  | "checkpoint_signature"
+  | "checkpoint_inclusion"
+  | "checkpoint_consistency"
+  | "equivocation";
 
 export interface Problem {
   code: ProblemCode;
@@ -86,6 +91,8 @@ export interface VerifyOptions extends SignatureCheckOptions {
    * the bundle's has its issuer signature checked as if the bundle carried it.
    */
   tokens?: string[];
+  /** Checkpoint files held by witnesses: the bundle's receipts are checked against each of their checkpoints. */
+  witnesses?: { name: string; text: string }[];
 }
 
 const jwsHash = (jws: string) => `sha256:${sha256Hex(jws)}`;
@@ -257,6 +264,10 @@ export async function verifyBundle(
     });
   }
 
+  // 5b. The whole-log checkpoint: its signature, each receipt's inclusion proof, and every witnessed checkpoint.
+  if (b.checkpoint || opts.witnesses?.length)
+    checkpointStep(b, step("checkpoint"), keys("receipt_signers"), opts, canonical);
+
   // 6. Approvals: every receipt that names one is backed by a signed, bound, unexpired, single-use approval.
   const aprStep = step("approvals");
   const approvals = new Map(b.approvals.map((a) => [a.approval_id, a]));
@@ -348,4 +359,112 @@ export async function verifyBundle(
     receipts: b.receipts.length,
     steps,
   };
+}
+
+function checkpointStep(
+  b: ProofBundle,
+  s: StepResult,
+  logKeys: Map<string, KeyObject>,
+  opts: VerifyOptions,
+  canonical: (r: Receipt) => string,
+): void {
+  const fail = (p: Problem) => {
+    s.ok = false;
+    s.problems.push(p);
+  };
+  const ref = (r: Receipt) => ({ seq: r.seq, receipt_id: r.receipt_id });
+  if (!b.checkpoint) {
+    fail({
+      code: "checkpoint_inclusion",
+      message: "witness checkpoints were given but the bundle carries no checkpoint",
+    });
+    return;
+  }
+  let cp: ReturnType<typeof parseCheckpoint>;
+  try {
+    cp = parseCheckpoint(b.checkpoint.note);
+  } catch (e) {
+    fail({ code: "checkpoint_signature", message: `the bundle's checkpoint is malformed: ${(e as Error).message}` });
+    return;
+  }
+  const keys = [...logKeys.values()];
+  if (!verifiedSigners(cp, keys).length)
+    fail({
+      code: "checkpoint_signature",
+      message: `checkpoint of size ${cp.size} is not signed by a trusted receipt signer`,
+    });
+  const proofs = new Map(b.checkpoint.inclusion.map((p) => [p.seq, p.path]));
+  let covered = 0;
+  for (const r of b.receipts) {
+    if (r.seq > cp.size) continue;
+    covered++;
+    const path = proofs.get(r.seq);
+    const leaf = leafHash(canonical(r));
+    if (!path) {
+      fail({
+        code: "checkpoint_inclusion",
+        message: `no inclusion proof in checkpoint of size ${cp.size}`,
+        receipt: ref(r),
+      });
+      continue;
+    }
+    const p = path.map((h) => Buffer.from(h, "base64"));
+    if (!verifyInclusion(leaf, r.seq - 1, cp.size, p, cp.root))
+      fail({
+        code: "checkpoint_inclusion",
+        message: `not included at leaf ${r.seq - 1} of the log in checkpoint of size ${cp.size}`,
+        receipt: ref(r),
+      });
+  }
+  s.notes.push(
+    `${covered} of ${b.receipts.length} receipts proven in the log's checkpoint of size ${cp.size}${covered < b.receipts.length ? " (later receipts are newer than the checkpoint)" : ""}`,
+  );
+
+  for (const w of opts.witnesses ?? []) {
+    const { checkpoints, errors } = parseCheckpointsFile(w.text);
+    for (const e of errors)
+      fail({ code: "checkpoint_signature", message: `witness ${w.name} note #${e.index + 1}: ${e.message}` });
+    let checked = 0;
+    let newer = 0;
+    for (const wc of checkpoints) {
+      if (wc.origin !== cp.origin) continue;
+      if (!verifiedSigners(wc, keys).length) {
+        fail({
+          code: "checkpoint_signature",
+          message: `witness ${w.name}: checkpoint of size ${wc.size} has no valid signature by a trusted receipt signer`,
+        });
+        continue;
+      }
+      if (wc.size > cp.size) {
+        newer++;
+        continue;
+      }
+      checked++;
+      if (wc.size === cp.size) {
+        if (!wc.root.equals(cp.root))
+          fail({
+            code: "equivocation",
+            message: `witness ${w.name} holds a checkpoint of size ${wc.size} with root ${wc.root.toString("base64")}, the bundle's has ${cp.root.toString("base64")}`,
+          });
+        continue;
+      }
+      const proof = b.checkpoint.consistency.find((c) => c.size === wc.size);
+      if (!proof) {
+        fail({
+          code: "checkpoint_consistency",
+          message: `no consistency proof from the witnessed size ${wc.size} to the bundle's checkpoint of size ${cp.size}`,
+        });
+        continue;
+      }
+      const path = proof.path.map((h) => Buffer.from(h, "base64"));
+      if (!verifyConsistency(wc.size, cp.size, wc.root, cp.root, path))
+        fail({
+          code: "checkpoint_consistency",
+          message: `witness ${w.name}: the checkpoint of size ${wc.size} is not consistent with the bundle's checkpoint of size ${cp.size} (RFC 9162 consistency proof fails): the log was rewritten or forked`,
+        });
+    }
+    s.notes.push(
+      `witness ${w.name}: ${checked} checkpoint(s) consistent-checked${newer ? `, ${newer} newer than the bundle's (export again to cover them)` : ""}`,
+    );
+  }
 }

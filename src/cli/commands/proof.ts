@@ -76,15 +76,24 @@ async function verifyForCli(
   home: string,
   workers?: string,
   tokenFiles?: string[],
+  witnessFiles?: string[],
 ): Promise<VerifyReport> {
   const n = workers === undefined ? undefined : Number(workers);
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
     throw new CliError(`--workers must be an integer from 1 to 64 (got "${workers}")`, 2);
   const tokens = readTokenFiles(tokenFiles);
+  const witnesses = (witnessFiles ?? []).map((f) => {
+    try {
+      return { name: f, text: readFileSync(f, "utf8") };
+    } catch (e) {
+      throw new CliError(`--witness ${f} cannot be read: ${(e as Error).message}`, 2);
+    }
+  });
   try {
     return await verifyFile(file, trust, home, {
       ...(n === undefined ? {} : { workers: n }),
       ...(tokens.length ? { tokens } : {}),
+      ...(witnesses.length ? { witnesses } : {}),
     });
   } catch (e) {
     if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
@@ -120,21 +129,30 @@ export function registerProofCommands(program: Command, home: () => string): voi
       "--token <file...>",
       "token files (compact JWS) you hold: the bundle carries only each token's sha256; a match has its issuer signature checked",
     )
+    .option(
+      "--witness <file...>",
+      "checkpoint files held by witnesses: the bundle's checkpoint must be consistent with each of their checkpoints",
+    )
     .description("exit 0 valid, 1 invalid, 2 unreadable (or bad arguments)")
-    .action(async (file: string, o: { trust?: string; json?: boolean; workers?: string; token?: string[] }) => {
-      const report = await verifyForCli(file, o.trust, home(), o.workers, o.token);
-      if (o.json) out(JSON.stringify(report, null, 2));
-      else {
-        for (const s of report.steps) {
-          out(`${s.ok ? "✓" : "✗"} ${s.step}`);
-          for (const p of s.problems)
-            out(`    ${p.code}${p.receipt ? ` seq ${p.receipt.seq} (${p.receipt.receipt_id})` : ""}: ${p.message}`);
-          for (const n of s.notes) out(`    note: ${n}`);
+    .action(
+      async (
+        file: string,
+        o: { trust?: string; json?: boolean; workers?: string; token?: string[]; witness?: string[] },
+      ) => {
+        const report = await verifyForCli(file, o.trust, home(), o.workers, o.token, o.witness);
+        if (o.json) out(JSON.stringify(report, null, 2));
+        else {
+          for (const s of report.steps) {
+            out(`${s.ok ? "✓" : "✗"} ${s.step}`);
+            for (const p of s.problems)
+              out(`    ${p.code}${p.receipt ? ` seq ${p.receipt.seq} (${p.receipt.receipt_id})` : ""}: ${p.message}`);
+            for (const n of s.notes) out(`    note: ${n}`);
+          }
+          out(`${report.verdict.toUpperCase()} (${report.trust}): job ${report.job}, ${report.receipts} receipts`);
         }
-        out(`${report.verdict.toUpperCase()} (${report.trust}): job ${report.job}, ${report.receipts} receipts`);
-      }
-      if (report.verdict !== "valid") throw new CliError("proof bundle is NOT valid", 1);
-    });
+        if (report.verdict !== "valid") throw new CliError("proof bundle is NOT valid", 1);
+      },
+    );
   proof
     .command("report")
     .argument("<file>", "proof bundle")

@@ -1,8 +1,27 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { publicKeyFromPem, signingKeyFromPem } from "../../crypto/keys.js";
 import { requireHome } from "../../governance/home.js";
 import { TrustStore } from "../../governance/trust.js";
+import {
+  appendCheckpoint,
+  CHECKPOINTS_FILE,
+  checkpointOrigin,
+  logLeaf,
+  noteName,
+  noteVerifierKey,
+  parseCheckpointsFile,
+  signatureLine,
+  verifiedSigners as verifySigners,
+} from "../../receipts/checkpoint.js";
 import type { Receipt } from "../../receipts/receipt.js";
 import { type ChainProblem, verifyChain } from "../../receipts/verify-chain.js";
+import {
+  type CheckpointReport,
+  type CheckpointSource,
+  verifyLogAgainstCheckpoints,
+} from "../../receipts/verify-checkpoints.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
@@ -47,17 +66,129 @@ export function verifyStoredReceipts(home: string): { count: number; problems: C
   }
 }
 
+export interface CheckpointVerifyOptions {
+  /** Copies of checkpoints held outside the host (files). */
+  witness?: string[];
+  /** Co-signers every --witness checkpoint must carry: "name=public-key.pem". */
+  cosigner?: string[];
+}
+
+/**
+ * Checks the stored log against every checkpoint in GSMCP_HOME/checkpoints.log and in each --witness file. Throws
+ * CliError(2) when an input cannot be read.
+ */
+export function verifyStoredCheckpoints(home: string, o: CheckpointVerifyOptions = {}): CheckpointReport {
+  const { paths, config } = requireHome(home);
+  const trust = TrustStore.load(paths);
+  const cosigners = new Map(
+    (o.cosigner ?? []).map((spec) => {
+      const at = spec.indexOf("=");
+      if (at <= 0) throw new CliError(`--cosigner "${spec}" is not name=public-key.pem`, 2);
+      const file = spec.slice(at + 1);
+      try {
+        return [spec.slice(0, at), publicKeyFromPem(readFileSync(file, "utf8"))] as const;
+      } catch (e) {
+        throw new CliError(`--cosigner ${file}: ${(e as Error).message}`, 2);
+      }
+    }),
+  );
+  const sources: CheckpointSource[] = [];
+  const local = join(paths.root, CHECKPOINTS_FILE);
+  if (existsSync(local)) sources.push({ name: CHECKPOINTS_FILE, text: readFileSync(local, "utf8") });
+  for (const w of o.witness ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(w, "utf8");
+    } catch (e) {
+      throw new CliError(`--witness ${w} cannot be read: ${(e as Error).message}`, 2);
+    }
+    sources.push({ name: `witness ${w}`, text, cosigners });
+  }
+  const db = openStateDb(paths.stateDb);
+  const leaves: Buffer[] = [];
+  try {
+    for (const row of db.prepare<[], { body: string }>("SELECT body FROM receipts ORDER BY seq").iterate()) {
+      try {
+        leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
+      } catch {
+        // An unparseable body is reported by the chain check; its leaf is the raw row, which no checkpoint matches.
+        leaves.push(Buffer.alloc(32));
+      }
+    }
+  } finally {
+    db.close();
+  }
+  return verifyLogAgainstCheckpoints(
+    leaves,
+    sources,
+    [...trust.keys("receipt_signers", true).values()],
+    checkpointOrigin(config.server_id),
+  );
+}
+
 export function registerReceiptCommands(program: Command, home: () => string): void {
   const receipts = program.command("receipts").description("the signed, hash-chained receipt log");
   receipts
     .command("verify")
-    .description("check every receipt's signature and the hash chain")
-    .action(() => {
+    .description(
+      "check every receipt's signature, the hash chain, and the log against every witnessed checkpoint (exit 1 invalid, 2 unreadable input)",
+    )
+    .option("--witness <file...>", "checkpoints copied outside this host (e.g. gsmcp receipts cosign --out)")
+    .option("--cosigner <name=pem...>", "a co-signer every --witness checkpoint must be signed by (public key PEM)")
+    .action((o: CheckpointVerifyOptions) => {
+      const cps = verifyStoredCheckpoints(home(), o);
       const { count, problems } = verifyStoredReceipts(home());
       for (const p of problems) out(`seq ${p.seq} (${p.receipt_id}): ${p.code}: ${p.message}`);
-      if (problems.length)
-        throw new CliError(`receipt log is NOT valid: ${problems.length} problem(s) in ${count} receipts`, 1);
-      out(`OK ${count} receipts: signatures valid, chain intact`);
+      for (const p of cps.problems) out(`checkpoint ${p.code} [${p.source}]: ${p.message}`);
+      const total = problems.length + cps.problems.length;
+      if (total) throw new CliError(`receipt log is NOT valid: ${total} problem(s) in ${count} receipts`, 1);
+      out(
+        cps.checkpoints
+          ? `OK ${count} receipts: signatures valid, chain intact, consistent with ${cps.checkpoints} witnessed checkpoint(s) up to size ${cps.largest}`
+          : `OK ${count} receipts: signatures valid, chain intact (no checkpoints: a cut tail would not be detected)`,
+      );
+    });
+  receipts
+    .command("cosign")
+    .description(
+      "co-sign the server's checkpoints with a key held elsewhere and append the co-signed copies to a witness file",
+    )
+    .requiredOption("--key <pem>", "the co-signer's Ed25519 private key (PEM), not one of the server's keys")
+    .requiredOption("--name <name>", "the co-signer's key name in the signed note")
+    .requiredOption("--out <file>", "the witness file to append to (keep it off this host)")
+    .option("--from <file>", "checkpoints to co-sign (default: GSMCP_HOME/checkpoints.log)")
+    .action((o: { key: string; name: string; out: string; from?: string }) => {
+      const { paths } = requireHome(home());
+      const trust = TrustStore.load(paths);
+      let key: ReturnType<typeof signingKeyFromPem>;
+      try {
+        key = signingKeyFromPem(readFileSync(o.key, "utf8"));
+      } catch (e) {
+        throw new CliError(`--key ${o.key}: ${(e as Error).message}`, 2);
+      }
+      const name = noteName(o.name);
+      const from = o.from ?? join(paths.root, CHECKPOINTS_FILE);
+      if (!existsSync(from)) throw new CliError(`${from} does not exist: no checkpoints yet`, 2);
+      const { checkpoints, errors } = parseCheckpointsFile(readFileSync(from, "utf8"));
+      if (errors.length) throw new CliError(`${from}: ${errors.map((e) => e.message).join("; ")}`, 1);
+      const have = new Set(
+        existsSync(o.out) ? parseCheckpointsFile(readFileSync(o.out, "utf8")).checkpoints.map((c) => c.body) : [],
+      );
+      const logKeys = [...trust.keys("receipt_signers", true).values()];
+      let n = 0;
+      for (const cp of checkpoints) {
+        if (have.has(cp.body)) continue;
+        // Only what the log's own key signed is co-signed: the co-signer vouches for having seen that head.
+        if (!verifySigners(cp, logKeys).length)
+          throw new CliError(`checkpoint of size ${cp.size} is not signed by a trusted receipt signer`, 1);
+        appendCheckpoint(
+          o.out,
+          `${cp.body}\n${cp.signatures.map((s) => s.line).join("")}${signatureLine(cp.body, name, key)}`,
+        );
+        have.add(cp.body);
+        n++;
+      }
+      out(`co-signed ${n} checkpoint(s) into ${o.out}; verifier key ${noteVerifierKey(name, key.publicKey)}`);
     });
   receipts
     .command("dangling")
