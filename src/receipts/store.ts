@@ -6,6 +6,7 @@ import { GENESIS_HASH, type Receipt, type ReceiptDraft, receiptHash, signReceipt
 export class ReceiptStore {
   private readonly lastStmt;
   private readonly insertStmt;
+  private readonly jobLastStmt;
   private readonly appendTx;
   private readonly listeners: ((r: Receipt) => void)[] = [];
 
@@ -17,10 +18,20 @@ export class ReceiptStore {
       "SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1",
     );
     this.insertStmt = db.prepare("INSERT INTO receipts (seq, receipt_id, job, hash, body) VALUES (?, ?, ?, ?, ?)");
+    this.jobLastStmt = db.prepare<[string], { seq: number | null }>(
+      "SELECT max(seq) AS seq FROM receipts WHERE job = ?",
+    );
     // IMMEDIATE: the read of the chain head and the insert are one unit, even with a second process (CLI) writing.
     this.appendTx = db.transaction((draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt => {
       const last = this.lastStmt.get();
-      const body = { ...draft, seq: (last?.seq ?? 0) + 1, prev_hash: last?.hash ?? GENESIS_HASH };
+      // The job's own chain (per-job completeness): its previous receipt, read in the same transaction.
+      const jobPrev = this.jobLastStmt.get(draft.job)?.seq ?? 0;
+      const body = {
+        ...draft,
+        seq: (last?.seq ?? 0) + 1,
+        prev_hash: last?.hash ?? GENESIS_HASH,
+        job_prev_seq: jobPrev,
+      };
       const signed = signReceipt(body as Omit<Receipt, "signature">, this.key);
       this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, receiptHash(signed), JSON.stringify(signed));
       within?.(signed);

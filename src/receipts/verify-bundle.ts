@@ -33,6 +33,7 @@ export type ProblemCode =
   | "receipt_job"
   | "receipt_order"
   | "receipt_duplicate"
+  | "job_gap"
   | "chain_link"
   | "merkle_root"
   | "tree_head_signature"
@@ -243,6 +244,20 @@ export async function verifyBundle(
         message: `policy ${r.policy_hash} is not in the bundle (or not verified)`,
         receipt: ref(r),
       });
+    // Per-job completeness: each receipt names the job's previous one (signed), so a receipt of this job missing
+    // from the bundle — deleted from the log, or left out at export — is a gap.
+    if (r.job_prev_seq !== undefined) {
+      const expected = prev ? prev.seq : 0;
+      if (r.job_prev_seq !== expected)
+        fail(recStep, {
+          code: "job_gap",
+          message:
+            r.job_prev_seq > expected
+              ? `the job's receipt at seq ${r.job_prev_seq} is missing (this receipt follows it; the bundle's previous is ${expected || "none"})`
+              : `receipt names seq ${r.job_prev_seq} as the job's previous, but the bundle's previous is ${expected || "none"}`,
+          receipt: ref(r),
+        });
+    }
     prev = r;
   }
   recStep.notes.push(

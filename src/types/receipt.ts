@@ -47,6 +47,10 @@ constraints_applied: {
 decision_input?: {
 
 }
+/**
+ * The seq of this job's previous receipt in the log (0 for its first), set when the receipt is appended: a job's receipts form their own chain, so a receipt left out of (or deleted from) a job's bundle shows as a gap.
+ */
+job_prev_seq?: number
 approval_id?: string
 /**
  * The approval was given in the agent's own MCP client (elicitation): it proves the agent's host said yes, not who did.
