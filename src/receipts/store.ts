@@ -7,6 +7,8 @@ export class ReceiptStore {
   private readonly lastStmt;
   private readonly insertStmt;
   private readonly jobLastStmt;
+  /** The chain hash of each receipt appended by this store, computed once at append (events carry it). */
+  private readonly hashes = new WeakMap<Receipt, string>();
   private readonly appendTx;
   private readonly listeners: ((r: Receipt) => void)[] = [];
 
@@ -33,7 +35,9 @@ export class ReceiptStore {
         job_prev_seq: jobPrev,
       };
       const signed = signReceipt(body as Omit<Receipt, "signature">, this.key);
-      this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, receiptHash(signed), JSON.stringify(signed));
+      const hash = receiptHash(signed);
+      this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, hash, JSON.stringify(signed));
+      this.hashes.set(signed, hash);
       within?.(signed);
       return signed;
     });
@@ -59,6 +63,11 @@ export class ReceiptStore {
   /** Runs `listener` after each committed append. */
   onAppended(listener: (r: Receipt) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The chain hash of a receipt (as stored in the log). */
+  hashOf(r: Receipt): string {
+    return this.hashes.get(r) ?? receiptHash(r);
   }
 
   all(): Receipt[] {

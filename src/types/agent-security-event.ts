@@ -40,6 +40,10 @@ SourceSystem: string
 JobId?: string
 PolicyHash?: string
 ReceiptId?: string
+/**
+ * The hash of the receipt the event reports (as chained in the log): `gsmcp receipts verify --events FILE` matches the SOC's copy of the events against the log.
+ */
+ReceiptHash?: string
 Workspace?: string
 LatencyMs?: number
 }

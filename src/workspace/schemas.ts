@@ -97,6 +97,7 @@ export const LOG_TABLES: Record<string, KqlColumn[]> = {
     c("JobId", "string"),
     c("PolicyHash", "string"),
     c("ReceiptId", "string"),
+    c("ReceiptHash", "string"),
     c("Workspace", "string"),
     c("LatencyMs", "real"),
   ],

@@ -22,11 +22,12 @@ import {
   type CheckpointSource,
   verifyLogAgainstCheckpoints,
 } from "../../receipts/verify-checkpoints.js";
+import { verifyEventsAgainstLog } from "../../receipts/verify-events.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
 /** Reads the stored log raw, so a corrupted row is reported instead of crashing the verifier. */
-export function verifyStoredReceipts(home: string): { count: number; problems: ChainProblem[] } {
+export function verifyStoredReceipts(home: string): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
   const { paths } = requireHome(home);
   const trust = TrustStore.load(paths);
   const db = openStateDb(paths.stateDb);
@@ -60,7 +61,7 @@ export function verifyStoredReceipts(home: string): { count: number; problems: C
       }
     }
     problems.push(...verifyChain(parsed, trust.keys("receipt_signers", true)));
-    return { count: rows.length, problems };
+    return { count: rows.length, problems, receipts: parsed };
   } finally {
     db.close();
   }
@@ -135,12 +136,30 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     )
     .option("--witness <file...>", "checkpoints copied outside this host (e.g. gsmcp receipts cosign --out)")
     .option("--cosigner <name=pem...>", "a co-signer every --witness checkpoint must be signed by (public key PEM)")
-    .action((o: CheckpointVerifyOptions) => {
+    .option(
+      "--events <file>",
+      "a copy of the AgentSecurityEvents (JSON lines, e.g. the SOC's export): each event's receipt must be in the log with the hash the event recorded",
+    )
+    .action((o: CheckpointVerifyOptions & { events?: string }) => {
       const cps = verifyStoredCheckpoints(home(), o);
-      const { count, problems } = verifyStoredReceipts(home());
+      const { count, problems, receipts: stored } = verifyStoredReceipts(home());
+      let eventLines: string[] = [];
+      if (o.events) {
+        try {
+          eventLines = readFileSync(o.events, "utf8").split("\n");
+        } catch (e) {
+          throw new CliError(`cannot read --events ${o.events}: ${(e as Error).message}`, 2);
+        }
+      }
+      const ev = o.events ? verifyEventsAgainstLog(eventLines, stored) : undefined;
       for (const p of problems) out(`seq ${p.seq} (${p.receipt_id}): ${p.code}: ${p.message}`);
       for (const p of cps.problems) out(`checkpoint ${p.code} [${p.source}]: ${p.message}`);
-      const total = problems.length + cps.problems.length;
+      for (const p of ev?.problems ?? []) out(`event line ${p.line}: ${p.code}: ${p.message}`);
+      if (ev)
+        out(
+          `events: ${ev.matched} matched their receipts; ${ev.receiptsWithoutEvent} receipt(s) have no event in ${o.events}`,
+        );
+      const total = problems.length + cps.problems.length + (ev?.problems.length ?? 0);
       if (total) throw new CliError(`receipt log is NOT valid: ${total} problem(s) in ${count} receipts`, 1);
       out(
         cps.checkpoints

@@ -45,9 +45,14 @@ export class CallTelemetry {
     }
   }
 
-  emit(record: CallRecord, draft: ReceiptDraft, receiptId: string, decision: Decision): StageResult<object> {
+  emit(
+    record: CallRecord,
+    draft: ReceiptDraft,
+    receipt: { id: string; hash: string },
+    decision: Decision,
+  ): StageResult<object> {
     try {
-      this.write(record, draft, receiptId, decision);
+      this.write(record, draft, receipt, decision);
       return { ok: true };
     } catch (e) {
       if (this.failClosed)
@@ -72,7 +77,7 @@ export class CallTelemetry {
     }
   }
 
-  private write(r: CallRecord, draft: ReceiptDraft, receiptId: string, decision: Decision): void {
+  private write(r: CallRecord, draft: ReceiptDraft, receipt: { id: string; hash: string }, decision: Decision): void {
     const common = {
       TimeGenerated: draft.time,
       AgentId: draft.agent,
@@ -83,7 +88,8 @@ export class CallTelemetry {
       SourceSystem: "governed-sentinel-mcp",
       JobId: draft.job,
       PolicyHash: draft.policy_hash,
-      ReceiptId: receiptId,
+      ReceiptId: receipt.id,
+      ReceiptHash: receipt.hash,
       Workspace: this.deps.workspaceName,
       LatencyMs: Math.round((performance.now() - r.started) * 1000) / 1000,
       ...(r.meta.promptHash ? { PromptHash: r.meta.promptHash } : {}),

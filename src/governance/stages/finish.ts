@@ -27,7 +27,12 @@ export function finishCall(record: CallRecord, env: CallEnv, telemetry: CallTele
   const sealed = writeReceipt(record, env);
   if (!sealed.ok) return errorResult(sealed.error);
   const decision = recordDecision(record);
-  const emitted = telemetry.emit(record, sealed.draft, sealed.receipt.receipt_id, decision);
+  const emitted = telemetry.emit(
+    record,
+    sealed.draft,
+    { id: sealed.receipt.receipt_id, hash: env.deps.receipts.hashOf(sealed.receipt) },
+    decision,
+  );
   if (!emitted.ok) return errorResult(emitted.error);
   const id = sealed.receipt.receipt_id;
   if (record.status === "ok" && record.output)
