@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import type { Db } from "../state/db.js";
 import { GENESIS_HASH, type Receipt, receiptHash, verifyReceiptSignature } from "./receipt.js";
 
 export interface ChainProblem {
@@ -45,4 +46,38 @@ export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): 
     expectSeq = r.seq + 1;
   }
   return problems;
+}
+
+/**
+ * The stored log as `receipts verify` and `doctor` check it: rows read raw (a corrupted row is reported, not a crash;
+ * index columns must agree with the body), then every signature and link. Works on a read-only connection.
+ */
+export function verifyStoredLog(
+  db: Db,
+  keys: Map<string, KeyObject>,
+): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
+  const rows = db
+    .prepare<[], { seq: number; receipt_id: string; body: string }>(
+      "SELECT seq, receipt_id, body FROM receipts ORDER BY seq",
+    )
+    .all();
+  const receipts: Receipt[] = [];
+  const problems: ChainProblem[] = [];
+  for (const { seq, receipt_id, body } of rows) {
+    try {
+      const r = JSON.parse(body) as Receipt;
+      if (r.seq !== seq || r.receipt_id !== receipt_id)
+        problems.push({
+          seq,
+          receipt_id,
+          code: "unparseable",
+          message: "stored index columns disagree with the receipt body",
+        });
+      receipts.push(r);
+    } catch {
+      problems.push({ seq, receipt_id, code: "unparseable", message: "receipt body is not valid JSON" });
+    }
+  }
+  problems.push(...verifyChain(receipts, keys));
+  return { count: rows.length, problems, receipts };
 }

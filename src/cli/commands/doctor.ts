@@ -15,8 +15,7 @@ import {
   TrustStore,
   type TrustStoreFile,
 } from "../../governance/trust.js";
-import type { Receipt } from "../../receipts/receipt.js";
-import { type ChainProblem, verifyChain } from "../../receipts/verify-chain.js";
+import { verifyStoredLog } from "../../receipts/verify-chain.js";
 import { type Db, openStateDb, STATE_SCHEMA_VERSION } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
@@ -324,26 +323,9 @@ function checkPolicies(paths: HomePaths, trust: TrustStoreFile | undefined): Doc
 function checkReceipts(db: Db, trust: TrustStoreFile | undefined): DoctorCheck {
   if (!trust)
     return { check: "receipts", status: "warn", message: "not checked: trust.json is unusable", fix: "fix trust.json" };
-  const rows = db
-    .prepare<[], { seq: number; receipt_id: string; body: string }>(
-      "SELECT seq, receipt_id, body FROM receipts ORDER BY seq",
-    )
-    .all();
-  const parsed: Receipt[] = [];
-  const problems: ChainProblem[] = [];
-  for (const row of rows) {
-    try {
-      const r = JSON.parse(row.body) as Receipt;
-      if (r.seq !== row.seq || r.receipt_id !== row.receipt_id)
-        problems.push({ ...row, code: "unparseable", message: "stored index columns disagree with the receipt body" });
-      parsed.push(r);
-    } catch {
-      problems.push({ seq: row.seq, receipt_id: row.receipt_id, code: "unparseable", message: "body is not JSON" });
-    }
-  }
-  problems.push(...verifyChain(parsed, new TrustStore(trust).keys("receipt_signers", true)));
+  const { count, problems } = verifyStoredLog(db, new TrustStore(trust).keys("receipt_signers", true));
   if (!problems.length)
-    return { check: "receipts", status: "ok", message: `${rows.length} receipts: signatures valid, chain intact` };
+    return { check: "receipts", status: "ok", message: `${count} receipts: signatures valid, chain intact` };
   const findings = problems.map((p) => `seq ${p.seq} (${p.receipt_id}) ${p.code}: ${p.message}`);
   return {
     check: "receipts",

@@ -16,7 +16,7 @@ import {
   verifiedSigners as verifySigners,
 } from "../../receipts/checkpoint.js";
 import type { Receipt } from "../../receipts/receipt.js";
-import { type ChainProblem, verifyChain } from "../../receipts/verify-chain.js";
+import { type ChainProblem, verifyStoredLog } from "../../receipts/verify-chain.js";
 import {
   type CheckpointReport,
   type CheckpointSource,
@@ -26,42 +26,13 @@ import { verifyEventsAgainstLog } from "../../receipts/verify-events.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
-/** Reads the stored log raw, so a corrupted row is reported instead of crashing the verifier. */
+/** Verifies the home's stored log (see verifyStoredLog). */
 export function verifyStoredReceipts(home: string): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
   const { paths } = requireHome(home);
   const trust = TrustStore.load(paths);
   const db = openStateDb(paths.stateDb);
   try {
-    const rows = db
-      .prepare<[], { seq: number; receipt_id: string; hash: string; body: string }>(
-        "SELECT seq, receipt_id, hash, body FROM receipts ORDER BY seq",
-      )
-      .all();
-    const parsed: Receipt[] = [];
-    const problems: ChainProblem[] = [];
-    for (const row of rows) {
-      try {
-        const r = JSON.parse(row.body) as Receipt;
-        if (r.seq !== row.seq || r.receipt_id !== row.receipt_id) {
-          problems.push({
-            seq: row.seq,
-            receipt_id: row.receipt_id,
-            code: "unparseable",
-            message: "stored index columns disagree with the receipt body",
-          });
-        }
-        parsed.push(r);
-      } catch {
-        problems.push({
-          seq: row.seq,
-          receipt_id: row.receipt_id,
-          code: "unparseable",
-          message: "receipt body is not valid JSON",
-        });
-      }
-    }
-    problems.push(...verifyChain(parsed, trust.keys("receipt_signers", true)));
-    return { count: rows.length, problems, receipts: parsed };
+    return verifyStoredLog(db, trust.keys("receipt_signers", true));
   } finally {
     db.close();
   }
