@@ -2,6 +2,7 @@ import { type Ctx, checkSize, fail, KQL_TYPES, type Table } from "./context.js";
 import { KqlError } from "./errors.js";
 import { compile, constant } from "./expr.js";
 import { outputNames } from "./naming.js";
+import { adoptIngestionTimes } from "./ingestion.js";
 import { apply, union, unionPart } from "./operators.js";
 import { type Expr, parseKql, type Query, type Source, type Tabular } from "./parser.js";
 import type { KqlDataSource, KqlExecuteOptions, KqlResult } from "./types.js";
@@ -141,6 +142,7 @@ function scan(name: string, pos: number, ctx: Ctx, how: "name" | "call" | "table
     fail(ctx, "semantic", `"${name}" is a table, not a function: write ${name} without ()`, pos);
   if (t) {
     ctx.reads.tables.add(t.name);
+    adoptIngestionTimes(t);
     const span = ctx.opts.timespan;
     const ti = t.columns.findIndex((c) => c.name === "TimeGenerated");
     if (span && ti >= 0) {

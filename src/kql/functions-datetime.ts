@@ -1,5 +1,6 @@
 import { type Ctx, fail } from "./context.js";
 import { type Call, constArg, type FunctionTable, type Impl, str, unary } from "./functions-common.js";
+import { ingestionTimeOf } from "./ingestion.js";
 import type { Compiled, Fn } from "./values.js";
 
 // Date and time functions: ago/now, binning (bin, floor, bin_at), start/end of a period, date parts, format_datetime.
@@ -106,6 +107,8 @@ export const DATETIME_FUNCTIONS: FunctionTable = {
       return { fn: (r) => ctx.now + (a ? ((a(r) as number) ?? 0) : 0), type: "datetime" };
     },
   },
+  // The row's hidden ingestion time (ingestion.ts): null outside a table's rows, as in Kusto.
+  ingestion_time: { min: 0, max: 0, impl: () => ({ fn: ingestionTimeOf, type: "datetime" }) },
   bin: { min: 2, max: 2, impl: binImpl },
   floor: { min: 2, max: 2, impl: binImpl },
   bin_at: {

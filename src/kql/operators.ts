@@ -1,5 +1,6 @@
 import { type Ctx, checkSize, colIndex, fail, KQL_TYPES, type Table } from "./context.js";
 import { compile, constant } from "./expr.js";
+import { carryIngestionTime as carry } from "./ingestion.js";
 import { join } from "./join.js";
 import { lookupTable } from "./lookup.js";
 import { makeSeries } from "./make-series.js";
@@ -32,7 +33,7 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       const fs = fns.map((c) => c.fn);
       return {
         columns: dedupeNames(fns.map((c, i) => ({ name: names[i]!, type: c.type }))),
-        rows: t.rows.map((r) => fs.map((f) => f(r))),
+        rows: t.rows.map((r) => carry(r, fs.map((f) => f(r)))),
       };
     }
     case "extend":
@@ -40,7 +41,10 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
     case "project-away": {
       const drop = new Set(op.cols.map((c) => colIndex(t.columns, c, ctx, op.pos)));
       const keep = t.columns.map((_, i) => i).filter((i) => !drop.has(i));
-      return { columns: keep.map((i) => t.columns[i]!), rows: t.rows.map((r) => keep.map((i) => r[i]!)) };
+      return {
+        columns: keep.map((i) => t.columns[i]!),
+        rows: t.rows.map((r) => carry(r, keep.map((i) => r[i]!))),
+      };
     }
     case "project-rename": {
       const columns = t.columns.map((c) => ({ ...c }));
@@ -123,7 +127,7 @@ function keepOrReorder(op: Extract<Op, { k: "project-keep" | "project-reorder" }
     op.k === "project-keep"
       ? picked.sort((a, b) => a - b)
       : [...picked, ...t.columns.map((_, i) => i).filter((i) => !picked.includes(i))];
-  return { columns: order.map((i) => t.columns[i]!), rows: t.rows.map((r) => order.map((i) => r[i]!)) };
+  return { columns: order.map((i) => t.columns[i]!), rows: t.rows.map((r) => carry(r, order.map((i) => r[i]!))) };
 }
 
 const PARSE_TYPES: Record<string, { re: string; conv: (s: string) => KqlValue }> = lookupTable({
@@ -172,7 +176,7 @@ function parse(op: Extract<Op, { k: "parse" }>, t: Table, ctx: Ctx): Table {
   });
   const empty = cols.map((c) => (c.type === "string" ? "" : null));
   const rows = t.rows.map((r) => {
-    const out = r.slice();
+    const out = carry(r, r.slice());
     const m = firstMatch(matcher, text(src(r)));
     for (let j = 0; j < cols.length; j++) {
       const v = m ? cols[j]!.conv(m[j + 1] ?? "") : empty[j]!;
@@ -217,7 +221,7 @@ function extend(items: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ctx
   const rows: Row[] = new Array(src.length);
   const nf = fns.length;
   for (let i = 0; i < src.length; i++) {
-    const out = src[i]!.slice();
+    const out = carry(src[i]!, src[i]!.slice());
     for (let j = 0; j < nf; j++) {
       const v = fns[j]!(out);
       const slot = slots[j]!;
@@ -329,7 +333,7 @@ export function union(
   for (const p of parts) {
     const map = p.t.columns.map((c) => slot.get(`${c.name}\u0000${typesByName.get(c.name)!.size > 1 ? c.type : ""}`)!);
     for (const r of p.t.rows) {
-      const out: Row = new Array(columns.length).fill(null);
+      const out: Row = carry(r, new Array(columns.length).fill(null));
       if (withsource) out[0] = p.name;
       for (let i = 0; i < map.length; i++) out[map[i]!] = r[i] ?? null;
       rows.push(out);
@@ -388,7 +392,7 @@ function mvExpand(op: Extract<Op, { k: "mv-expand" }>, t: Table, ctx: Ctx): Tabl
     const n = Math.min(limit, Math.max(...lists.map((l) => l.length)));
     checkSize(ctx, rows.length + n, "mv-expand", op.pos, "before the mv-expand, or add `limit N`");
     for (let i = 0; i < n; i++) {
-      const out = r.slice();
+      const out = carry(r, r.slice());
       out.length = columns.length;
       for (let j = 0; j < plan.length; j++) {
         const p = plan[j]!;

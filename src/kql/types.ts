@@ -28,7 +28,11 @@ export interface KqlColumn {
 export type KqlValue = string | number | boolean | null | KqlDynamic;
 export type KqlDynamic = { [key: string]: unknown } | unknown[];
 
-/** A table: column schema plus rows, each row an array aligned with `columns`. */
+/**
+ * A table: column schema plus rows, each row an array aligned with `columns`. A stored row may carry one element
+ * more, after its columns: the time it was ingested (epoch ms), the hidden column ingestion_time() reads. The engine
+ * moves that element off the row the first time it scans it (ingestion.ts), so it never appears as a column.
+ */
 export interface KqlTable {
   name: string;
   columns: KqlColumn[];

@@ -75,8 +75,18 @@ export async function runQuery(pool: QueryPool, body: unknown, opts: QueryRunOpt
   );
 }
 
-/** POST /dataCollectionRules/{dcr}/streams/{stream}: appends JSON rows (optionally gzip) to the stream's table. */
-export function ingest(store: WorkspaceStore, raw: Buffer, encoding: string | undefined, stream: string): void {
+/**
+ * POST /dataCollectionRules/{dcr}/streams/{stream}: appends JSON rows (optionally gzip) to the stream's table, each
+ * stamped with the workspace's receive time `now` as its ingestion time (ingestion_time(); not the sender's
+ * TimeGenerated).
+ */
+export function ingest(
+  store: WorkspaceStore,
+  raw: Buffer,
+  encoding: string | undefined,
+  stream: string,
+  now = Date.now(),
+): void {
   const table = stream.replace(/^Custom-/, "");
   const columns = LOG_TABLES[table];
   if (!columns)
@@ -93,11 +103,11 @@ export function ingest(store: WorkspaceStore, raw: Buffer, encoding: string | un
     const o = r as Record<string, unknown>;
     return columns.map((c) => {
       const v = o[c.name];
-      if (v === undefined || v === null) return c.name === "TimeGenerated" ? Date.now() : null;
+      if (v === undefined || v === null) return c.name === "TimeGenerated" ? now : null;
       if (c.type === "datetime") return Date.parse(String(v));
       if (c.type === "int" || c.type === "long" || c.type === "real") return Number(v);
       return v as KqlValue;
     });
   });
-  store.appendLogs(table, out);
+  store.appendLogs(table, out, now);
 }

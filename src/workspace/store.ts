@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { adoptIngestionTimes, stampIngestionTime, storedRow } from "../kql/ingestion.js";
 import type { KqlTable, KqlValue } from "../kql/types.js";
 import { LOG_TABLES } from "./schemas.js";
 
@@ -79,11 +80,22 @@ export class WorkspaceStore {
     );
   }
 
-  /** Appends log rows (aligned with LOG_TABLES[table]) to SQLite and the in-memory table. */
-  appendLogs(table: string, rows: KqlValue[][]): void {
+  /**
+   * Appends log rows (aligned with LOG_TABLES[table]) to SQLite and the in-memory table, each stamped with its
+   * ingestion time (the hidden column ingestion_time() reads; stored as one element after the row's values):
+   * `ingested` when given (the receive time of an ingestion request), else a few seconds after the row's
+   * TimeGenerated (seeded data: a plausible, deterministic ingestion delay of 2 to 7 s).
+   */
+  appendLogs(table: string, rows: KqlValue[][], ingested?: number): void {
+    const ti = (LOG_TABLES[table] ?? []).findIndex((c) => c.name === "TimeGenerated");
+    rows.forEach((r, i) => {
+      const tg = ti >= 0 ? r[ti] : null;
+      const at = ingested ?? (typeof tg === "number" ? tg + 2000 + ((i * 7919) % 5000) : undefined);
+      if (at !== undefined) stampIngestionTime(r, at);
+    });
     const insert = this.db.prepare("INSERT INTO logs (tbl, row) VALUES (?, ?)");
     this.db.transaction(() => {
-      for (const r of rows) insert.run(table, JSON.stringify(r));
+      for (const r of rows) insert.run(table, JSON.stringify(storedRow(r)));
     })();
     const t = this.tables.get(table);
     if (t) for (const r of rows) t.rows.push(r);
@@ -100,6 +112,7 @@ export class WorkspaceStore {
         .all(name)
         .map((r) => JSON.parse(r.row) as KqlValue[]);
       t = { name, columns, rows };
+      adoptIngestionTimes(t);
       this.tables.set(name, t);
     }
     return t;
