@@ -1,8 +1,8 @@
 import { type Ctx, checkSize, fail, KQL_TYPES, type Table } from "./context.js";
 import { KqlError } from "./errors.js";
 import { compile, constant } from "./expr.js";
-import { outputNames } from "./naming.js";
 import { adoptIngestionTimes } from "./ingestion.js";
+import { outputNames } from "./naming.js";
 import { apply, union, unionPart } from "./operators.js";
 import { type Expr, parseKql, type Query, type Source, type Tabular } from "./parser.js";
 import type { KqlDataSource, KqlExecuteOptions, KqlResult } from "./types.js";

@@ -33,7 +33,12 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       const fs = fns.map((c) => c.fn);
       return {
         columns: dedupeNames(fns.map((c, i) => ({ name: names[i]!, type: c.type }))),
-        rows: t.rows.map((r) => carry(r, fs.map((f) => f(r)))),
+        rows: t.rows.map((r) =>
+          carry(
+            r,
+            fs.map((f) => f(r)),
+          ),
+        ),
       };
     }
     case "extend":
@@ -43,7 +48,12 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       const keep = t.columns.map((_, i) => i).filter((i) => !drop.has(i));
       return {
         columns: keep.map((i) => t.columns[i]!),
-        rows: t.rows.map((r) => carry(r, keep.map((i) => r[i]!))),
+        rows: t.rows.map((r) =>
+          carry(
+            r,
+            keep.map((i) => r[i]!),
+          ),
+        ),
       };
     }
     case "project-rename": {
@@ -127,7 +137,15 @@ function keepOrReorder(op: Extract<Op, { k: "project-keep" | "project-reorder" }
     op.k === "project-keep"
       ? picked.sort((a, b) => a - b)
       : [...picked, ...t.columns.map((_, i) => i).filter((i) => !picked.includes(i))];
-  return { columns: order.map((i) => t.columns[i]!), rows: t.rows.map((r) => carry(r, order.map((i) => r[i]!))) };
+  return {
+    columns: order.map((i) => t.columns[i]!),
+    rows: t.rows.map((r) =>
+      carry(
+        r,
+        order.map((i) => r[i]!),
+      ),
+    ),
+  };
 }
 
 const PARSE_TYPES: Record<string, { re: string; conv: (s: string) => KqlValue }> = lookupTable({
