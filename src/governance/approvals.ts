@@ -120,7 +120,11 @@ export class ApprovalStore {
     approver: SigningKey,
     reason: string,
     now: Date,
-    opts: { clientAsserted?: boolean } = {},
+    opts: {
+      clientAsserted?: boolean;
+      /** Publishes the signed decision to witnesses (the ApprovalDecision event) before it is stored; a throw stores nothing. */
+      publish?: (a: Approval) => void;
+    } = {},
   ): Approval {
     const a = this.get(id);
     if (!a) throw new GovernanceError("approval_invalid", `no approval "${id}"`, "see gsmcp approvals list");
@@ -146,6 +150,7 @@ export class ApprovalStore {
       ...decided,
       signature: { keyid: approver.keyid, sig: signBytes(approver, approvalSigningBytes(decided)) },
     };
+    opts.publish?.(signed);
     this.save(signed);
     return signed;
   }

@@ -110,7 +110,9 @@ export class Governor {
     const { decision, request, facts } = decided;
     Object.assign(record, { decision, request });
 
-    const gate = await approvalGate(caller, tool.op, admitted.args, decision, this.env, this.elicit);
+    const gate = await approvalGate(caller, tool.op, admitted.args, decision, this.env, this.elicit, (e) =>
+      this.telemetry.publish(e),
+    );
     if (!gate.ok) return this.refuse(record, { ...gate, decision: { ...decision, effect: "BLOCK" } });
     if (gate.approvalId)
       Object.assign(record, { approvalId: gate.approvalId, approvalClientAsserted: gate.clientAsserted });

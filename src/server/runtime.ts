@@ -21,8 +21,7 @@ import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
 import { openBackend } from "../sentinel/open.js";
 import { type Db, openStateDb } from "../state/db.js";
-import { FanoutSink, IngestionSink } from "../telemetry/ingestion-sink.js";
-import { JsonlSink } from "../telemetry/jsonl-sink.js";
+import { openTelemetry } from "../telemetry/open.js";
 import type { TelemetrySink } from "../telemetry/sink.js";
 import { governedSession, type SessionHost } from "./session.js";
 import { ungovernedSession } from "./ungoverned.js";
@@ -75,7 +74,6 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const db = openStateDb(paths.stateDb);
   const receiptKey = loadSigningKey(paths, "receiptSigner");
   const receipts = new ReceiptStore(db, receiptKey);
-  const jsonl = new JsonlSink({ dir: paths.telemetry });
   const jobs = new JobStore(db);
   const approvals = new ApprovalStore(db);
 
@@ -117,25 +115,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     return backendPromise;
   };
   const analyzeKql = createKqlFactsAnalyzer(backend);
-  // Telemetry: always the local JSONL file; with telemetry.sink "local" or "logs-ingestion" also Log Analytics
-  // (the embedded workspace's or Azure's Logs Ingestion endpoint), batched with spill-to-disk.
-  const wantIngestion =
-    !(policy instanceof GovernanceError) &&
-    (policy.wpc.telemetry?.sink === "local" || policy.wpc.telemetry?.sink === "logs-ingestion");
-  const telemetry: TelemetrySink = wantIngestion
-    ? new FanoutSink([
-        jsonl,
-        new IngestionSink({
-          upload: async (events) => {
-            const b = await backend();
-            if (!b.ingestEvents) throw new Error("backend has no Logs Ingestion endpoint");
-            await b.ingestEvents(events as unknown as Record<string, unknown>[]);
-          },
-          spillDir: join(paths.telemetry, "spill"),
-          failClosed: !(policy instanceof GovernanceError) && policy.wpc.telemetry?.fail_closed === true,
-        }),
-      ])
-    : jsonl;
+  const telemetry = openTelemetry(paths, policy instanceof GovernanceError ? undefined : policy.wpc, backend);
 
   const envInt = (v: string | undefined) => (v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : undefined);
   const every = opts.checkpoints?.every ?? envInt(process.env.GSMCP_CHECKPOINT_EVERY);

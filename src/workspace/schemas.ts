@@ -98,6 +98,7 @@ export const LOG_TABLES: Record<string, KqlColumn[]> = {
     c("PolicyHash", "string"),
     c("ReceiptId", "string"),
     c("ReceiptHash", "string"),
+    c("ApprovalId", "string"),
     c("Workspace", "string"),
     c("LatencyMs", "real"),
   ],

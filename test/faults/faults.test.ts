@@ -71,7 +71,7 @@ describe("fault injection", () => {
     try {
       const args = { incidentId, severity: "Low" as const };
       const pending = await ro.governor.call("sentinel_incidents_update", args);
-      decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
+      await decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
       ro.db.pragma("query_only = ON");
       const read = await ro.governor.call("sentinel_incidents_get", { incidentId });
       expect(read.isError).toBe(true);
@@ -93,7 +93,7 @@ describe("fault injection", () => {
     expect(textOf(pending)).toContain("approval_required");
     const pendingId = /apr_[0-9a-f]{16}/.exec(textOf(pending))![0];
     // The approval is bound to job-faults; the child server runs the write under that job's token.
-    decideApproval(h.home, pendingId, "approved", "ok");
+    await decideApproval(h.home, pendingId, "approved", "ok");
     const { token: jobToken } = await issueCst(h.home, { policy: contain(), job: "job-faults", agent: "a" });
     const child = spawn(process.execPath, [CLI, "serve"], {
       env: {

@@ -75,7 +75,7 @@ describe("proof bundles", () => {
       await s.client.callTool({ name: "sentinel_analyticsRules_disable", arguments: { ruleId: "x", reason: "r" } });
       const args = { incidentId, message: "<script>window.pwned = 1</script> spray IP blocked" };
       const pending = await s.client.callTool({ name: "sentinel_incidents_comments_add", arguments: args });
-      decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
+      await decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
       const ok = await s.client.callTool({ name: "sentinel_incidents_comments_add", arguments: args });
       expect(ok.isError, textOf(ok)).toBeFalsy();
     } finally {

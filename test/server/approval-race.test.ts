@@ -21,7 +21,7 @@ async function raceRounds(h: TestHome, job: string, callers: Call[], rounds: num
     const first = await callers[0]!(args);
     const approvalId = /apr_[0-9a-f]{16}/.exec(first.text)?.[0];
     expect(approvalId, first.text).toBeDefined();
-    decideApproval(h.home, approvalId!, "approved", `round ${round}`);
+    await decideApproval(h.home, approvalId!, "approved", `round ${round}`);
     const results = await Promise.all(callers.map((c) => c(args)));
     expect(
       results.filter((r) => !r.isError),

@@ -52,7 +52,7 @@ describe("approval gate, single use, and rollback under containment-with-approva
 
   it("arguments changed after approval are refused (approval is bound to the argument hash)", async () => {
     const pending = await s.client.callTool({ name: "sentinel_incidents_close", arguments: closeArgs() });
-    decideApproval(h.home, approvalIdOf(pending), "approved", "ok to close");
+    await decideApproval(h.home, approvalIdOf(pending), "approved", "ok to close");
     const changed = await s.client.callTool({
       name: "sentinel_incidents_close",
       arguments: { ...closeArgs(), comment: "something else" },
@@ -91,7 +91,7 @@ describe("approval gate, single use, and rollback under containment-with-approva
     )!.id;
     const args = { incidentId: id, classification: "FalsePositive", comment: "the incident told me to" };
     const pending = await s.client.callTool({ name: "sentinel_incidents_close", arguments: args });
-    decideApproval(h.home, approvalIdOf(pending), "denied", "not a false positive");
+    await decideApproval(h.home, approvalIdOf(pending), "denied", "not a false positive");
     const r = await s.client.callTool({ name: "sentinel_incidents_close", arguments: args });
     expect(textOf(r)).toContain("approval_invalid");
     expect(textOf(r)).toContain("not a false positive");

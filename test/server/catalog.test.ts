@@ -37,7 +37,7 @@ describe("the whole operation catalog over stdio", () => {
     const first = await call(toolNameFor(op), args);
     expect(textOf(first), op).toContain("approval_required");
     const id = /apr_[0-9a-f]{16}/.exec(textOf(first))![0];
-    decideApproval(h.home, id, "approved", `test approves ${op}`);
+    await decideApproval(h.home, id, "approved", `test approves ${op}`);
     const ok = await call(toolNameFor(op), args);
     expect(ok.isError, `${op}: ${textOf(ok)}`).toBeFalsy();
     const replay = await call(toolNameFor(op), args);

@@ -33,7 +33,7 @@ describe("rollback under a redacting policy", () => {
       const pending = await s.client.callTool({ name: "sentinel_incidents_close", arguments: args });
       const approvalId = /apr_[0-9a-f]{16}/.exec(textOf(pending))?.[0];
       expect(approvalId, textOf(pending)).toBeDefined();
-      decideApproval(h.home, approvalId!, "approved", "ok");
+      await decideApproval(h.home, approvalId!, "approved", "ok");
       const ok = await s.client.callTool({ name: "sentinel_incidents_close", arguments: args });
       expect(ok.isError, textOf(ok)).toBeFalsy();
 

@@ -188,7 +188,7 @@ describe("hunting queries and bookmarks over stdio", () => {
     expect(
       ((await call("sentinel_bookmarks_list", {})).structuredContent as { bookmarks: unknown[] }).bookmarks,
     ).toHaveLength(2);
-    decideApproval(h.home, approvalId, "approved", "keep the evidence");
+    await decideApproval(h.home, approvalId, "approved", "keep the evidence");
     const ok = await call("sentinel_bookmarks_create", args);
     expect(ok.isError, textOf(ok)).toBeFalsy();
     const created = (ok.structuredContent as { bookmark: { id: string; techniques: string[] } }).bookmark;

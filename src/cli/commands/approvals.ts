@@ -1,10 +1,17 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { signingKeyFromPem } from "../../crypto/keys.js";
+import { approvalDecisionEvent } from "../../governance/approval-events.js";
 import { type Approval, ApprovalStore, statusOf } from "../../governance/approvals.js";
-import { requireHome } from "../../governance/home.js";
-import { loadSigningKey } from "../../governance/trust.js";
+import { type HomePaths, requireHome } from "../../governance/home.js";
+import { loadPolicy } from "../../governance/policy.js";
+import { loadSigningKey, TrustStore } from "../../governance/trust.js";
+import type { SentinelBackend } from "../../sentinel/backend.js";
+import { openBackend } from "../../sentinel/open.js";
 import { openStateDb } from "../../state/db.js";
+import { openTelemetry } from "../../telemetry/open.js";
+import type { TelemetrySink } from "../../telemetry/sink.js";
+import type { WorkPolicyContract } from "../../types/wpc.js";
 import { CliError, out } from "../output.js";
 
 function withApprovals<T>(
@@ -24,18 +31,51 @@ function line(a: Approval & { consumed_at?: string }): string {
   return `${a.approval_id}\t${statusOf(a)}\t${a.job}\t${a.op}\t${a.requested_at}\texpires ${a.expires_at}`;
 }
 
-/** Approves or denies with this home's approver key (keys/approver.pem), or the PEM named by --key. */
-export function decideApproval(
+/**
+ * Approves or denies with this home's approver key (keys/approver.pem), or the PEM named by --key. The signed decision
+ * is published as an ApprovalDecision event to the telemetry sinks of the approval's policy (the JSONL file, and Log
+ * Analytics when the policy sends events there) before it is stored: a decision that cannot be published under a
+ * fail-closed policy is not stored.
+ */
+export async function decideApproval(
   home: string,
   id: string,
   decision: "approved" | "denied",
   reason: string,
   keyFile?: string,
-): Approval {
-  return withApprovals(home, (store, paths) => {
+): Promise<Approval> {
+  const { paths, config } = requireHome(home);
+  const db = openStateDb(paths.stateDb);
+  let backend: Promise<SentinelBackend> | undefined;
+  let telemetry: TelemetrySink | undefined;
+  try {
+    const store = new ApprovalStore(db);
     const key = keyFile ? signingKeyFromPem(readFileSync(keyFile, "utf8")) : loadSigningKey(paths, "approver");
-    return store.decide(id, decision, key, reason, new Date());
-  });
+    const pending = store.get(id);
+    telemetry = openTelemetry(paths, pending ? policyOf(paths, pending.policy_hash) : undefined, () => {
+      backend ??= openBackend(paths, (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend);
+      return backend;
+    });
+    const sink = telemetry;
+    const decided = store.decide(id, decision, key, reason, new Date(), {
+      publish: (a) => sink.emit(approvalDecisionEvent(a, process.env.AZURE_TENANT_ID ?? "local")),
+    });
+    await sink.flush();
+    return decided;
+  } finally {
+    await telemetry?.close().catch(() => undefined);
+    if (backend) await (await backend.catch(() => undefined))?.close();
+    db.close();
+  }
+}
+
+/** The approval's policy, for where its events go; undefined (events to the JSONL file only) when it cannot be read. */
+function policyOf(paths: HomePaths, hash: string): WorkPolicyContract | undefined {
+  try {
+    return loadPolicy(hash, paths, TrustStore.load(paths)).wpc;
+  } catch {
+    return undefined;
+  }
 }
 
 export function registerApprovalCommands(program: Command, home: () => string): void {
@@ -70,8 +110,8 @@ export function registerApprovalCommands(program: Command, home: () => string): 
       .argument("<id>", "approval id (apr_…)")
       .option("--reason <text>", "recorded with the signed decision", `${decision} by operator`)
       .option("--key <file>", "approver private key (PEM); default: GSMCP_HOME/keys/approver.pem")
-      .action((id: string, o: { reason: string; key?: string }) => {
-        const a = decideApproval(home(), id, decision, o.reason, o.key);
+      .action(async (id: string, o: { reason: string; key?: string }) => {
+        const a = await decideApproval(home(), id, decision, o.reason, o.key);
         out(`${a.approval_id} ${decision} (${a.op} for job ${a.job}), signed by ${a.approver}`);
       });
   }

@@ -113,7 +113,7 @@ export async function runDemo(
     const approvalId = /apr_[0-9a-f]{16}/.exec(text(first))?.[0];
     check(!!approvalId, `sentinel_incidents_close → approval_required, request ${approvalId}`);
     log(`    approver runs: gsmcp approvals approve ${approvalId} --reason "confirmed TP"`);
-    decideApproval(home, approvalId!, "approved", "confirmed TP by SOC lead");
+    await decideApproval(home, approvalId!, "approved", "confirmed TP by SOC lead");
     const closed = await call("sentinel_incidents_close", closeArgs);
     check(
       !closed.isError && (closed.structuredContent as { incident: { status: string } }).incident.status === "Closed",

@@ -1,5 +1,7 @@
 import { jcsHash } from "../../crypto/jcs.js";
-import { verifyApproval } from "../approvals.js";
+import type { AgentSecurityEvent } from "../../types/agent-security-event.js";
+import { approvalDecisionEvent } from "../approval-events.js";
+import { type Approval, verifyApproval } from "../approvals.js";
 import type { Decision } from "../decide.js";
 import { GovernanceError } from "../errors.js";
 import { type CallEnv, type Caller, refused, type StageResult } from "./types.js";
@@ -25,6 +27,8 @@ export async function approvalGate(
   decision: Decision,
   env: CallEnv,
   elicit?: Elicitor,
+  /** Publishes an AgentSecurityEvent to the SOC's sinks (throws under a fail-closed policy when it cannot). */
+  publish?: (e: AgentSecurityEvent) => void,
 ): Promise<StageResult<Approved>> {
   const rule = decision.approval;
   if (!rule) return { ok: true };
@@ -76,14 +80,32 @@ export async function approvalGate(
       `The agent (job ${claims.job}) asks to run ${op} with ${JSON.stringify(shownArgs)}. Approve this exact call?`,
     ).catch(() => undefined);
     if (answer) {
-      const decided = approvals.decide(
-        pending.approval_id,
-        answer.approve ? "approved" : "denied",
-        clientAssertionSigner,
-        `${answer.reason ?? (answer.approve ? "approved in the client" : "declined in the client")}`,
-        now,
-        { clientAsserted: true },
-      );
+      let decided: Approval;
+      try {
+        decided = approvals.decide(
+          pending.approval_id,
+          answer.approve ? "approved" : "denied",
+          clientAssertionSigner,
+          `${answer.reason ?? (answer.approve ? "approved in the client" : "declined in the client")}`,
+          now,
+          {
+            clientAsserted: true,
+            publish: (a) => publish?.(approvalDecisionEvent(a, env.deps.tenantId, now)),
+          },
+        );
+      } catch (e) {
+        // The decision could not be witnessed under a fail-closed policy: it is not stored and the write does not run.
+        return refused(
+          new GovernanceError(
+            "telemetry_failed",
+            `the decision on ${pending.approval_id} could not be published: ${(e as Error).message}`,
+            undefined,
+            undefined,
+            { cause: e },
+          ),
+          { approvalId: pending.approval_id },
+        );
+      }
       if (answer.approve) return { ok: true, approvalId: decided.approval_id, clientAsserted: true };
       approvals.consume(pending.approval_id, "denied", now);
       return refused(

@@ -77,6 +77,20 @@ export class CallTelemetry {
     }
   }
 
+  /**
+   * Publishes one event outside a call's sealing (an approval decision given in the client). A fail-closed policy
+   * throws when it cannot be written; a fail-open one counts the failure and goes on.
+   */
+  publish(event: AgentSecurityEvent): void {
+    try {
+      this.deps.telemetry.emit(event);
+    } catch (e) {
+      if (this.failClosed) throw e;
+      this.health.failures++;
+      this.health.lastError = (e as Error).message;
+    }
+  }
+
   private write(r: CallRecord, draft: ReceiptDraft, receipt: { id: string; hash: string }, decision: Decision): void {
     const common = {
       TimeGenerated: draft.time,
@@ -90,6 +104,7 @@ export class CallTelemetry {
       PolicyHash: draft.policy_hash,
       ReceiptId: receipt.id,
       ReceiptHash: receipt.hash,
+      ...(draft.approval_id ? { ApprovalId: draft.approval_id } : {}),
       Workspace: this.deps.workspaceName,
       LatencyMs: Math.round((performance.now() - r.started) * 1000) / 1000,
       ...(r.meta.promptHash ? { PromptHash: r.meta.promptHash } : {}),

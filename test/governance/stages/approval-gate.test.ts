@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { jcsHash } from "../../../src/crypto/jcs.js";
+import { approvalHash } from "../../../src/governance/approval-events.js";
 import { verifyApproval } from "../../../src/governance/approvals.js";
 import type { Decision } from "../../../src/governance/decide.js";
 import { approvalGate } from "../../../src/governance/stages/approval-gate.js";
+import type { AgentSecurityEvent } from "../../../src/types/agent-security-event.js";
 import { type Harness, harness } from "./harness.js";
 
 const ARGS = { incidentId: "inc-1", severity: "High" };
@@ -100,6 +102,30 @@ describe("stage: approval gate", () => {
     expect(a.client_asserted).toBe(true);
     expect(a.signature?.keyid).toBe(h.keys.clientAssertionSigner.keyid);
     expect(a.approver).not.toBe(h.keys.approver.keyid);
+  });
+
+  it("a decision in the client is published (ApprovalDecision event) before it is stored; a failed publish stores nothing", async () => {
+    const h = await harness();
+    const published: AgentSecurityEvent[] = [];
+    const yes = async () => ({ approve: true });
+    const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("interactive"), h.env, yes, (e) => {
+      published.push(e);
+    });
+    const a = h.deps.approvals.get(r.ok ? r.approvalId! : "")!;
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      EventType: "ApprovalDecision",
+      ApprovalId: a.approval_id,
+      ToolResult: "approved",
+    });
+    expect((published[0]!.ToolParameters as { approval_hash: string }).approval_hash).toBe(approvalHash(a));
+
+    const h2 = await harness();
+    const refused = await approvalGate(h2.caller(), "incidents.update", ARGS, gated("interactive"), h2.env, yes, () => {
+      throw new Error("sink is full");
+    });
+    expect(!refused.ok && refused.error.code).toBe("telemetry_failed");
+    expect(h2.deps.approvals.get(!refused.ok ? refused.approvalId! : "")?.decision).toBe("pending");
   });
 
   it("explicit rule: the MCP client is never asked, even when it could answer", async () => {
