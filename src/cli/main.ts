@@ -70,6 +70,11 @@ export const COMMANDS: Record<string, LazyCommand> = {
     description: "write tools/<tool>.json and tools/README.md from the tool registry",
     load: async () => (await import("./commands/manifest.js")).registerManifestCommand,
   },
+  keys: {
+    term: "keys",
+    description: "trusted keys, their validity windows, and key rotation",
+    load: async () => (await import("./commands/keys.js")).registerKeysCommands,
+  },
   doctor: {
     term: "doctor [options]",
     description:

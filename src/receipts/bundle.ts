@@ -32,7 +32,16 @@ export interface ProofBundle {
   approvals: Approval[];
   receipts: Receipt[];
   tree_head: TreeHead;
-  keys: { keyid: string; role: string; name: string; public_key: string; retired_at?: string }[];
+  /** Every trusted key with its validity window (valid_from/valid_until; retired_at ends it when valid_until is absent). */
+  keys: {
+    keyid: string;
+    role: string;
+    name: string;
+    public_key: string;
+    valid_from?: string;
+    valid_until?: string;
+    retired_at?: string;
+  }[];
   attachments: { name: string; sha256: string; content: unknown }[];
   /**
    * The latest checkpoint of the whole receipt log (a signed note) with an RFC 9162 inclusion proof for each of the
@@ -110,6 +119,8 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
       role,
       name: k.name,
       public_key: k.public_key,
+      ...(k.valid_from ? { valid_from: k.valid_from } : {}),
+      ...(k.valid_until ? { valid_until: k.valid_until } : {}),
       ...(k.retired_at ? { retired_at: k.retired_at } : {}),
     })),
   );

@@ -2,6 +2,7 @@ import { createHash, type KeyObject, randomUUID } from "node:crypto";
 import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { jcs } from "../crypto/jcs.js";
 import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
+import { describeWindow, inWindow, keyWindowError, windowOf } from "../governance/trust.js";
 import type { Db } from "../state/db.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
 import { leafHash, MerkleFrontier } from "./merkle.js";
@@ -74,6 +75,10 @@ export function signCheckpoint(
   o: { origin: string; size: number; root: Buffer; time?: Date; keyName?: string },
   key: SigningKey,
 ): string {
+  // A key with a validity window (see loadSigningKey) does not sign a checkpoint dated outside it.
+  const w = windowOf(key);
+  if (w && !inWindow(w, o.time ?? new Date()))
+    throw keyWindowError("receipt_signers", key.keyid, w, o.time ?? new Date());
   const body = checkpointBody(o.origin, o.size, o.root, o.time ? [`time ${o.time.toISOString()}`] : []);
   return `${body}\n${signatureLine(body, o.keyName ?? o.origin, key)}`;
 }
@@ -111,18 +116,52 @@ export function parseCheckpoint(text: string): Checkpoint {
 
 /** Names of the signatures that verify against a key of `keys` (matched by key hash for the signature's name). */
 export function verifiedSigners(cp: Checkpoint, keys: Iterable<KeyObject>): string[] {
+  return verifiedSignerKeys(cp, keys).map((s) => s.name);
+}
+
+/** The signatures that verify against a key of `keys`, with the key each verified with. */
+export function verifiedSignerKeys(cp: Checkpoint, keys: Iterable<KeyObject>): { name: string; key: KeyObject }[] {
   const list = [...keys];
-  const ok: string[] = [];
+  const ok: { name: string; key: KeyObject }[] = [];
   for (const s of cp.signatures) {
     for (const k of list) {
       if (!noteKeyHash(s.name, k).equals(s.keyHash)) continue;
       if (verifyBytes(k, cp.body, s.sig.toString("base64"))) {
-        ok.push(s.name);
+        ok.push({ name: s.name, key: k });
         break;
       }
     }
   }
   return ok;
+}
+
+/** The checkpoint's "time ISO" extension line (signed), if any. */
+export function checkpointTime(cp: Checkpoint): string | undefined {
+  const line = cp.extensions.find((e) => e.startsWith("time "));
+  return line?.slice(5);
+}
+
+/**
+ * Checks the validity windows of the keys whose signatures verified (`verifiedSignerKeys` with the log's keys): the
+ * checkpoint is accepted when at least one of them was valid at the checkpoint's signed time. A checkpoint without a
+ * time line is accepted only when none of those keys has a window. Returns the problem, or undefined.
+ */
+export function checkpointWindowProblem(
+  cp: Checkpoint,
+  signers: { name: string; key: KeyObject }[],
+): string | undefined {
+  const time = checkpointTime(cp);
+  const outside: string[] = [];
+  for (const s of signers) {
+    const w = windowOf(s.key);
+    if (!w) return undefined;
+    if (time !== undefined && inWindow(w, time)) return undefined;
+    outside.push(`${s.name} (valid ${describeWindow(w)})`);
+  }
+  if (!outside.length) return undefined;
+  return time === undefined
+    ? `checkpoint of size ${cp.size} carries no time line, and its signing key has a validity window: ${outside.join(", ")}`
+    : `checkpoint of size ${cp.size} is dated ${time}, outside the validity window of its signing key: ${outside.join(", ")}`;
 }
 
 /** Splits a checkpoints file (notes one after another, each followed by a blank line) into notes. */

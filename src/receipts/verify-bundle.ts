@@ -10,12 +10,12 @@ import { type DecisionRequest, decide } from "../governance/decide.js";
 import { WPC_PAYLOAD_TYPE } from "../governance/policy.js";
 import { validateAgainst } from "../governance/schema-validate.js";
 import { scopeHash } from "../governance/token.js";
-import type { TrustStoreFile } from "../governance/trust.js";
+import { keyWindow, setKeyWindow, type TrustStoreFile } from "../governance/trust.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import type { ProofBundle } from "./bundle.js";
-import { parseCheckpoint, parseCheckpointsFile, verifiedSigners } from "./checkpoint.js";
+import { checkpointWindowProblem, parseCheckpoint, parseCheckpointsFile, verifiedSignerKeys } from "./checkpoint.js";
 import { leafHash, merkleRoot, verifyConsistency, verifyInclusion } from "./merkle.js";
-import type { Receipt } from "./receipt.js";
+import { type Receipt, receiptKeyWindowProblem } from "./receipt.js";
 import { badSignatures, type SignatureCheckOptions } from "./signature-pool.js";
 import { verifyTreeHead } from "./tree-head.js";
 
@@ -30,6 +30,8 @@ export type ProblemCode =
   | "token_signature"
   | "token_binding"
   | "receipt_signature"
+  /** A receipt or checkpoint dated outside its signing key's validity window. */
+  | "key_outside_window"
   | "receipt_job"
   | "receipt_order"
   | "receipt_duplicate"
@@ -128,6 +130,8 @@ export async function verifyBundle(
   const keysStep = step("keys");
   const roleKeys = new Map<string, Map<string, KeyObject>>();
   for (const k of b.keys) {
+    // The key's validity window: the trust store's when one is given (it is the authority), else the bundle's.
+    let window = keyWindow(k);
     if (trust) {
       const t = (trust[k.role as keyof TrustStoreFile] ?? []).find((x) => x.keyid === k.keyid);
       if (!t || t.public_key.trim() !== k.public_key.trim()) {
@@ -137,9 +141,10 @@ export async function verifyBundle(
         });
         continue;
       }
+      window = keyWindow(t);
     }
     const m = roleKeys.get(k.role) ?? new Map<string, KeyObject>();
-    m.set(k.keyid, createPublicKey(k.public_key));
+    m.set(k.keyid, setKeyWindow(createPublicKey(k.public_key), window));
     roleKeys.set(k.role, m);
   }
   if (!trust) keysStep.notes.push("no trust store given: keys are checked only for consistency with the bundle itself");
@@ -229,6 +234,8 @@ export async function verifyBundle(
     const schemaProblems = validateAgainst(receiptSchema, r);
     if (schemaProblems.length)
       fail(recStep, { code: "schema", message: `receipt is malformed: ${schemaProblems[0]}`, receipt: ref(r) });
+    const outside = receiptKeyWindowProblem(r, keys("receipt_signers"));
+    if (outside) fail(recStep, { code: "key_outside_window", message: outside.message, receipt: ref(r) });
     if (r.job !== b.job)
       fail(recStep, { code: "receipt_job", message: `receipt belongs to job ${r.job}`, receipt: ref(r) });
     if (seen.has(r.receipt_id))
@@ -403,11 +410,14 @@ function checkpointStep(
     return;
   }
   const keys = [...logKeys.values()];
-  if (!verifiedSigners(cp, keys).length)
+  const signers = verifiedSignerKeys(cp, keys);
+  const outside = signers.length ? checkpointWindowProblem(cp, signers) : undefined;
+  if (!signers.length)
     fail({
       code: "checkpoint_signature",
       message: `checkpoint of size ${cp.size} is not signed by a trusted receipt signer`,
     });
+  else if (outside) fail({ code: "key_outside_window", message: `the bundle's ${outside}` });
   const proofs = new Map(b.checkpoint.inclusion.map((p) => [p.seq, p.path]));
   let covered = 0;
   for (const r of b.receipts) {
@@ -443,11 +453,17 @@ function checkpointStep(
     let newer = 0;
     for (const wc of checkpoints) {
       if (wc.origin !== cp.origin) continue;
-      if (!verifiedSigners(wc, keys).length) {
+      const wSigners = verifiedSignerKeys(wc, keys);
+      if (!wSigners.length) {
         fail({
           code: "checkpoint_signature",
           message: `witness ${w.name}: checkpoint of size ${wc.size} has no valid signature by a trusted receipt signer`,
         });
+        continue;
+      }
+      const wOutside = checkpointWindowProblem(wc, wSigners);
+      if (wOutside) {
+        fail({ code: "key_outside_window", message: `witness ${w.name}: ${wOutside}` });
         continue;
       }
       if (wc.size > cp.size) {

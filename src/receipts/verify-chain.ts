@@ -1,16 +1,18 @@
 import type { KeyObject } from "node:crypto";
 import type { Db } from "../state/db.js";
-import { GENESIS_HASH, type Receipt, receiptHash, verifyReceiptSignature } from "./receipt.js";
+import { GENESIS_HASH, type Receipt, receiptHash, receiptKeyWindowProblem, verifyReceiptSignature } from "./receipt.js";
 
 export interface ChainProblem {
   seq: number;
   receipt_id: string;
-  code: "bad_signature" | "broken_link" | "seq_gap" | "unparseable";
+  /** key_outside_window: the receipt's time is outside its signing key's validity window (trust.json). */
+  code: "bad_signature" | "key_outside_window" | "broken_link" | "seq_gap" | "unparseable";
   message: string;
 }
 
 /**
- * Checks a full receipt log: every signature against the trusted receipt signers, and every link
+ * Checks a full receipt log: every signature against the trusted receipt signers (and its time against the signing
+ * key's validity window, when the key carries one: see TrustStore), and every link
  * (prev_hash = hash of the previous receipt, seq strictly consecutive from 1).
  */
 export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): ChainProblem[] {
@@ -33,6 +35,9 @@ export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): 
         code: "bad_signature",
         message: `signature by ${r.signature?.keyid} does not verify`,
       });
+    } else {
+      const w = receiptKeyWindowProblem(r, keys);
+      if (w) problems.push({ seq: r.seq, receipt_id: r.receipt_id, code: "key_outside_window", message: w.message });
     }
     if (r.prev_hash !== prevHash) {
       problems.push({

@@ -1,5 +1,11 @@
 import type { KeyObject } from "node:crypto";
-import { type Checkpoint, parseCheckpointsFile, verifiedSigners } from "./checkpoint.js";
+import {
+  type Checkpoint,
+  checkpointWindowProblem,
+  parseCheckpointsFile,
+  verifiedSignerKeys,
+  verifiedSigners,
+} from "./checkpoint.js";
 import { MerkleLevels, verifyConsistency } from "./merkle.js";
 
 // Checks a receipt log against checkpoints held by witnesses: at each checkpoint's size the root recomputed from the
@@ -10,6 +16,8 @@ export type CheckpointProblemCode =
   | "checkpoint_unreadable"
   | "checkpoint_origin"
   | "checkpoint_signature"
+  /** The checkpoint's time line is outside the validity window of the receipt key that signed it. */
+  | "key_outside_window"
   | "cosignature_missing"
   | "log_truncated"
   | "root_mismatch"
@@ -70,13 +78,19 @@ export function witnessedCheckpoints(
         });
         continue;
       }
-      if (!verifiedSigners(cp, logKeys).length) {
+      const signers = verifiedSignerKeys(cp, logKeys);
+      if (!signers.length) {
         problems.push({
           code: "checkpoint_signature",
           source: src.name,
           size: cp.size,
           message: `checkpoint of size ${cp.size} has no valid signature by a trusted receipt signer (signed by: ${cp.signatures.map((s) => s.name).join(", ")})`,
         });
+        continue;
+      }
+      const outside = checkpointWindowProblem(cp, signers);
+      if (outside) {
+        problems.push({ code: "key_outside_window", source: src.name, size: cp.size, message: outside });
         continue;
       }
       for (const [name, key] of src.cosigners ?? []) {

@@ -8,9 +8,13 @@ import { type HomePaths, HttpConfigError, homePaths, validateHttpConfig } from "
 import { findUnsafe } from "../../governance/home-permissions.js";
 import { verifyEnvelope } from "../../governance/policy.js";
 import {
+  describeWindow,
   KEY_FILES,
   type KeyName,
+  keyValidAt,
+  keyWindow,
   TRUST_ROLES,
+  type TrustedKey,
   type TrustRole,
   TrustStore,
   type TrustStoreFile,
@@ -117,7 +121,9 @@ function checkTrust(paths: HomePaths): { check: DoctorCheck; file?: TrustStoreFi
     let active = 0;
     const seen = new Set<string>();
     list.forEach((e: unknown, i) => {
-      const k = e as Partial<Record<"keyid" | "name" | "public_key" | "retired_at", unknown>>;
+      const k = e as Partial<
+        Record<"keyid" | "name" | "public_key" | "retired_at" | "valid_from" | "valid_until", unknown>
+      >;
       const where = `${role}[${i}]`;
       if (!e || typeof e !== "object" || typeof k.keyid !== "string" || typeof k.public_key !== "string") {
         unsafe.push(`${where} needs keyid and public_key strings`);
@@ -133,7 +139,16 @@ function checkTrust(paths: HomePaths): { check: DoctorCheck; file?: TrustStoreFi
       }
       if (k.retired_at !== undefined && (typeof k.retired_at !== "string" || Number.isNaN(Date.parse(k.retired_at))))
         unsafe.push(`${where} (${k.keyid}): retired_at is not a date`);
-      if (k.retired_at === undefined) active++;
+      for (const f of ["valid_from", "valid_until"] as const)
+        if (k[f] !== undefined && (typeof k[f] !== "string" || Number.isNaN(Date.parse(k[f] as string))))
+          unsafe.push(`${where} (${k.keyid}): ${f} is not a date`);
+      if (
+        typeof k.valid_from === "string" &&
+        typeof k.valid_until === "string" &&
+        Date.parse(k.valid_from) > Date.parse(k.valid_until)
+      )
+        unsafe.push(`${where} (${k.keyid}): valid_from ${k.valid_from} is after valid_until ${k.valid_until}`);
+      if (k.retired_at === undefined && keyValidAt(e as TrustedKey, new Date())) active++;
       if (seen.has(k.keyid)) warn.push(`${role} lists ${k.keyid} twice`);
       seen.add(k.keyid);
       roleOf.set(k.keyid, [...new Set([...(roleOf.get(k.keyid) ?? []), role])]);
@@ -223,6 +238,13 @@ function checkKeys(paths: HomePaths, trust: TrustStoreFile | undefined, tokenIss
         status: "unsafe",
         message: `${keyid} is not in trust.json ${role}: what it signs is refused`,
         fix: `add its public key to ${role} in trust.json (openssl pkey -in keys/${fileName} -pubout)`,
+      });
+    else if (!entry.retired_at && !keyValidAt(entry, new Date()))
+      checks.push({
+        check,
+        status: "unsafe",
+        message: `${keyid} is the ${role} key on disk but its validity window ${describeWindow(keyWindow(entry))} does not contain now: it is refused for signing`,
+        fix: role === "receipt_signers" ? `run "gsmcp keys rotate receipt"` : `put a key valid now in keys/${fileName}`,
       });
     else if (entry.retired_at)
       checks.push({
