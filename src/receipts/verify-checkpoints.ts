@@ -10,7 +10,8 @@ import { MerkleLevels, verifyConsistency } from "./merkle.js";
 
 // Checks a receipt log against checkpoints held by witnesses: at each checkpoint's size the root recomputed from the
 // stored receipts must equal the checkpoint's root, each checkpoint must be signed by a trusted receipt signer (and by
-// every required co-signer), and no two checkpoints may contradict each other (equivocation).
+// every required co-signer), and no two checkpoints may contradict each other (equivocation). Within one witness,
+// receive order (file order; ingestion order for the workspace) must not see a validly signed size decrease.
 
 export type CheckpointProblemCode =
   | "checkpoint_unreadable"
@@ -21,7 +22,8 @@ export type CheckpointProblemCode =
   | "cosignature_missing"
   | "log_truncated"
   | "root_mismatch"
-  | "equivocation";
+  | "equivocation"
+  | "checkpoint_regressed";
 
 export interface CheckpointProblem {
   code: CheckpointProblemCode;
@@ -41,6 +43,8 @@ export interface CheckpointSource {
 export interface WitnessedCheckpoint {
   source: string;
   cp: Checkpoint;
+  /** 1-based number of the note in its source, in receive order (file order; ingestion order for the workspace). */
+  position?: number;
 }
 
 export interface CheckpointReport {
@@ -67,7 +71,12 @@ export function witnessedCheckpoints(
     const { checkpoints, errors } = parseCheckpointsFile(src.text);
     for (const e of errors)
       problems.push({ code: "checkpoint_unreadable", source: src.name, message: `note #${e.index + 1}: ${e.message}` });
+    // Note numbers: the parsed checkpoints are the notes in order, less the unreadable ones.
+    const bad = new Set(errors.map((e) => e.index));
+    let note = 0;
     for (const cp of checkpoints) {
+      while (bad.has(note)) note++;
+      const position = ++note;
       count++;
       if (origin && cp.origin !== origin) {
         problems.push({
@@ -102,10 +111,62 @@ export function witnessedCheckpoints(
             message: `checkpoint of size ${cp.size} has no valid co-signature by "${name}"`,
           });
       }
-      valid.push({ source: src.name, cp });
+      valid.push({ source: src.name, cp, position });
     }
   }
   return { valid, problems, count };
+}
+
+/**
+ * Receive order: an append-only witness sees a log's sizes only grow. A validly signed checkpoint received after a
+ * larger one (a later note in a file, a later ingestion in the workspace) means the log was reset or forked, unless
+ * `prefix(smaller, larger)` proves the smaller one a prefix of the larger (both heads of one log: a delayed delivery,
+ * e.g. a telemetry batch replayed after an outage, or two processes of one home racing). Checked per source.
+ */
+export function receiveOrderProblems(
+  valid: WitnessedCheckpoint[],
+  prefix?: (smaller: WitnessedCheckpoint, larger: WitnessedCheckpoint) => boolean,
+): CheckpointProblem[] {
+  const problems: CheckpointProblem[] = [];
+  const largest = new Map<string, WitnessedCheckpoint>();
+  for (const w of valid) {
+    const top = largest.get(w.source);
+    if (!top || w.cp.size > top.cp.size) {
+      largest.set(w.source, w);
+      continue;
+    }
+    if (w.cp.size === top.cp.size || prefix?.(w, top)) continue;
+    const at = (x: WitnessedCheckpoint) => (x.position ? `note #${x.position}` : "an earlier note");
+    problems.push({
+      code: "checkpoint_regressed",
+      source: w.source,
+      size: w.cp.size,
+      message: `checkpoint of size ${w.cp.size} (${at(w)}) was received after one of size ${top.cp.size} (${at(top)}): the log's size went down, so it was reset or forked between them`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Receive order of witness checkpoints next to a proof bundle (no stored log at hand): the bundle's checkpoint and its
+ * consistency proofs decide whether a later, smaller checkpoint is a prefix of the earlier, larger one.
+ */
+export function bundleWitnessReceiveOrder(
+  witnesses: CheckpointSource[],
+  logKeys: KeyObject[],
+  head: { note: string; consistency: { size: number; path: string[] }[] } | undefined,
+): CheckpointProblem[] {
+  const cp: Checkpoint | undefined = head ? parseCheckpointsFile(head.note).checkpoints[0] : undefined;
+  const { valid } = witnessedCheckpoints(witnesses, logKeys, cp?.origin);
+  const proven = (w: WitnessedCheckpoint): boolean => {
+    if (!cp || !head || w.cp.size > cp.size) return false;
+    if (w.cp.size === cp.size) return w.cp.root.equals(cp.root);
+    const p = head.consistency.find((c) => c.size === w.cp.size);
+    if (!p) return false;
+    const path = p.path.map((h) => Buffer.from(h, "base64"));
+    return verifyConsistency(w.cp.size, cp.size, w.cp.root, cp.root, path);
+  };
+  return receiveOrderProblems(valid, (a, b) => proven(a) && proven(b));
 }
 
 /** Checks the stored log (its Merkle leaves in seq order) against every witnessed checkpoint. */
@@ -183,6 +244,9 @@ export function verifyLogAgainstCheckpoints(
           });
       }
   }
+
+  // Receive order: a later, smaller checkpoint is a reset or fork unless the stored log proves both (one log's heads).
+  problems.push(...receiveOrderProblems(valid, (a, b) => matches.get(a) === true && matches.get(b) === true));
 
   return {
     checkpoints: count,

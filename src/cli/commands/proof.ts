@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
+import { publicKeyFromPem } from "../../crypto/keys.js";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey, TrustStore, type TrustStoreFile } from "../../governance/trust.js";
 import { exportBundle } from "../../receipts/bundle.js";
@@ -12,8 +13,11 @@ import {
   type VerifyReport,
   verifyBundle,
 } from "../../receipts/verify-bundle.js";
+import { bundleWitnessReceiveOrder } from "../../receipts/verify-checkpoints.js";
+import { WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
+import { workspaceWitnessFor } from "./receipts.js";
 
 /** `proof export --include-live-token` is gone: the server keeps no token to include. The error names what replaces it. */
 export function includeLiveTokenRemoved(): CliError {
@@ -82,7 +86,10 @@ async function verifyForCli(
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
     throw new CliError(`--workers must be an integer from 1 to 64 (got "${workers}")`, 2);
   const tokens = readTokenFiles(tokenFiles);
+  // `--witness workspace`: the configured workspace's Checkpoint events, in its ingestion order.
+  const fromWorkspace = await workspaceWitnessFor(home, witnessFiles);
   const witnesses = (witnessFiles ?? []).map((f) => {
+    if (f === WORKSPACE_WITNESS && fromWorkspace) return fromWorkspace;
     try {
       return { name: f, text: readFileSync(f, "utf8") };
     } catch (e) {
@@ -90,15 +97,33 @@ async function verifyForCli(
     }
   });
   try {
-    return await verifyFile(file, trust, home, {
+    const report = await verifyFile(file, trust, home, {
       ...(n === undefined ? {} : { workers: n }),
       ...(tokens.length ? { tokens } : {}),
       ...(witnesses.length ? { witnesses } : {}),
     });
+    return withReceiveOrder(report, file, witnesses);
   } catch (e) {
     if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
     throw e;
   }
+}
+
+/**
+ * Receive order of the witnesses' checkpoints (a size going down means a reset or fork, unless the bundle's checkpoint
+ * proves both heads of one log), as one more step of the report.
+ */
+function withReceiveOrder(report: VerifyReport, file: string, witnesses: { name: string; text: string }[]) {
+  if (!witnesses.length) return report;
+  const b = parseBundle(readFileSync(file, "utf8"));
+  const keys = b.keys.filter((k) => k.role === "receipt_signers").map((k) => publicKeyFromPem(k.public_key));
+  const problems = bundleWitnessReceiveOrder(witnesses, keys, b.checkpoint).map((p) => ({
+    code: p.code as VerifyReport["steps"][number]["problems"][number]["code"],
+    message: `witness ${p.source}: ${p.message}`,
+  }));
+  report.steps.push({ step: "witness receive order", ok: problems.length === 0, problems, notes: [] });
+  if (problems.length) report.verdict = "invalid";
+  return report;
 }
 
 export function registerProofCommands(program: Command, home: () => string): void {
@@ -131,7 +156,7 @@ export function registerProofCommands(program: Command, home: () => string): voi
     )
     .option(
       "--witness <file...>",
-      "checkpoint files held by witnesses: the bundle's checkpoint must be consistent with each of their checkpoints",
+      'checkpoint files held by witnesses: the bundle\'s checkpoint must be consistent with each of their checkpoints; the word "workspace": the Checkpoint events in the configured workspace, in its ingestion order',
     )
     .description("exit 0 valid, 1 invalid, 2 unreadable (or bad arguments)")
     .action(

@@ -23,8 +23,27 @@ import {
   verifyLogAgainstCheckpoints,
 } from "../../receipts/verify-checkpoints.js";
 import { verifyEventsAgainstLog } from "../../receipts/verify-events.js";
+import { readWorkspaceWitness, WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
 import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
+
+/**
+ * `--witness workspace`: the Checkpoint events the configured workspace received, in its ingestion order. A
+ * workspace that cannot be opened or queried is unreadable input (exit 2).
+ */
+export async function workspaceWitnessFor(home: string, witness: string[] | undefined) {
+  if (!witness?.includes(WORKSPACE_WITNESS)) return undefined;
+  const { paths, config } = requireHome(home);
+  try {
+    return await readWorkspaceWitness(paths, config, checkpointOrigin(config.server_id));
+  } catch (e) {
+    throw new CliError(
+      `--witness workspace: ${(e as Error).message}`,
+      2,
+      "check the backend (config.json backend, GSMCP_BACKEND; for Azure the same credentials as serve), or export the Checkpoint events by hand (docs/operations.md)",
+    );
+  }
+}
 
 /** Verifies the home's stored log (see verifyStoredLog). */
 export function verifyStoredReceipts(home: string): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
@@ -39,8 +58,10 @@ export function verifyStoredReceipts(home: string): { count: number; problems: C
 }
 
 export interface CheckpointVerifyOptions {
-  /** Copies of checkpoints held outside the host (files). */
+  /** Copies of checkpoints held outside the host (files; the word "workspace": see workspaceSource). */
   witness?: string[];
+  /** The workspace's Checkpoint events in ingestion order (readWorkspaceWitness), for `--witness workspace`. */
+  workspaceSource?: CheckpointSource;
   /** Co-signers every --witness checkpoint must carry: "name=public-key.pem". */
   cosigner?: string[];
 }
@@ -67,7 +88,9 @@ export function verifyStoredCheckpoints(home: string, o: CheckpointVerifyOptions
   const sources: CheckpointSource[] = [];
   const local = join(paths.root, CHECKPOINTS_FILE);
   if (existsSync(local)) sources.push({ name: CHECKPOINTS_FILE, text: readFileSync(local, "utf8") });
+  if (o.workspaceSource) sources.push(o.workspaceSource);
   for (const w of o.witness ?? []) {
+    if (w === WORKSPACE_WITNESS) continue;
     let text: string;
     try {
       text = readFileSync(w, "utf8");
@@ -105,14 +128,18 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     .description(
       "check every receipt's signature, the hash chain, and the log against every witnessed checkpoint (exit 1 invalid, 2 unreadable input)",
     )
-    .option("--witness <file...>", "checkpoints copied outside this host (e.g. gsmcp receipts cosign --out)")
+    .option(
+      "--witness <file...>",
+      'checkpoints copied outside this host (e.g. gsmcp receipts cosign --out); the word "workspace": the Checkpoint events in the configured workspace, in its ingestion order',
+    )
     .option("--cosigner <name=pem...>", "a co-signer every --witness checkpoint must be signed by (public key PEM)")
     .option(
       "--events <file>",
       "a copy of the AgentSecurityEvents (JSON lines, e.g. the SOC's export): each event's receipt must be in the log with the hash the event recorded",
     )
-    .action((o: CheckpointVerifyOptions & { events?: string }) => {
-      const cps = verifyStoredCheckpoints(home(), o);
+    .action(async (o: CheckpointVerifyOptions & { events?: string }) => {
+      const workspaceSource = await workspaceWitnessFor(home(), o.witness);
+      const cps = verifyStoredCheckpoints(home(), { ...o, ...(workspaceSource ? { workspaceSource } : {}) });
       const { count, problems, receipts: stored } = verifyStoredReceipts(home());
       let eventLines: string[] = [];
       if (o.events) {
