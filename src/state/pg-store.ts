@@ -121,6 +121,7 @@ const REASONS: Record<string, string> = {
   "57P03": "the server is starting up or shutting down",
   "57014": "a statement timed out",
   "25P03": "a transaction timed out while idle",
+  "55P03": "timed out waiting for a lock (another process holds the append lock)",
   ECONNREFUSED: "connection refused",
   ECONNRESET: "connection reset",
   ETIMEDOUT: "connection timed out",
@@ -165,8 +166,18 @@ function connect(opts: PgStoreOptions): { pool: pg.Pool; t: Target; fail: (e: un
     user: t.user,
     password: credential
       ? async () => {
-          const tok = await credential.getToken(ENTRA_PG_SCOPE);
-          if (!tok?.token) throw new StoreUnavailable(`${t.where}: the Entra credential returned no access token`);
+          let tok: { token: string } | null;
+          try {
+            tok = await credential.getToken(ENTRA_PG_SCOPE);
+          } catch (e) {
+            throw new StoreUnavailable(
+              `PostgreSQL store at ${t.where} is unavailable: the Entra credential failed: ${(e as Error).message}`,
+            );
+          }
+          if (!tok?.token)
+            throw new StoreUnavailable(
+              `PostgreSQL store at ${t.where} is unavailable: the Entra credential returned no access token`,
+            );
           return tok.token;
         }
       : t.password,
@@ -403,6 +414,14 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
       async forJob(job) {
         return parse(await q("gsmcp_for_job", `${BODY} WHERE job = $1 ORDER BY seq`, [job]));
       },
+      async jobRange(job, afterSeq, limit) {
+        const rows = await q<{ seq: string; body: string }>(
+          "gsmcp_job_range",
+          "SELECT seq, body FROM receipts WHERE job = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+          [job, afterSeq, limit],
+        );
+        return rows.map((r) => ({ seq: Number(r.seq), body: r.body }));
+      },
       async followUps(intent) {
         return parse(await q("gsmcp_follow_ups", `${BODY} WHERE intent_receipt_id = $1 ORDER BY seq`, [intent]));
       },
@@ -613,6 +632,35 @@ export async function migratePgStore(opts: PgStoreOptions): Promise<{ from: numb
     } finally {
       c.release();
     }
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
+/**
+ * What `gsmcp store status` shows of a PostgreSQL store, without requiring its schema to be current: where it is, its
+ * schema version and the one this code knows, and (once migrated) how many receipts and the head.
+ */
+export async function pgStoreStatus(opts: PgStoreOptions): Promise<{
+  where: string;
+  schemaVersion: number;
+  knownVersion: number;
+  receipts?: number;
+  head?: LogHead;
+}> {
+  const { pool, t, fail } = connect({ ...opts, max: 1 });
+  try {
+    const version = await pgSchemaVersion(pool).catch(fail);
+    const status = { where: t.where, schemaVersion: version, knownVersion: PG_SCHEMA_VERSION };
+    if (version < 1) return status;
+    const [row] = (
+      await pool
+        .query<{ n: string; seq: string; hash: string }>(
+          "SELECT (SELECT count(*) FROM receipts) AS n, seq, hash FROM log_head WHERE id",
+        )
+        .catch(fail)
+    ).rows;
+    return { ...status, receipts: Number(row?.n ?? 0), head: { seq: Number(row?.seq ?? 0), hash: row?.hash ?? "" } };
   } finally {
     await pool.end().catch(() => {});
   }

@@ -7,14 +7,17 @@ import type { PgAvailable } from "./postgres.js";
 
 const made: { admin: string; name: string }[] = [];
 
-/** A new database on the file's server: its owner-role URL (password login over TCP, as a deployment would use). */
-export async function freshPgDatabase(db: PgAvailable): Promise<string> {
+/**
+ * A new database on the file's server: its owner-role URL (password login over TCP, as a deployment would use).
+ * `owner`: another existing role to own it (e.g. the server's password user gsmcp_pw); the URL is still the file's.
+ */
+export async function freshPgDatabase(db: PgAvailable, owner = db.owner.user): Promise<string> {
   const name = `gsmcp_fresh_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   try {
-    // A generated hex name and the helper's own role: nothing to quote.
-    await admin.query(`CREATE DATABASE ${name} OWNER ${db.owner.user}`);
+    // A generated hex name and a role of the helper's or the script's: nothing to quote.
+    await admin.query(`CREATE DATABASE ${name} OWNER ${owner}`);
   } finally {
     await admin.end();
   }

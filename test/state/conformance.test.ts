@@ -374,6 +374,16 @@ function conformance(kind: Kind): void {
       expect(rows.map((r) => r.body)).toEqual(sealed.map((x) => JSON.stringify(x.receipt)));
       expect(rows.map((r) => r.hash)).toEqual(sealed.map((x) => x.hash));
     }
+    // A job's rows, paged the same way.
+    const job1 = sealed.filter((x) => x.receipt.job === "job-1");
+    const paged: { seq: number; body: string }[] = [];
+    for (;;) {
+      const next = await s!.receipts.jobRange("job-1", paged.at(-1)?.seq ?? 0, 3);
+      if (!next.length) break;
+      paged.push(...next);
+    }
+    expect(paged).toEqual(job1.map((x) => ({ seq: x.receipt.seq, body: JSON.stringify(x.receipt) })));
+    expect(await s!.receipts.jobRange("job-none", 0, 10)).toEqual([]);
     expect(await s!.receipts.range(23, 10)).toEqual([]);
     expect((await s!.receipts.range(20, 10)).map((r) => r.seq)).toEqual([21, 22, 23]);
     expect(await s!.receipts.get("rcpt_missing")).toBeUndefined();
@@ -565,6 +575,7 @@ async function script(s: StateStore, seed: number, steps: number): Promise<unkno
     await record("calls/min", () => s.jobs.callsLastMinute(job, clock));
     if (step % 5 === 0) {
       await record("forJob", () => s.receipts.forJob(job));
+      await record("jobRange", () => s.receipts.jobRange(job, r.int(n + 1), 1 + r.int(4)));
       await record("dangling", () => s.receipts.danglingIntents());
       if (intents.length) await record("followUps", () => s.receipts.followUps(r.pick(intents)));
       await record("policies", async () => (await s.receipts.policyHashesOfJob(job)).sort());
