@@ -18,7 +18,7 @@ import { ReceiptStore } from "../src/receipts/store.js";
 import { openRuntime } from "../src/server/runtime.js";
 import { connectStdio } from "../src/server/stdio-client.js";
 import { ungovernedSession } from "../src/server/ungoverned.js";
-import { openStateDb } from "../src/state/db.js";
+import { openSqliteStore } from "../src/state/sqlite-store.js";
 import { JsonlSink } from "../src/telemetry/jsonl-sink.js";
 import { benchHome } from "./home.js";
 import type { BenchResult } from "./types.js";
@@ -157,8 +157,8 @@ export async function bench(): Promise<BenchResult[]> {
     p99Ms: dv.p99,
   });
 
-  const db = openStateDb(join(home, "bench-receipts.db"));
-  const store = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
+  const state = openSqliteStore(join(home, "bench-receipts.db"));
+  const store = new ReceiptStore(state.receipts, loadSigningKey(paths, "receiptSigner"));
   const draft = () => ({
     receipt_id: randomUUID(),
     time: new Date().toISOString(),
@@ -186,7 +186,7 @@ export async function bench(): Promise<BenchResult[]> {
     p50Ms: rv.p50,
     p99Ms: rv.p99,
   });
-  db.close();
+  await state.close();
 
   const sink = new JsonlSink({ dir: join(home, "bench-telemetry") });
   const ev = {

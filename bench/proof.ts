@@ -12,7 +12,7 @@ import { receiptSigningBytes } from "../src/receipts/receipt.js";
 import { defaultWorkers } from "../src/receipts/signature-pool.js";
 import { ReceiptStore } from "../src/receipts/store.js";
 import { parseBundle, verifyBundle } from "../src/receipts/verify-bundle.js";
-import { openStateDb } from "../src/state/db.js";
+import { openSqliteStore } from "../src/state/sqlite-store.js";
 import type { BenchResult } from "./types.js";
 
 const AREA = "proof";
@@ -24,12 +24,13 @@ export async function bench(n = 100_000): Promise<BenchResult[]> {
   const { homePaths } = await import("../src/governance/home.js");
   const paths = homePaths(home);
   const hash = policyHash(readPolicyDocument(join(paths.policies, "triage-readonly.dsse.json")).wpc);
-  const db = openStateDb(paths.stateDb);
-  const store = new ReceiptStore(db, loadSigningKey(paths, "receiptSigner"));
+  const state = openSqliteStore(paths.stateDb);
+  const db = state.db;
+  const store = new ReceiptStore(state.receipts, loadSigningKey(paths, "receiptSigner"));
   const t0 = performance.now();
   db.exec("BEGIN");
   for (let i = 0; i < n; i++) {
-    store.append({
+    await store.append({
       receipt_id: randomUUID(),
       time: new Date().toISOString(),
       server_id: init.config.server_id,
@@ -63,10 +64,10 @@ export async function bench(n = 100_000): Promise<BenchResult[]> {
   }, 5);
   const file = join(home, "bench.proof.json");
   const e0 = performance.now();
-  exportBundle({
+  await exportBundle({
     paths,
     serverId: init.config.server_id,
-    db,
+    store: state,
     trust: TrustStore.load(paths),
     receiptKey: loadSigningKey(paths, "receiptSigner"),
     job: "bench-job",

@@ -75,6 +75,11 @@ export const COMMANDS: Record<string, LazyCommand> = {
     description: "trusted keys, their validity windows, and key rotation",
     load: async () => (await import("./commands/keys.js")).registerKeysCommands,
   },
+  store: {
+    term: "store",
+    description: "the state store (SQLite in GSMCP_HOME, or PostgreSQL from GSMCP_STORE): migrate, status",
+    load: async () => (await import("./commands/store.js")).registerStoreCommands,
+  },
   doctor: {
     term: "doctor [options]",
     description:

@@ -1,18 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { jcs } from "../crypto/jcs.js";
 import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
-import type { Db } from "../state/db.js";
+import type { ApprovalRows, StoredApproval } from "../state/contract.js";
 import type { Approval } from "../types/approval.js";
 import { GovernanceError } from "./errors.js";
 import type { TrustStore } from "./trust.js";
 
 export type { Approval };
-
-interface Row {
-  body: string;
-  consumed_at: string | null;
-  consumed_by: string | null;
-}
 
 export function approvalSigningBytes(a: Approval): string {
   const { signature: _s, ...body } = a;
@@ -53,55 +47,27 @@ export function verifyApproval(a: Approval, trust: TrustStore, rule: ApprovalRul
 
 /** Approvals: requested by the server, decided (signed) out of band by an approver, consumed once by the server. */
 export class ApprovalStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly rows: ApprovalRows) {}
 
-  private save(a: Approval): void {
-    this.db
-      .prepare(
-        `INSERT INTO approvals (approval_id, job, op, args_hash, policy_hash, requested_at, expires_at, status, body)
-         VALUES (@approval_id, @job, @op, @args_hash, @policy_hash, @requested_at, @expires_at, @decision, @body)
-         ON CONFLICT(approval_id) DO UPDATE SET status = excluded.status, body = excluded.body`,
-      )
-      .run({ ...a, body: JSON.stringify(a) });
+  get(id: string): Promise<StoredApproval | undefined> {
+    return this.rows.get(id);
   }
 
-  get(id: string): (Approval & { consumed_at?: string; consumed_by?: string }) | undefined {
-    const row = this.db
-      .prepare<[string], Row>("SELECT body, consumed_at, consumed_by FROM approvals WHERE approval_id = ?")
-      .get(id);
-    if (!row) return undefined;
-    return {
-      ...(JSON.parse(row.body) as Approval),
-      ...(row.consumed_at ? { consumed_at: row.consumed_at, consumed_by: row.consumed_by ?? "" } : {}),
-    };
-  }
-
-  list(filter: { status?: string; job?: string } = {}): (Approval & { consumed_at?: string })[] {
-    const rows = this.db
-      .prepare<[], Row>("SELECT body, consumed_at, consumed_by FROM approvals ORDER BY requested_at DESC")
-      .all();
-    return rows
-      .map((r) => ({ ...(JSON.parse(r.body) as Approval), ...(r.consumed_at ? { consumed_at: r.consumed_at } : {}) }))
-      .filter((a) => (!filter.job || a.job === filter.job) && (!filter.status || statusOf(a) === filter.status));
+  async list(filter: { status?: string; job?: string } = {}): Promise<StoredApproval[]> {
+    const all = await this.rows.list(filter.job ? { job: filter.job } : {});
+    return all.filter((a) => !filter.status || statusOf(a) === filter.status);
   }
 
   /** The unconsumed approval for exactly this binding, if any (newest first). */
-  findForBinding(job: string, op: string, argsHash: string, policyHash: string): Approval | undefined {
-    const row = this.db
-      .prepare<[string, string, string, string], Row>(
-        `SELECT body, consumed_at, consumed_by FROM approvals
-         WHERE job = ? AND op = ? AND args_hash = ? AND policy_hash = ? AND consumed_at IS NULL
-         ORDER BY requested_at DESC LIMIT 1`,
-      )
-      .get(job, op, argsHash, policyHash);
-    return row ? (JSON.parse(row.body) as Approval) : undefined;
+  findForBinding(job: string, op: string, argsHash: string, policyHash: string): Promise<Approval | undefined> {
+    return this.rows.findForBinding(job, op, argsHash, policyHash);
   }
 
-  request(
+  async request(
     input: Omit<Approval, "approval_id" | "decision" | "expires_at" | "requested_at">,
     ttlSeconds: number,
     now: Date,
-  ): Approval {
+  ): Promise<Approval> {
     const a: Approval = {
       approval_id: `apr_${randomBytes(8).toString("hex")}`,
       ...input,
@@ -109,12 +75,15 @@ export class ApprovalStore {
       expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
       decision: "pending",
     };
-    this.save(a);
+    await this.rows.save(a);
     return a;
   }
 
-  /** An approver decides a pending request; the decision is signed with the approver's key. */
-  decide(
+  /**
+   * An approver decides a pending request; the decision is signed with the approver's key. Stored only while the
+   * request is still pending (compare-and-set): of two deciders racing, one wins and the other is told.
+   */
+  async decide(
     id: string,
     decision: "approved" | "denied",
     approver: SigningKey,
@@ -125,8 +94,8 @@ export class ApprovalStore {
       /** Publishes the signed decision to witnesses (the ApprovalDecision event) before it is stored; a throw stores nothing. */
       publish?: (a: Approval) => void;
     } = {},
-  ): Approval {
-    const a = this.get(id);
+  ): Promise<Approval> {
+    const a = await this.get(id);
     if (!a) throw new GovernanceError("approval_invalid", `no approval "${id}"`, "see gsmcp approvals list");
     if (a.decision !== "pending")
       throw new GovernanceError("approval_invalid", `approval ${id} is already ${a.decision}`);
@@ -151,17 +120,16 @@ export class ApprovalStore {
       signature: { keyid: approver.keyid, sig: signBytes(approver, approvalSigningBytes(decided)) },
     };
     opts.publish?.(signed);
-    this.save(signed);
+    if (!(await this.rows.saveDecision(signed))) {
+      const now2 = await this.get(id);
+      throw new GovernanceError("approval_invalid", `approval ${id} was decided meanwhile (${now2?.decision})`);
+    }
     return signed;
   }
 
   /** Marks an approval used; false if it was already consumed (single use, even across processes). */
-  consume(id: string, receiptId: string, now: Date): boolean {
-    return (
-      this.db
-        .prepare("UPDATE approvals SET consumed_at = ?, consumed_by = ? WHERE approval_id = ? AND consumed_at IS NULL")
-        .run(now.toISOString(), receiptId, id).changes === 1
-    );
+  consume(id: string, by: string, now: Date): Promise<boolean> {
+    return this.rows.consume(id, by, now.toISOString());
   }
 }
 

@@ -1,8 +1,8 @@
 import type { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
+import type { RollbackStateRows } from "../state/contract.js";
 import { toolByOp } from "../tools/registry.js";
 import type { Receipt } from "../types/receipt.js";
-import type { RollbackStateStore } from "./rollback-state.js";
 
 export interface DanglingIntent {
   receipt: Receipt;
@@ -15,10 +15,10 @@ export interface DanglingIntent {
 export async function danglingIntents(deps: {
   receipts: ReceiptStore;
   backend: () => Promise<SentinelBackend>;
-  rollbackState?: RollbackStateStore;
+  rollbackState?: RollbackStateRows;
 }): Promise<DanglingIntent[]> {
   const out: DanglingIntent[] = [];
-  for (const r of deps.receipts.danglingIntents()) {
+  for (const r of await deps.receipts.danglingIntents()) {
     const tool = toolByOp(r.op);
     if (!tool?.capture) {
       out.push({ receipt: r });
@@ -27,7 +27,7 @@ export async function danglingIntents(deps: {
     try {
       const backend = await deps.backend();
       // The real arguments (protected state) address the resource; args_redacted may not (e.g. a redacted id).
-      const args = deps.rollbackState?.get(r.receipt_id)?.args ?? r.args_redacted;
+      const args = (await deps.rollbackState?.get(r.receipt_id))?.args ?? r.args_redacted;
       out.push({
         receipt: r,
         currentState: await tool.capture(args as Record<string, unknown>, {

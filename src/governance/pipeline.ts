@@ -1,3 +1,4 @@
+import { StoreUnavailable } from "../state/contract.js";
 import { KNOWN_OPS, toolByName, toolByOp } from "../tools/registry.js";
 import { type GovernanceView, toolNameFor } from "../tools/types.js";
 import type { CstClaims } from "../types/cst.js";
@@ -75,12 +76,12 @@ export class Governor {
       return await this.governedCall(name, rawArgs, meta);
     } catch (e) {
       // Anything unexpected on the governance path (e.g. the state store cannot be written) refuses the call.
-      const sqlite = (e as { code?: string }).code?.startsWith("SQLITE_");
+      const sqlite = e instanceof StoreUnavailable || (e as { code?: string }).code?.startsWith("SQLITE_");
       return errorResult(
         new GovernanceError(
           sqlite ? "receipt_persist_failed" : "internal_error",
           `${sqlite ? "state store could not be written" : "governance failed"}: ${(e as Error).message}; nothing was returned or executed`,
-          sqlite ? "check GSMCP_HOME (disk space, permissions)" : undefined,
+          sqlite ? "check the state store (GSMCP_HOME disk space and permissions, or GSMCP_STORE's server)" : undefined,
           undefined,
           { cause: e },
         ),
@@ -97,7 +98,7 @@ export class Governor {
     const caller = auth.caller;
     record.caller = caller;
 
-    const admitted = admit(name, args, caller, {
+    const admitted = await admit(name, args, caller, {
       jobs: this.deps.jobs,
       now: this.env.now,
       recordToken: (c) => this.recordTokenOnce(c.claims),
@@ -135,8 +136,8 @@ export class Governor {
   }
 
   /** Seals a refusal from any stage into its receipt and events (unless the stage could not write them itself). */
-  refuse(record: CallRecord, r: Refusal): ToolCallResult {
-    if (r.unsealed) return errorResult(r.error);
+  refuse(record: CallRecord, r: Refusal): Promise<ToolCallResult> {
+    if (r.unsealed) return Promise.resolve(errorResult(r.error));
     return finishCall(withRefusal(record, r), this.env, this.telemetry);
   }
 
@@ -156,9 +157,9 @@ export class Governor {
     );
   }
 
-  private recordTokenOnce(claims: CstClaims): void {
+  private async recordTokenOnce(claims: CstClaims): Promise<void> {
     if (this.seenTokens.has(claims.jti)) return;
-    this.deps.jobs.recordToken(claims.jti, claims.job, this.auth.token, claims.exp, new Date(this.env.now()));
+    await this.deps.jobs.recordToken(claims.jti, claims.job, this.auth.token, claims.exp, new Date(this.env.now()));
     this.seenTokens.add(claims.jti);
   }
 

@@ -26,13 +26,18 @@ export async function rollbackWrite(gov: Governor, intentReceiptId: string, oper
     started: performance.now(),
   };
   if (deps.policy instanceof GovernanceError) return gov.refuse(record, refused(deps.policy));
-  const intent = deps.receipts.get(intentReceiptId);
+  const intent = await deps.receipts.get(intentReceiptId);
   const tool = intent ? toolByOp(intent.op) : undefined;
   record.caller = {
     policy: deps.policy,
     claims: { job: intent?.job ?? "-", sub: `operator:${operator}`, jti: "-" } as CstClaims,
   };
-  const problem = rollbackProblem(intentReceiptId, intent, deps.receipts.followUps(intentReceiptId), !!tool?.revert);
+  const problem = rollbackProblem(
+    intentReceiptId,
+    intent,
+    await deps.receipts.followUps(intentReceiptId),
+    !!tool?.revert,
+  );
   if (problem || !intent?.rollback || !tool?.revert)
     return gov.refuse(
       record,
@@ -54,7 +59,7 @@ export async function rollbackWrite(gov: Governor, intentReceiptId: string, oper
   };
   // The real arguments and prior state, kept apart from the receipt; receipts written before that store existed
   // carry them only in the receipt.
-  const saved = deps.rollbackState?.get(intentReceiptId);
+  const saved = await deps.rollbackState?.get(intentReceiptId);
   const args = saved?.args ?? (intent.args_redacted as Record<string, unknown>);
   const priorState = saved ? saved.prior : rb.prior_state;
   // The backend unreachable or the current state unreadable: refused with a receipt, like any other call.
@@ -69,7 +74,7 @@ export async function rollbackWrite(gov: Governor, intentReceiptId: string, oper
   Object.assign(record, { decision });
   let phase2: Receipt;
   try {
-    phase2 = deps.receipts.append(
+    phase2 = await deps.receipts.append(
       draftReceipt(
         {
           ...record,

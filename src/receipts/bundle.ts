@@ -7,7 +7,7 @@ import type { Approval } from "../governance/approvals.js";
 import type { HomePaths } from "../governance/home.js";
 import { readJsonFile, storedPolicyPath } from "../governance/policy.js";
 import { TRUST_ROLES, type TrustStore } from "../governance/trust.js";
-import type { Db } from "../state/db.js";
+import type { StateStore } from "../state/contract.js";
 import { CHECKPOINTS_FILE, logLeaf, readCheckpointsFile } from "./checkpoint.js";
 import { leafHash, MerkleLevels, merkleRoot } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
@@ -64,7 +64,7 @@ export function receiptLeaf(r: Receipt): Buffer {
 export interface ExportOptions {
   paths: HomePaths;
   serverId: string;
-  db: Db;
+  store: StateStore;
   trust: TrustStore;
   receiptKey: SigningKey;
   job: string;
@@ -73,46 +73,48 @@ export interface ExportOptions {
   now?: Date;
 }
 
-/**
- * Writes a job's proof bundle to `out`, streaming receipts from SQLite so memory stays bounded by the leaf hashes
- * (32 bytes per receipt), not the receipts.
- */
-export function exportBundle(o: ExportOptions): { receipts: number; root: string; file: string } {
-  const now = o.now ?? new Date();
-  const count =
-    o.db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM receipts WHERE job = ?").get(o.job)?.n ?? 0;
-  if (count === 0) throw new Error(`no receipts for job "${o.job}" (see gsmcp jobs list)`);
+/** Rows per round trip when streaming from the store. */
+const PAGE = 2000;
 
-  const policyHashes = new Set<string>();
-  for (const r of o.db
-    .prepare<[string], { h: string }>(
-      "SELECT DISTINCT json_extract(body, '$.policy_hash') AS h FROM receipts WHERE job = ?",
-    )
-    .iterate(o.job)) {
-    if (r.h && r.h !== "-") policyHashes.add(r.h);
+/** Every stored row after `afterSeq`, page by page (bounded memory; any store). */
+async function* pages(
+  read: (afterSeq: number, limit: number) => Promise<{ seq: number; body: string }[]>,
+): AsyncGenerator<{ seq: number; body: string }> {
+  let after = 0;
+  for (;;) {
+    const rows = await read(after, PAGE);
+    yield* rows;
+    if (rows.length < PAGE) return;
+    after = rows.at(-1)!.seq;
   }
-  const policies = [...policyHashes].map((hash) => ({
+}
+
+/**
+ * Writes a job's proof bundle to `out`, streaming receipts from the store page by page so memory stays bounded by the
+ * leaf hashes (32 bytes per receipt), not the receipts.
+ */
+export async function exportBundle(o: ExportOptions): Promise<{ receipts: number; root: string; file: string }> {
+  const now = o.now ?? new Date();
+  const log = o.store.receipts;
+  if (!(await log.jobRange(o.job, 0, 1)).length)
+    throw new Error(`no receipts for job "${o.job}" (see gsmcp jobs list)`);
+
+  const policies = (await log.policyHashesOfJob(o.job)).map((hash) => ({
     hash,
     envelope: readJsonFile(storedPolicyPath(o.paths, hash), "signed policy") as DsseEnvelope,
   }));
   // The store keeps each token's header, claims and sha256, never the JWS (a bearer credential while it lives): the
   // issuer's signature is withheld, and an auditor who holds the token checks it with `proof verify --token`.
-  const tokens = o.db
-    .prepare<[string], { jti: string; jws_sha256: string; header: string; claims: string }>(
-      "SELECT jti, jws_sha256, header, claims FROM tokens WHERE job = ? ORDER BY first_seen",
-    )
-    .all(o.job)
-    .map((t) => ({
-      jti: t.jti,
-      header: JSON.parse(t.header) as Record<string, unknown>,
-      claims: JSON.parse(t.claims) as Record<string, unknown>,
-      jws_sha256: t.jws_sha256,
-      signature_withheld: "the server keeps only the token's sha256, never the token",
-    }));
-  const approvals = o.db
-    .prepare<[string], { body: string }>("SELECT body FROM approvals WHERE job = ? ORDER BY requested_at")
-    .all(o.job)
-    .map((r) => JSON.parse(r.body) as Approval);
+  const tokens = (await o.store.jobs.tokens(o.job)).map((t) => ({
+    jti: t.jti,
+    header: t.header,
+    claims: t.claims,
+    jws_sha256: t.jws_sha256,
+    signature_withheld: "the server keeps only the token's sha256, never the token",
+  }));
+  const approvals = (await o.store.approvals.list({ job: o.job }))
+    .map(({ consumed_at: _c, consumed_by: _b, ...a }) => a as Approval)
+    .sort((a, b) => a.requested_at.localeCompare(b.requested_at));
   const keys = TRUST_ROLES.flatMap((role) =>
     (o.trust.file[role] ?? []).map((k) => ({
       keyid: k.keyid,
@@ -153,9 +155,7 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
     };
     writeSync(fd, `${JSON.stringify(head).slice(0, -1)},"receipts":[`);
     let first = true;
-    for (const row of o.db
-      .prepare<[string], { body: string }>("SELECT body FROM receipts WHERE job = ? ORDER BY seq")
-      .iterate(o.job)) {
+    for await (const row of pages((after, n) => log.jobRange(o.job, after, n))) {
       const r = JSON.parse(row.body) as Receipt;
       leaves.push(receiptLeaf(r));
       writeSync(fd, `${first ? "" : ","}${row.body}`);
@@ -166,7 +166,7 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
       { job: o.job, tree_size: leaves.length, root_hash: root, timestamp: now.toISOString() },
       o.receiptKey,
     );
-    const checkpoint = bundleCheckpoint(o.db, o.paths, o.job);
+    const checkpoint = await bundleCheckpoint(o.store, o.paths, o.job);
     writeSync(
       fd,
       `],"tree_head":${JSON.stringify(treeHead)}${checkpoint ? `,"checkpoint":${JSON.stringify(checkpoint)}` : ""}}\n`,
@@ -182,7 +182,11 @@ export function exportBundle(o: ExportOptions): { receipts: number; root: string
  * every earlier checkpoint size. Undefined when there is none, or when the stored log does not match it (then
  * `gsmcp receipts verify` says why).
  */
-export function bundleCheckpoint(db: Db, paths: HomePaths, job: string): BundleCheckpoint | undefined {
+export async function bundleCheckpoint(
+  store: StateStore,
+  paths: HomePaths,
+  job: string,
+): Promise<BundleCheckpoint | undefined> {
   const file = join(paths.root, CHECKPOINTS_FILE);
   if (!existsSync(file)) return undefined;
   const { checkpoints } = readCheckpointsFile(file);
@@ -192,20 +196,19 @@ export function bundleCheckpoint(db: Db, paths: HomePaths, job: string): BundleC
   );
   if (!latest) return undefined;
   const leaves: Buffer[] = [];
-  for (const row of db
-    .prepare<[number], { seq: number; body: string }>("SELECT seq, body FROM receipts WHERE seq <= ? ORDER BY seq")
-    .iterate(latest.size)) {
+  const ofJob: number[] = [];
+  for await (const row of pages((after, n) => store.receipts.range(after, n))) {
+    if (row.seq > latest.size) break;
     if (row.seq !== leaves.length + 1) return undefined;
-    leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
+    const r = JSON.parse(row.body) as Receipt;
+    leaves.push(logLeaf(r));
+    if (r.job === job) ofJob.push(row.seq);
   }
   if (leaves.length !== latest.size) return undefined;
   const levels = new MerkleLevels(leaves);
   if (!levels.root().equals(latest.root)) return undefined;
   const b64 = (p: Buffer[]) => p.map((h) => h.toString("base64"));
-  const inclusion = db
-    .prepare<[string, number], { seq: number }>("SELECT seq FROM receipts WHERE job = ? AND seq <= ? ORDER BY seq")
-    .all(job, latest.size)
-    .map(({ seq }) => ({ seq, path: b64(levels.inclusionProof(seq - 1)) }));
+  const inclusion = ofJob.map((seq) => ({ seq, path: b64(levels.inclusionProof(seq - 1)) }));
   const sizes = [...new Set(checkpoints.map((c) => c.size))]
     .filter((n) => n > 0 && n < latest.size)
     .sort((a, b) => a - b);

@@ -3,7 +3,7 @@ import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSyn
 import { jcs } from "../crypto/jcs.js";
 import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
 import { describeWindow, inWindow, keyWindowError, windowOf } from "../governance/trust.js";
-import type { Db } from "../state/db.js";
+import type { ReceiptRows } from "../state/contract.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
 import { leafHash, MerkleFrontier } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
@@ -213,7 +213,8 @@ export function appendCheckpoint(file: string, note: string): void {
 }
 
 export interface CheckpointerOptions {
-  db: Db;
+  /** The stored log (any process's receipts), read when the frontier is behind. */
+  log: Pick<ReceiptRows, "range">;
   key: SigningKey;
   serverId: string;
   /** Witness 1: the append-only file. */
@@ -228,16 +229,21 @@ export interface CheckpointerOptions {
   now?: () => Date;
 }
 
+/** Rows read per round trip when the frontier catches up with the stored log. */
+const CATCH_UP_PAGE = 2000;
+
 /**
  * Keeps the Merkle frontier of the whole receipt log (computed once from the stored leaves, then updated per
  * appended receipt) and signs a checkpoint every N receipts, every T seconds and at close, outside the receipt's
- * transaction. Receipts another process appended are read in when next seen.
+ * transaction. Receipts another process appended (another replica on the same store) are read in when next seen.
+ * Work is queued: one step at a time, in the order receipts were committed by this process.
  */
 export class Checkpointer {
   private frontier: MerkleFrontier | undefined;
   private lastSize = -1;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly every: number;
+  private queue: Promise<unknown> = Promise.resolve();
   readonly origin: string;
 
   constructor(private readonly o: CheckpointerOptions) {
@@ -245,15 +251,21 @@ export class Checkpointer {
     this.every = o.every ?? 64;
     const ms = o.intervalMs ?? 10_000;
     if (ms > 0) {
-      this.timer = setInterval(() => this.tick(), ms);
+      this.timer = setInterval(() => void this.enqueue(() => this.tick()), ms);
       this.timer.unref();
     }
   }
 
-  private load(): MerkleFrontier {
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(step);
+    this.queue = next.catch((e) => process.stderr.write(`gsmcp: checkpoint failed: ${(e as Error).message}\n`));
+    return next;
+  }
+
+  private async load(): Promise<MerkleFrontier> {
     if (!this.frontier) {
       this.frontier = new MerkleFrontier();
-      this.catchUp(Number.MAX_SAFE_INTEGER);
+      await this.catchUp(Number.MAX_SAFE_INTEGER);
       if (this.lastSize < 0) this.lastSize = this.lastWrittenSize();
     }
     return this.frontier;
@@ -270,52 +282,76 @@ export class Checkpointer {
   }
 
   /** Reads stored receipts after the frontier's size and before `beforeSeq` into the frontier. */
-  private catchUp(beforeSeq: number): void {
+  private async catchUp(beforeSeq: number): Promise<void> {
     const f = this.frontier!;
-    for (const row of this.o.db
-      .prepare<[number, number], { seq: number; body: string }>(
-        "SELECT seq, body FROM receipts WHERE seq > ? AND seq < ? ORDER BY seq",
-      )
-      .iterate(f.size, beforeSeq)) {
-      if (row.seq !== f.size + 1) break;
-      f.append(logLeaf(JSON.parse(row.body) as Receipt));
+    for (;;) {
+      const rows = await this.o.log.range(f.size, CATCH_UP_PAGE);
+      let added = 0;
+      for (const row of rows) {
+        if (row.seq >= beforeSeq || row.seq !== f.size + 1) return;
+        f.append(logLeaf(JSON.parse(row.body) as Receipt));
+        added++;
+      }
+      if (added < CATCH_UP_PAGE) return;
     }
   }
 
   /** Called after a receipt's transaction committed. */
   appended(r: Receipt): void {
-    const fresh = !this.frontier;
-    const f = this.load();
-    if (fresh && f.size >= r.seq) {
-      this.maybeByCount();
-      return;
+    void this.enqueue(() => this.onAppended(r));
+  }
+
+  /**
+   * One committed receipt: the frontier advances to it (reading in what other processes appended before it), so a
+   * checkpoint by count lands every N receipts even when the queue runs behind the appends.
+   */
+  private async onAppended(r: Receipt): Promise<void> {
+    if (!this.frontier) {
+      this.frontier = new MerkleFrontier();
+      if (this.lastSize < 0) this.lastSize = this.lastWrittenSize();
     }
-    if (r.seq !== f.size + 1) this.catchUp(r.seq);
+    const f = this.frontier;
+    if (f.size >= r.seq) return this.maybeByCount(); // read in by a catch-up already
+    if (r.seq !== f.size + 1) await this.catchUp(r.seq);
     if (r.seq !== f.size + 1) {
       // Not contiguous with what the frontier holds (the log was changed under us): start over from the store.
       this.frontier = undefined;
-      this.load();
+      await this.load();
     } else f.append(logLeaf(r));
-    this.maybeByCount();
+    return this.maybeByCount();
   }
 
-  private maybeByCount(): void {
+  private async maybeByCount(): Promise<void> {
     const f = this.frontier!;
-    if (this.every > 0 && f.size - Math.max(this.lastSize, 0) >= this.every) this.checkpoint();
+    if (this.every > 0 && f.size - Math.max(this.lastSize, 0) >= this.every) await this.sign(false);
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
+    if (this.frontier && this.frontier.size > this.lastSize) await this.sign();
+  }
+
+  /** Signs and publishes a checkpoint of the log as it stands (after the work queued before it). */
+  checkpoint(): Promise<{ note: string; size: number; root: string } | undefined> {
+    return this.enqueue(() => this.sign());
+  }
+
+  /** The checkpoint at shutdown (when the log grew since the last one); stops the timer. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     try {
-      if (this.frontier && this.frontier.size > this.lastSize) this.checkpoint();
+      // Only a runtime that appended (and so holds the frontier) signs at close: a read-only command never re-reads the log.
+      await this.enqueue(async () => {
+        if (this.frontier) await this.sign();
+      });
     } catch (e) {
-      process.stderr.write(`gsmcp: checkpoint failed: ${(e as Error).message}\n`);
+      process.stderr.write(`gsmcp: checkpoint at close failed: ${(e as Error).message}\n`);
     }
   }
 
   /** Signs and publishes a checkpoint of the log as it stands (the file, then telemetry). Returns the note. */
-  checkpoint(): { note: string; size: number; root: string } | undefined {
-    const f = this.load();
-    this.catchUp(Number.MAX_SAFE_INTEGER);
+  private async sign(catchUp = true): Promise<{ note: string; size: number; root: string } | undefined> {
+    const f = await this.load();
+    if (catchUp) await this.catchUp(Number.MAX_SAFE_INTEGER);
     if (f.size === 0 || f.size === this.lastSize) return undefined;
     const root = f.root();
     const now = (this.o.now ?? (() => new Date()))();
@@ -346,16 +382,5 @@ export class Checkpointer {
       }
     }
     return { note, size: f.size, root: rootHash };
-  }
-
-  /** The checkpoint at shutdown (when the log grew since the last one); stops the timer. */
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    try {
-      // Only a runtime that appended (and so holds the frontier) signs at close: a read-only command never re-reads the log.
-      if (this.frontier) this.checkpoint();
-    } catch (e) {
-      process.stderr.write(`gsmcp: checkpoint at close failed: ${(e as Error).message}\n`);
-    }
   }
 }

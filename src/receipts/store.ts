@@ -1,63 +1,45 @@
 import type { SigningKey } from "../crypto/keys.js";
-import type { Db } from "../state/db.js";
-import { GENESIS_HASH, type Receipt, type ReceiptDraft, receiptHash, signReceipt } from "./receipt.js";
+import type { AppendEffects, ReceiptRows, SealReceipt } from "../state/contract.js";
+import { type Receipt, type ReceiptDraft, receiptHash, signReceipt } from "./receipt.js";
 
-/** Append-only, hash-chained, signed receipt log in SQLite. */
+/**
+ * The append-only, hash-chained, signed receipt log over the state store (SQLite or PostgreSQL): the store serialises
+ * appends and commits each receipt with its effects; this class chains and signs, and tells listeners after commit.
+ */
 export class ReceiptStore {
-  private readonly lastStmt;
-  private readonly insertStmt;
-  private readonly jobLastStmt;
   /** The chain hash of each receipt appended by this store, computed once at append (events carry it). */
   private readonly hashes = new WeakMap<Receipt, string>();
-  private readonly appendTx;
   private readonly listeners: ((r: Receipt) => void)[] = [];
+  private readonly seal: SealReceipt;
 
   constructor(
-    private readonly db: Db,
-    private readonly key: SigningKey,
+    readonly rows: ReceiptRows,
+    key: SigningKey,
   ) {
-    this.lastStmt = db.prepare<[], { seq: number; hash: string }>(
-      "SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1",
-    );
-    this.insertStmt = db.prepare("INSERT INTO receipts (seq, receipt_id, job, hash, body) VALUES (?, ?, ?, ?, ?)");
-    this.jobLastStmt = db.prepare<[string], { seq: number | null }>(
-      "SELECT max(seq) AS seq FROM receipts WHERE job = ?",
-    );
-    // IMMEDIATE: the read of the chain head and the insert are one unit, even with a second process (CLI) writing.
-    this.appendTx = db.transaction((draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt => {
-      const last = this.lastStmt.get();
-      // The job's own chain (per-job completeness): its previous receipt, read in the same transaction.
-      const jobPrev = this.jobLastStmt.get(draft.job)?.seq ?? 0;
-      const body = {
-        ...draft,
-        seq: (last?.seq ?? 0) + 1,
-        prev_hash: last?.hash ?? GENESIS_HASH,
-        job_prev_seq: jobPrev,
-      };
-      const signed = signReceipt(body as Omit<Receipt, "signature">, this.key);
-      const hash = receiptHash(signed);
-      this.insertStmt.run(signed.seq, signed.receipt_id, signed.job, hash, JSON.stringify(signed));
-      this.hashes.set(signed, hash);
-      within?.(signed);
-      return signed;
-    });
+    this.seal = (draft, head, jobPrevSeq) => {
+      const body = { ...draft, seq: head.seq + 1, prev_hash: head.hash, job_prev_seq: jobPrevSeq };
+      const receipt = signReceipt(body as Omit<Receipt, "signature">, key);
+      return { receipt, hash: receiptHash(receipt) };
+    };
   }
 
   /**
-   * Signs, chains and persists a receipt. Throws if it cannot be persisted: callers must then refuse the call.
-   * `within` runs in the same transaction (e.g. the job's usage counters): both are committed or neither.
+   * Signs, chains and persists a receipt with `effects` in the same transaction (approval consumed, usage counted,
+   * rollback state kept): all or nothing. Rejects if it cannot be persisted: callers must then refuse the call.
    */
-  append(draft: ReceiptDraft, within?: (r: Receipt) => void): Receipt {
-    const r = this.appendTx.immediate(draft, within);
+  async append(draft: ReceiptDraft, effects?: AppendEffects): Promise<Receipt> {
+    const { job_prev_seq: _j, ...unsealed } = draft as ReceiptDraft & { job_prev_seq?: number };
+    const { receipt, hash } = await this.rows.append(unsealed, this.seal, effects);
+    this.hashes.set(receipt, hash);
     // After the commit, outside the transaction (e.g. the checkpointer): a listener's failure never fails the call.
     for (const l of this.listeners) {
       try {
-        l(r);
+        l(receipt);
       } catch (e) {
-        process.stderr.write(`gsmcp: after receipt ${r.seq}: ${(e as Error).message}\n`);
+        process.stderr.write(`gsmcp: after receipt ${receipt.seq}: ${(e as Error).message}\n`);
       }
     }
-    return r;
+    return receipt;
   }
 
   /** Runs `listener` after each committed append. */
@@ -70,47 +52,32 @@ export class ReceiptStore {
     return this.hashes.get(r) ?? receiptHash(r);
   }
 
-  all(): Receipt[] {
-    return this.db
-      .prepare<[], { body: string }>("SELECT body FROM receipts ORDER BY seq")
-      .all()
-      .map((r) => JSON.parse(r.body) as Receipt);
+  /** The whole log in seq order (tests and small tools; large logs are read page by page with rows.range). */
+  async all(): Promise<Receipt[]> {
+    const out: Receipt[] = [];
+    for (let after = 0; ; ) {
+      const page = await this.rows.range(after, 5000);
+      for (const r of page) out.push(JSON.parse(r.body) as Receipt);
+      if (page.length < 5000) return out;
+      after = page.at(-1)!.seq;
+    }
   }
 
-  forJob(job: string): Receipt[] {
-    return this.db
-      .prepare<[string], { body: string }>("SELECT body FROM receipts WHERE job = ? ORDER BY seq")
-      .all(job)
-      .map((r) => JSON.parse(r.body) as Receipt);
+  forJob(job: string): Promise<Receipt[]> {
+    return this.rows.forJob(job);
   }
 
-  get(receiptId: string): Receipt | undefined {
-    const row = this.db
-      .prepare<[string], { body: string }>("SELECT body FROM receipts WHERE receipt_id = ?")
-      .get(receiptId);
-    return row ? (JSON.parse(row.body) as Receipt) : undefined;
+  get(receiptId: string): Promise<Receipt | undefined> {
+    return this.rows.get(receiptId);
   }
 
   /** Receipts that complete or refer back to an intent receipt (outcomes and rollbacks), in order. */
-  followUps(intentReceiptId: string): Receipt[] {
-    return this.db
-      .prepare<[string], { body: string }>(
-        "SELECT body FROM receipts WHERE json_extract(body, '$.intent_receipt_id') = ? ORDER BY seq",
-      )
-      .all(intentReceiptId)
-      .map((r) => JSON.parse(r.body) as Receipt);
+  followUps(intentReceiptId: string): Promise<Receipt[]> {
+    return this.rows.followUps(intentReceiptId);
   }
 
   /** Write intents with no outcome: the process stopped between the two phases. */
-  danglingIntents(): Receipt[] {
-    return this.db
-      .prepare<[], { body: string }>(
-        `SELECT i.body FROM receipts i
-         WHERE json_extract(i.body, '$.phase') = 'intent'
-           AND NOT EXISTS (SELECT 1 FROM receipts o WHERE json_extract(o.body, '$.intent_receipt_id') = i.receipt_id)
-         ORDER BY i.seq`,
-      )
-      .all()
-      .map((r) => JSON.parse(r.body) as Receipt);
+  danglingIntents(): Promise<Receipt[]> {
+    return this.rows.danglingIntents();
   }
 }

@@ -18,6 +18,7 @@ import { leafHash, merkleRoot, verifyConsistency, verifyInclusion } from "./merk
 import { type Receipt, receiptKeyWindowProblem } from "./receipt.js";
 import { badSignatures, type SignatureCheckOptions } from "./signature-pool.js";
 import { verifyTreeHead } from "./tree-head.js";
+import { type EventProblemCode, verifyEventsAgainstLog } from "./verify-events.js";
 
 // The offline verifier: named steps run in order, each reporting typed problems that name the receipt involved.
 
@@ -48,7 +49,8 @@ export type ProblemCode =
   | "checkpoint_signature"
   | "checkpoint_inclusion"
   | "checkpoint_consistency"
-  | "equivocation";
+  | "equivocation"
+  | EventProblemCode;
 
 export interface Problem {
   code: ProblemCode;
@@ -96,6 +98,8 @@ export interface VerifyOptions extends SignatureCheckOptions {
   tokens?: string[];
   /** Checkpoint files held by witnesses: the bundle's receipts are checked against each of their checkpoints. */
   witnesses?: { name: string; text: string }[];
+  /** The SOC's copy of the AgentSecurityEvents (JSON lines): the job's events against its receipts and approvals. */
+  events?: string[];
 }
 
 const jwsHash = (jws: string) => `sha256:${sha256Hex(jws)}`;
@@ -345,6 +349,19 @@ export async function verifyBundle(
         message: `approval ${a.approval_id} authorized more than one write`,
         receipt: ref(r),
       });
+  }
+
+  // 6b. The SOC's events of this job, both ways: receipts ↔ events, and witnessed approval decisions ↔ approvals ↔ the
+  // receipts that used them (a write whose receipts were removed is named by its approval).
+  if (opts.events) {
+    const evStep = step("events");
+    const ev = verifyEventsAgainstLog(opts.events, b.receipts, b.approvals, { job: b.job, until: b.created_at });
+    for (const p of ev.problems)
+      fail(evStep, { code: p.code, message: p.line ? `event line ${p.line}: ${p.message}` : p.message });
+    evStep.notes.push(
+      `${ev.matched} event(s) matched their receipts; ${ev.receiptsWithoutEvent} receipt(s) without an event; ${ev.decisions} witnessed approval decision(s) checked${ev.outOfScope ? `; ${ev.outOfScope} event(s) of other jobs or after the export left out` : ""}`,
+    );
+    if (ev.unused.length) evStep.notes.push(`approved but never used: ${ev.unused.join(", ")}`);
   }
 
   // 7. Decisions: re-evaluate each recorded decision under the bundled policy; a different answer is a failure.

@@ -53,19 +53,20 @@ export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): 
   return problems;
 }
 
+export interface StoredRow {
+  seq: number;
+  receipt_id: string;
+  body: string;
+}
+
 /**
- * The stored log as `receipts verify` and `doctor` check it: rows read raw (a corrupted row is reported, not a crash;
- * index columns must agree with the body), then every signature and link. Works on a read-only connection.
+ * The stored log as `receipts verify` and `doctor` check it: rows as stored (a corrupted row is reported, not a
+ * crash; index columns must agree with the body), then every signature and link.
  */
-export function verifyStoredLog(
-  db: Db,
+export function verifyStoredRows(
+  rows: StoredRow[],
   keys: Map<string, KeyObject>,
 ): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
-  const rows = db
-    .prepare<[], { seq: number; receipt_id: string; body: string }>(
-      "SELECT seq, receipt_id, body FROM receipts ORDER BY seq",
-    )
-    .all();
   const receipts: Receipt[] = [];
   const problems: ChainProblem[] = [];
   for (const { seq, receipt_id, body } of rows) {
@@ -85,4 +86,15 @@ export function verifyStoredLog(
   }
   problems.push(...verifyChain(receipts, keys));
   return { count: rows.length, problems, receipts };
+}
+
+/** verifyStoredRows over a SQLite state database (works on a read-only connection). */
+export function verifyStoredLog(
+  db: Db,
+  keys: Map<string, KeyObject>,
+): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
+  return verifyStoredRows(
+    db.prepare<[], StoredRow>("SELECT seq, receipt_id, body FROM receipts ORDER BY seq").all(),
+    keys,
+  );
 }

@@ -151,10 +151,12 @@ function crossCheckApprovals(
   problems: EventProblem[],
 ): { decisions: number; unused: string[] } {
   const held = new Map(approvals.map((a) => [a.approval_id, a]));
-  const decided = new Map<string, Line>();
+  // An approval may have more than one witnessed decision (two deciders raced; the store kept one): any may match.
+  const decided = new Map<string, Line[]>();
   const usedByEvent = new Map<string, Line>();
   for (const l of events) {
-    if (l.e.EventType === "ApprovalDecision" && l.e.ApprovalId) decided.set(l.e.ApprovalId, l);
+    if (l.e.EventType === "ApprovalDecision" && l.e.ApprovalId)
+      decided.set(l.e.ApprovalId, [...(decided.get(l.e.ApprovalId) ?? []), l]);
     else if (reportsUse(l.e)) usedByEvent.set(l.e.ApprovalId!, usedByEvent.get(l.e.ApprovalId!) ?? l);
   }
   // Consumption is recorded in the receipt that used the approval (its intent), never by editing the approval.
@@ -162,9 +164,12 @@ function crossCheckApprovals(
   for (const r of receipts) if (r.approval_id && r.phase === "intent") usedByReceipt.set(r.approval_id, r);
 
   // Witnessed decision → the approval held, as witnessed.
-  for (const [id, { line, e }] of decided) {
+  const paramsOf = (e: Partial<AgentSecurityEvent>) =>
+    (e.ToolParameters ?? {}) as { approval_hash?: string; decision?: string };
+  for (const [id, lines] of decided) {
     const a = held.get(id);
-    const params = (e.ToolParameters ?? {}) as { approval_hash?: string; decision?: string };
+    const { line, e } = lines[0]!;
+    const params = paramsOf(e);
     if (!a) {
       problems.push({
         code: "approval_decision_missing",
@@ -173,7 +178,7 @@ function crossCheckApprovals(
       });
       continue;
     }
-    if (params.approval_hash !== approvalHash(a))
+    if (!lines.some((l) => paramsOf(l.e).approval_hash === approvalHash(a)))
       problems.push({
         code: "approval_decision_mismatch",
         line,
@@ -200,10 +205,8 @@ function crossCheckApprovals(
   }
   const unused = [...decided]
     .filter(
-      ([id, { e }]) =>
-        (e.ToolParameters as { decision?: string } | undefined)?.decision === "approved" &&
-        !usedByReceipt.has(id) &&
-        !usedByEvent.has(id),
+      ([id, lines]) =>
+        lines.some((l) => paramsOf(l.e).decision === "approved") && !usedByReceipt.has(id) && !usedByEvent.has(id),
     )
     .map(([id]) => id);
   return { decisions: decided.size, unused };

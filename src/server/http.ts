@@ -400,7 +400,7 @@ export async function startHttpServer(
         );
       }
       const [, job, verb] = admin;
-      const ok = runtime.jobs.setStatus(job!, verb === "pause" ? "paused" : "active", `${verb}d by playbook`);
+      const ok = await runtime.jobs.setStatus(job!, verb === "pause" ? "paused" : "active", `${verb}d by playbook`);
       return ok
         ? json(res, 200, { job, status: verb === "pause" ? "paused" : "active" })
         : json(res, 404, { error: "no_such_job", job });

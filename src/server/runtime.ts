@@ -10,7 +10,6 @@ import { JobStore } from "../governance/jobs.js";
 import { Governor } from "../governance/pipeline.js";
 import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
 import { rollbackWrite } from "../governance/rollback.js";
-import { RollbackStateStore } from "../governance/rollback-state.js";
 import type { ToolCallResult } from "../governance/stages/types.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
@@ -20,7 +19,8 @@ import { ReceiptStore } from "../receipts/store.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
 import { openBackend } from "../sentinel/open.js";
-import { type Db, openStateDb } from "../state/db.js";
+import type { StateStore } from "../state/contract.js";
+import { openStore } from "../state/open.js";
 import { openTelemetry } from "../telemetry/open.js";
 import type { TelemetrySink } from "../telemetry/sink.js";
 import { governedSession, type SessionHost } from "./session.js";
@@ -58,12 +58,14 @@ export interface Runtime {
   /** Write intents without an outcome, with the resource's state now. */
   danglingIntents(): Promise<DanglingIntent[]>;
   jobs: JobStore;
-  db: Db;
+  approvals: ApprovalStore;
+  /** The state store (SQLite in GSMCP_HOME, or PostgreSQL from GSMCP_STORE). */
+  store: StateStore;
   trust: TrustStore;
   telemetry: TelemetrySink;
   policy: VerifiedPolicy | GovernanceError;
   /** Signs and publishes a checkpoint of the whole receipt log now (undefined when it did not grow). */
-  checkpoint(): { note: string; size: number; root: string } | undefined;
+  checkpoint(): Promise<{ note: string; size: number; root: string } | undefined>;
   close(): Promise<void>;
 }
 
@@ -71,11 +73,11 @@ export interface Runtime {
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { paths, config } = requireHome(opts.home);
   const trust = TrustStore.load(paths);
-  const db = openStateDb(paths.stateDb);
   const receiptKey = loadSigningKey(paths, "receiptSigner");
-  const receipts = new ReceiptStore(db, receiptKey);
-  const jobs = new JobStore(db);
-  const approvals = new ApprovalStore(db);
+  const store = await openStore(paths);
+  const receipts = new ReceiptStore(store.receipts, receiptKey);
+  const jobs = new JobStore(store.jobs);
+  const approvals = new ApprovalStore(store.approvals);
 
   let policy: VerifiedPolicy | GovernanceError;
   try {
@@ -121,7 +123,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const every = opts.checkpoints?.every ?? envInt(process.env.GSMCP_CHECKPOINT_EVERY);
   const intervalMs = opts.checkpoints?.intervalMs ?? envInt(process.env.GSMCP_CHECKPOINT_INTERVAL_MS);
   const checkpointer = new Checkpointer({
-    db,
+    log: store.receipts,
     key: receiptKey,
     serverId: config.server_id,
     file: join(paths.root, CHECKPOINTS_FILE),
@@ -141,7 +143,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   } catch {
     clientAssertionSigner = undefined;
   }
-  const rollbackState = new RollbackStateStore(db);
+  const rollbackState = store.rollbackState;
   const governorFor = (sessionToken: string) =>
     new Governor({
       serverId: config.server_id,
@@ -162,12 +164,12 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       rollbackState,
     });
   const governor = governorFor(token);
-  const proofBundle = (job: string) => {
+  const proofBundle = async (job: string) => {
     // A private folder per read, removed whole afterwards (removing only the file left one folder per read).
     const dir = mkdtempSync(join(tmpdir(), "gsmcp-proof-"));
     const file = join(dir, "bundle.json");
     try {
-      exportBundle({ paths, serverId: config.server_id, db, trust, receiptKey, job, out: file });
+      await exportBundle({ paths, serverId: config.server_id, store, trust, receiptKey, job, out: file });
       return readFileSync(file, "utf8");
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -187,17 +189,18 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     rollback: (id, operator) => rollbackWrite(governor, id, operator),
     danglingIntents: () => danglingIntents({ receipts, backend, rollbackState }),
     jobs,
-    db,
+    approvals,
+    store,
     trust,
     telemetry,
     policy,
     checkpoint: () => checkpointer.checkpoint(),
     async close() {
-      checkpointer.close();
+      await checkpointer.close();
       await telemetry.close().catch(() => undefined);
       await analyzeKql.close();
       if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -27,7 +27,7 @@ export interface SessionHost {
  * A governed session: every tool call through the governor; tools/list, resources and prompts show only what the
  * session's authenticated job may see (resources and prompts are refused to an unauthenticated session).
  */
-export function governedSession(governor: Governor, proofBundle?: (job: string) => string): SessionHost {
+export function governedSession(governor: Governor, proofBundle?: (job: string) => Promise<string>): SessionHost {
   const listTools = async () => (await governor.listOps()).map((op) => describeTool(toolByOp(op)!));
   return {
     listTools,
@@ -44,7 +44,7 @@ export function governedSession(governor: Governor, proofBundle?: (job: string) 
         return { mimeType: "application/json", text: JSON.stringify(await listTools(), null, 2) };
       if (uri === RESOURCE_URIS.proof) {
         if (!proofBundle) throw new GovernanceError("internal_error", "proof bundles are not available in this server");
-        return { mimeType: "application/json", text: proofBundle(claims.job) };
+        return { mimeType: "application/json", text: await proofBundle(claims.job) };
       }
       throw new GovernanceError("unknown_tool", `no resource ${uri}`);
     },

@@ -109,6 +109,9 @@ const MIGRATIONS: Migration[] = [
     }
     db.exec("DROP TABLE tokens; ALTER TABLE tokens_at_rest RENAME TO tokens;");
   },
+  // Calls per minute counted in the store (every process's calls), not in one process's memory.
+  `CREATE TABLE IF NOT EXISTS job_calls (job TEXT NOT NULL, at_ms INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS job_calls_job ON job_calls(job, at_ms);`,
 ];
 
 /** The schema version a current state database has (PRAGMA user_version). */

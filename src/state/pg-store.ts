@@ -153,6 +153,31 @@ function unavailable(e: unknown): string | undefined {
 
 type Row = Record<string, unknown>;
 
+/**
+ * A pg Client that closes its socket when connecting fails: pg's Pool drops such a client without ending it, so a
+ * connection whose password callback failed (no Entra token) would stay open, half-authenticated, until the server's
+ * authentication_timeout (60 s by default) — holding a server slot and blocking DROP DATABASE meanwhile.
+ */
+class ClosingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void;
+  override connect(
+    callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void),
+  ): Promise<pg.Client> | undefined {
+    if (!callback)
+      return super.connect().catch(async (e: unknown) => {
+        await this.end().catch(() => {});
+        throw e;
+      });
+    const cb = callback as (err: Error | null, c?: pg.Client) => void;
+    super.connect(((err: Error | null, c?: pg.Client) => {
+      if (err) this.end().catch(() => {});
+      cb(err, c);
+    }) as (err: Error) => void);
+    return undefined;
+  }
+}
+
 /** The pool for a store, and the error mapper that keeps secrets out of what it throws. */
 function connect(opts: PgStoreOptions): { pool: pg.Pool; t: Target; fail: (e: unknown) => never } {
   const t = parsePgUrl(opts.url, opts.ssl);
@@ -192,6 +217,7 @@ function connect(opts: PgStoreOptions): { pool: pg.Pool; t: Target; fail: (e: un
     // A server that stops answering without closing the socket: give up a little after the server's own timeout.
     query_timeout: statementTimeout + 2000,
     application_name: "gsmcp",
+    Client: ClosingClient,
   });
   // Idle connections die when the server restarts: the pool drops them; without a listener the process would crash.
   pool.on("error", () => {});
@@ -210,6 +236,38 @@ function connect(opts: PgStoreOptions): { pool: pg.Pool; t: Target; fail: (e: un
   return { pool, t, fail };
 }
 
+/**
+ * Runs fn on one connection of the pool. pg's Pool leaves a checked-out client without an 'error' listener: the
+ * server going away between two statements (a restart) would be an uncaught exception. Here it marks the connection
+ * broken (destroyed on release, never reused) and the next statement fails as StoreUnavailable.
+ */
+async function withClient<T>(
+  pool: pg.Pool,
+  fail: (e: unknown) => never,
+  fn: (c: pg.PoolClient, broke: (e: Error) => void) => Promise<T>,
+): Promise<T> {
+  let c: pg.PoolClient;
+  try {
+    c = await pool.connect();
+  } catch (e) {
+    return fail(e);
+  }
+  let broken: Error | undefined;
+  const broke = (e: Error) => {
+    broken ??= e;
+  };
+  c.on("error", broke);
+  try {
+    return await fn(c, broke);
+  } catch (e) {
+    if (unavailable(e)) broke(e as Error);
+    return fail(e);
+  } finally {
+    c.off("error", broke);
+    c.release(broken);
+  }
+}
+
 export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
   const { pool, t, fail } = connect(opts);
 
@@ -222,30 +280,18 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
   };
 
   /** Runs fn in a transaction on one connection; a broken connection is destroyed, not returned to the pool. */
-  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    let c: pg.PoolClient;
-    try {
-      c = await pool.connect();
-    } catch (e) {
-      return fail(e);
-    }
-    let broken: Error | undefined;
-    try {
+  const tx = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> =>
+    withClient(pool, fail, async (c, broke) => {
       await c.query("BEGIN");
-      const r = await fn(c);
-      await c.query("COMMIT");
-      return r;
-    } catch (e) {
-      if (unavailable(e)) broken = e as Error;
-      else
-        await c.query("ROLLBACK").catch((r: unknown) => {
-          broken = r as Error;
-        });
-      return fail(e);
-    } finally {
-      c.release(broken ?? undefined);
-    }
-  };
+      try {
+        const r = await fn(c);
+        await c.query("COMMIT");
+        return r;
+      } catch (e) {
+        if (!unavailable(e)) await c.query("ROLLBACK").catch((r: unknown) => broke(r as Error));
+        throw e;
+      }
+    });
 
   // Open: the schema must be the one this code knows (or be migrated now, when asked).
   try {
@@ -269,19 +315,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
   }
 
   async function migrate(): Promise<number> {
-    let c: pg.PoolClient;
-    try {
-      c = await pool.connect();
-    } catch (e) {
-      return fail(e);
-    }
-    try {
-      return (await migratePg(c)).to;
-    } catch (e) {
-      return fail(e);
-    } finally {
-      c.release();
-    }
+    return withClient(pool, fail, async (c) => (await migratePg(c)).to);
   }
 
   const parse = (rows: { body: string }[]) => rows.map((r) => JSON.parse(r.body) as Receipt);
@@ -619,19 +653,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
 export async function migratePgStore(opts: PgStoreOptions): Promise<{ from: number; to: number; where: string }> {
   const { pool, t, fail } = connect({ ...opts, max: 1 });
   try {
-    let c: pg.PoolClient;
-    try {
-      c = await pool.connect();
-    } catch (e) {
-      return fail(e);
-    }
-    try {
-      return { ...(await migratePg(c)), where: t.where };
-    } catch (e) {
-      return fail(e);
-    } finally {
-      c.release();
-    }
+    return { ...(await withClient(pool, fail, (c) => migratePg(c))), where: t.where };
   } finally {
     await pool.end().catch(() => {});
   }

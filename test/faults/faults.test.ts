@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
+import type { SqliteStore } from "../../src/state/sqlite-store.js";
 import { CLI } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
@@ -72,14 +73,14 @@ describe("fault injection", () => {
       const args = { incidentId, severity: "Low" as const };
       const pending = await ro.governor.call("sentinel_incidents_update", args);
       await decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
-      ro.db.pragma("query_only = ON");
+      (ro.store as SqliteStore).db.pragma("query_only = ON");
       const read = await ro.governor.call("sentinel_incidents_get", { incidentId });
       expect(read.isError).toBe(true);
       expect(textOf(read)).toContain("receipt_persist_failed");
       expect(read.structuredContent).toBeUndefined();
       const write = await ro.governor.call("sentinel_incidents_update", args);
       expect(textOf(write)).toContain("receipt_persist_failed");
-      ro.db.pragma("query_only = OFF");
+      (ro.store as SqliteStore).db.pragma("query_only = OFF");
       const after = await rt.governor.call("sentinel_incidents_get", { incidentId });
       expect((after.structuredContent as { incident: { severity: string } }).incident.severity).not.toBe("Low");
     } finally {

@@ -63,7 +63,7 @@ describe("load: concurrent jobs over HTTP", () => {
       const receipts = receiptsOf(h);
       expect(receipts.map((r) => r.seq)).toEqual(receipts.map((_, i) => i + 1)); // no gaps
       expect(receipts.filter((r) => r.job.startsWith("load-")).length).toBe(calls + 1);
-      expect(verifyStoredReceipts(h.home).problems).toEqual([]);
+      expect((await verifyStoredReceipts(h.home)).problems).toEqual([]);
       expect(rssGrowthMb).toBeLessThan(300);
       console.log(
         `load: ${calls} calls in 8 s by ${JOBS} jobs (${Math.round(calls / 8)} calls/s), RSS +${rssGrowthMb.toFixed(0)} MB`,

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ReceiptDraft } from "../../src/receipts/receipt.js";
 import { ReceiptStore } from "../../src/receipts/store.js";
 import { verifyChain } from "../../src/receipts/verify-chain.js";
-import { openStateDb } from "../../src/state/db.js";
+import { openSqliteStore } from "../../src/state/sqlite-store.js";
 import { makeKeys } from "../helpers/keys.js";
 
 const draft = (job: string, op: string): ReceiptDraft => ({
@@ -31,19 +31,21 @@ const draft = (job: string, op: string): ReceiptDraft => ({
 describe("receipt chain", () => {
   const k = makeKeys();
   const keys = k.trust.keys("receipt_signers");
-  const db = openStateDb(join(mkdtempSync(join(tmpdir(), "gsmcp-r-")), "state.db"));
-  const store = new ReceiptStore(db, k.receiptSigner);
-  for (let i = 0; i < 5; i++) store.append(draft(i % 2 ? "j1" : "j2", "incidents.list"));
-
-  it("signs, numbers and links every receipt", () => {
-    const all = store.all();
-    expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(verifyChain(all, keys)).toEqual([]);
-    expect(store.forJob("j1")).toHaveLength(2);
+  const state = openSqliteStore(join(mkdtempSync(join(tmpdir(), "gsmcp-r-")), "state.db"));
+  const store = new ReceiptStore(state.receipts, k.receiptSigner);
+  beforeAll(async () => {
+    for (let i = 0; i < 5; i++) await store.append(draft(i % 2 ? "j1" : "j2", "incidents.list"));
   });
 
-  it("detects an edited, removed, reordered or foreign-signed receipt", () => {
-    const all = store.all();
+  it("signs, numbers and links every receipt", async () => {
+    const all = await store.all();
+    expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(verifyChain(all, keys)).toEqual([]);
+    expect(await store.forJob("j1")).toHaveLength(2);
+  });
+
+  it("detects an edited, removed, reordered or foreign-signed receipt", async () => {
+    const all = await store.all();
     const edited = all.map((r, i) => (i === 2 ? { ...r, op: "incidents.close" } : r));
     expect(verifyChain(edited, keys).map((p) => p.code)).toEqual(["bad_signature", "broken_link"]);
     const removed = all.filter((_, i) => i !== 1);

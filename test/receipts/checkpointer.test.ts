@@ -13,7 +13,7 @@ import {
 import { merkleRoot } from "../../src/receipts/merkle.js";
 import type { ReceiptDraft } from "../../src/receipts/receipt.js";
 import { ReceiptStore } from "../../src/receipts/store.js";
-import { openStateDb } from "../../src/state/db.js";
+import { openSqliteStore } from "../../src/state/sqlite-store.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../../src/telemetry/sink.js";
 import { makeKeys } from "../helpers/keys.js";
 
@@ -37,16 +37,16 @@ const draft = (job: string): ReceiptDraft => ({
 });
 
 describe("Checkpointer", () => {
-  it("signs a C2SP checkpoint every N receipts and at close over the whole log, to the file and telemetry", () => {
+  it("signs a C2SP checkpoint every N receipts and at close over the whole log, to the file and telemetry", async () => {
     const k = makeKeys();
     const dir = mkdtempSync(join(tmpdir(), "gsmcp-cp-"));
-    const db = openStateDb(join(dir, "state.db"));
-    const store = new ReceiptStore(db, k.receiptSigner);
+    const state = openSqliteStore(join(dir, "state.db"));
+    const store = new ReceiptStore(state.receipts, k.receiptSigner);
     const events: AgentSecurityEvent[] = [];
     const sink: TelemetrySink = { emit: (e) => void events.push(e), flush: async () => {}, close: async () => {} };
     const file = join(dir, "checkpoints.log");
     const cp = new Checkpointer({
-      db,
+      log: state.receipts,
       key: k.receiptSigner,
       serverId: "srv 1",
       file,
@@ -55,18 +55,18 @@ describe("Checkpointer", () => {
       intervalMs: 0,
     });
     store.onAppended((r) => cp.appended(r));
-    for (let i = 0; i < 6; i++) store.append(draft(`j${i % 2}`));
+    for (let i = 0; i < 6; i++) await store.append(draft(`j${i % 2}`));
     // Another process appending to the same log: its receipts are read in when next seen.
-    const other = new ReceiptStore(openStateDb(join(dir, "state.db")), k.receiptSigner);
-    other.append(draft("x"));
-    for (let i = 0; i < 3; i++) store.append(draft("j0"));
-    cp.close();
+    const other = new ReceiptStore(openSqliteStore(join(dir, "state.db")).receipts, k.receiptSigner);
+    await other.append(draft("x"));
+    for (let i = 0; i < 3; i++) await store.append(draft("j0"));
+    await cp.close();
 
     const { checkpoints, errors } = parseCheckpointsFile(readFileSync(file, "utf8"));
     expect(errors).toEqual([]);
     expect(checkpoints.map((c) => c.size)).toEqual([4, 8, 10]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const leaves = store.all().map(logLeaf);
+    const leaves = (await store.all()).map(logLeaf);
     for (const c of checkpoints) {
       expect(c.origin).toBe("gsmcp/srv_1");
       expect(c.root.equals(merkleRoot(leaves.slice(0, c.size)))).toBe(true);

@@ -25,13 +25,13 @@ describe("per-job completeness", () => {
     const mine = receiptsOf(h).filter((r) => r.job === job);
     expect(mine.map((r) => r.job_prev_seq)).toEqual([0, mine[0]!.seq, mine[1]!.seq]);
 
-    const before = await verifyFile(exportJob(h.home, job, {}).file, h.paths.trust);
+    const before = await verifyFile((await exportJob(h.home, job, {})).file, h.paths.trust);
     expect(before.verdict, JSON.stringify(before.steps.filter((x) => !x.ok))).toBe("valid");
 
     const db = openStateDb(h.paths.stateDb);
     db.prepare("DELETE FROM receipts WHERE seq = ?").run(mine[1]!.seq);
     db.close();
-    const after = await verifyFile(exportJob(h.home, job, {}).file, h.paths.trust);
+    const after = await verifyFile((await exportJob(h.home, job, {})).file, h.paths.trust);
     expect(after.verdict).toBe("invalid");
     const gap = after.steps.flatMap((x) => x.problems).find((p) => p.code === "job_gap");
     expect(gap?.message).toContain(`seq ${mine[1]!.seq} is missing`);

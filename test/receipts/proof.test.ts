@@ -81,7 +81,7 @@ describe("proof bundles", () => {
     } finally {
       await s.close();
     }
-    file = exportJob(h.home, job, {}).file;
+    file = (await exportJob(h.home, job, {})).file;
     bundle = JSON.parse(readFileSync(file, "utf8")) as ProofBundle;
     trust = JSON.parse(readFileSync(h.paths.trust, "utf8")) as TrustStoreFile;
   });

@@ -33,7 +33,7 @@ async function raceRounds(h: TestHome, job: string, callers: Call[], rounds: num
   }
   const outcomes = receiptsOf(h).filter((r) => r.job === job && r.op === "incidents.update" && r.phase === "outcome");
   expect(outcomes.filter((r) => r.outcome.status === "ok")).toHaveLength(rounds);
-  const v = await verifyFile(exportJob(h.home, job, {}).file, h.paths.trust);
+  const v = await verifyFile((await exportJob(h.home, job, {})).file, h.paths.trust);
   expect(v.verdict, JSON.stringify(v.steps.filter((s) => !s.ok))).toBe("valid");
 }
 

@@ -130,6 +130,6 @@ describe("approval gate, single use, and rollback under containment-with-approva
     const second = await cli(["rollback", intent.receipt_id]);
     expect(second.code).toBe(1);
     expect(second.err).toContain("already rolled back");
-    expect(verifyStoredReceipts(h.home).problems).toEqual([]);
+    expect((await verifyStoredReceipts(h.home)).problems).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { ApprovalStore } from "../../src/governance/approvals.js";
 import type { ProofBundle } from "../../src/receipts/bundle.js";
 import { renderHtml } from "../../src/receipts/trust-pulse.js";
 import { verifyBundle } from "../../src/receipts/verify-bundle.js";
-import { openStateDb } from "../../src/state/db.js";
+import { openSqliteStore } from "../../src/state/sqlite-store.js";
 import type { WorkPolicyContract } from "../../src/types/wpc.js";
 import { clientWithElicitation } from "../helpers/elicit.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
@@ -61,16 +61,16 @@ describe("client-asserted approvals", () => {
     }
     const intent = receiptsOf(h).find((x) => x.job === "job-ca" && x.phase === "intent")!;
     expect(intent.approval_client_asserted).toBe(true);
-    const db = openStateDb(h.paths.stateDb);
-    const approval = new ApprovalStore(db).get(intent.approval_id!)!;
-    db.close();
+    const st = openSqliteStore(h.paths.stateDb);
+    const approval = (await new ApprovalStore(st.approvals).get(intent.approval_id!))!;
+    await st.close();
     expect(approval.client_asserted).toBe(true);
     const trust = JSON.parse(readFileSync(h.paths.trust, "utf8"));
     expect(trust.client_assertion_signers.map((k: { keyid: string }) => k.keyid)).toContain(approval.signature?.keyid);
     expect(trust.approvers.map((k: { keyid: string }) => k.keyid)).not.toContain(approval.signature?.keyid);
     expect(trust.receipt_signers.map((k: { keyid: string }) => k.keyid)).not.toContain(approval.signature?.keyid);
 
-    const exported = exportJob(h.home, "job-ca", {});
+    const exported = await exportJob(h.home, "job-ca", {});
     const v = await verifyFile(exported.file, h.paths.trust);
     expect(v.verdict, JSON.stringify(v.steps.filter((s) => !s.ok))).toBe("valid");
     const bundle = JSON.parse(readFileSync(exported.file, "utf8")) as ProofBundle;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { JobStore } from "../../src/governance/jobs.js";
-import { openStateDb } from "../../src/state/db.js";
+import { openSqliteStore } from "../../src/state/sqlite-store.js";
 import { clientWithElicitation } from "../helpers/elicit.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
@@ -85,15 +85,15 @@ describe("interactive approvals (MCP elicitation), job pause and budgets", () =>
     const s = await startSession(h, { policyFile, job: "job-pause" });
     try {
       expect((await s.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } })).isError).toBeFalsy();
-      const db = openStateDb(h.paths.stateDb);
-      new JobStore(db).setStatus("job-pause", "paused", "SOC playbook: anomaly");
-      db.close();
+      const st = openSqliteStore(h.paths.stateDb);
+      await new JobStore(st.jobs).setStatus("job-pause", "paused", "SOC playbook: anomaly");
+      await st.close();
       const r = await s.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } });
       expect(textOf(r)).toContain("job_paused");
       expect(textOf(r)).toContain("SOC playbook");
-      const db2 = openStateDb(h.paths.stateDb);
-      new JobStore(db2).setStatus("job-pause", "active", "resumed");
-      db2.close();
+      const st2 = openSqliteStore(h.paths.stateDb);
+      await new JobStore(st2.jobs).setStatus("job-pause", "active", "resumed");
+      await st2.close();
       expect((await s.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } })).isError).toBeFalsy();
     } finally {
       await s.close();

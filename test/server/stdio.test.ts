@@ -199,7 +199,7 @@ describe("governed stdio server under triage-readonly", () => {
   });
 
   it("leaves a receipt log that verifies, and detects a flipped byte in a stored receipt", async () => {
-    expect(verifyStoredReceipts(h.home).problems).toEqual([]);
+    expect((await verifyStoredReceipts(h.home)).problems).toEqual([]);
     const Database = (await import("better-sqlite3")).default;
     const db = new Database(h.paths.stateDb);
     const row = db.prepare("SELECT seq, body FROM receipts ORDER BY seq LIMIT 1").get() as {
@@ -208,7 +208,7 @@ describe("governed stdio server under triage-readonly", () => {
     };
     db.prepare("UPDATE receipts SET body = ? WHERE seq = ?").run(row.body.replace('"job-1"', '"job-2"'), row.seq);
     db.close();
-    const { problems } = verifyStoredReceipts(h.home);
+    const { problems } = await verifyStoredReceipts(h.home);
     expect(problems.map((p) => p.code)).toContain("bad_signature");
   });
 });

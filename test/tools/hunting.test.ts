@@ -222,7 +222,7 @@ describe("hunting queries and bookmarks over stdio", () => {
   });
 
   it("the job's proof bundle verifies offline, re-evaluating the hunting decisions from the recorded query facts", async () => {
-    const file = exportJob(h.home, job, {}).file;
+    const file = (await exportJob(h.home, job, {})).file;
     const bundle = JSON.parse(readFileSync(file, "utf8")) as ProofBundle;
     const hunts = bundle.receipts.filter((r) => r.op === "huntingQueries.run" && r.decision_input);
     expect(hunts.map((r) => r.outcome.status)).toEqual(expect.arrayContaining(["ok", "refused"]));

@@ -8,23 +8,15 @@ import { loadPolicy } from "../../governance/policy.js";
 import { loadSigningKey, TrustStore } from "../../governance/trust.js";
 import type { SentinelBackend } from "../../sentinel/backend.js";
 import { openBackend } from "../../sentinel/open.js";
-import { openStateDb } from "../../state/db.js";
+import { openStore } from "../../state/open.js";
 import { openTelemetry } from "../../telemetry/open.js";
 import type { TelemetrySink } from "../../telemetry/sink.js";
 import type { WorkPolicyContract } from "../../types/wpc.js";
 import { CliError, out } from "../output.js";
+import { withStore } from "../store-access.js";
 
-function withApprovals<T>(
-  home: string,
-  fn: (a: ApprovalStore, paths: ReturnType<typeof requireHome>["paths"]) => T,
-): T {
-  const { paths } = requireHome(home);
-  const db = openStateDb(paths.stateDb);
-  try {
-    return fn(new ApprovalStore(db), paths);
-  } finally {
-    db.close();
-  }
+function withApprovals<T>(home: string, fn: (a: ApprovalStore) => Promise<T>): Promise<T> {
+  return withStore(home, (s) => fn(new ApprovalStore(s.approvals)));
 }
 
 function line(a: Approval & { consumed_at?: string }): string {
@@ -45,19 +37,19 @@ export async function decideApproval(
   keyFile?: string,
 ): Promise<Approval> {
   const { paths, config } = requireHome(home);
-  const db = openStateDb(paths.stateDb);
+  const state = await openStore(paths);
   let backend: Promise<SentinelBackend> | undefined;
   let telemetry: TelemetrySink | undefined;
   try {
-    const store = new ApprovalStore(db);
+    const store = new ApprovalStore(state.approvals);
     const key = keyFile ? signingKeyFromPem(readFileSync(keyFile, "utf8")) : loadSigningKey(paths, "approver");
-    const pending = store.get(id);
+    const pending = await store.get(id);
     telemetry = openTelemetry(paths, pending ? policyOf(paths, pending.policy_hash) : undefined, () => {
       backend ??= openBackend(paths, (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend);
       return backend;
     });
     const sink = telemetry;
-    const decided = store.decide(id, decision, key, reason, new Date(), {
+    const decided = await store.decide(id, decision, key, reason, new Date(), {
       publish: (a) => sink.emit(approvalDecisionEvent(a, process.env.AZURE_TENANT_ID ?? "local")),
     });
     await sink.flush();
@@ -65,7 +57,7 @@ export async function decideApproval(
   } finally {
     await telemetry?.close().catch(() => undefined);
     if (backend) await (await backend.catch(() => undefined))?.close();
-    db.close();
+    await state.close();
   }
 }
 
@@ -85,8 +77,8 @@ export function registerApprovalCommands(program: Command, home: () => string): 
     .option("--status <s>", "pending | approved | denied | consumed | expired")
     .option("--job <id>", "only this job")
     .option("--json", "JSON output")
-    .action((o: { status?: string; job?: string; json?: boolean }) => {
-      const list = withApprovals(home(), (s) =>
+    .action(async (o: { status?: string; job?: string; json?: boolean }) => {
+      const list = await withApprovals(home(), (s) =>
         s.list({ ...(o.status ? { status: o.status } : {}), ...(o.job ? { job: o.job } : {}) }),
       );
       if (o.json) return out(JSON.stringify(list, null, 2));
@@ -96,8 +88,8 @@ export function registerApprovalCommands(program: Command, home: () => string): 
   approvals
     .command("show")
     .argument("<id>", "approval id (apr_…)")
-    .action((id: string) => {
-      const a = withApprovals(home(), (s) => s.get(id));
+    .action(async (id: string) => {
+      const a = await withApprovals(home(), (s) => s.get(id));
       if (!a) throw new CliError(`no approval "${id}"`, 1, "see gsmcp approvals list");
       out(JSON.stringify({ ...a, status: statusOf(a) }, null, 2));
     });

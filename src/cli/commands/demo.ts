@@ -129,9 +129,9 @@ export async function runDemo(
   }
 
   step("Evidence: receipts, proof bundle, Trust Pulse");
-  const chain = verifyStoredReceipts(home);
+  const chain = await verifyStoredReceipts(home);
   check(chain.problems.length === 0, `receipts verify → ${chain.count} signed receipts, hash chain intact`);
-  const bundle = exportJob(home, job, {});
+  const bundle = await exportJob(home, job, {});
   const report = await verifyFile(bundle.file, paths.trust);
   check(
     report.verdict === "valid",

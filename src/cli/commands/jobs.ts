@@ -1,17 +1,10 @@
 import type { Command } from "commander";
-import { requireHome } from "../../governance/home.js";
 import { JobStore } from "../../governance/jobs.js";
-import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
+import { withStore } from "../store-access.js";
 
-function withJobs<T>(home: string, fn: (jobs: JobStore) => T): T {
-  const { paths } = requireHome(home);
-  const db = openStateDb(paths.stateDb);
-  try {
-    return fn(new JobStore(db));
-  } finally {
-    db.close();
-  }
+function withJobs<T>(home: string, fn: (jobs: JobStore) => Promise<T>): Promise<T> {
+  return withStore(home, (s) => fn(new JobStore(s.jobs)));
 }
 
 export function registerJobCommands(program: Command, home: () => string): void {
@@ -19,8 +12,8 @@ export function registerJobCommands(program: Command, home: () => string): void 
   jobs
     .command("list")
     .option("--json", "JSON output")
-    .action((o: { json?: boolean }) => {
-      const list = withJobs(home(), (j) => j.list());
+    .action(async (o: { json?: boolean }) => {
+      const list = await withJobs(home(), (j) => j.list());
       if (o.json) return out(JSON.stringify(list, null, 2));
       if (!list.length) return out("no jobs yet");
       for (const j of list)
@@ -37,8 +30,8 @@ export function registerJobCommands(program: Command, home: () => string): void 
       .command(verb)
       .argument("<job>", "job id")
       .option("--reason <text>", "why", `${verb}d by operator`)
-      .action((job: string, o: { reason: string }) => {
-        const ok = withJobs(home(), (j) => j.setStatus(job, status, o.reason));
+      .action(async (job: string, o: { reason: string }) => {
+        const ok = await withJobs(home(), (j) => j.setStatus(job, status, o.reason));
         if (!ok) throw new CliError(`no job "${job}"`, 1, "see gsmcp jobs list");
         out(`job ${job} is ${status}`);
       });

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { publicKeyFromPem } from "../../crypto/keys.js";
-import { requireHome } from "../../governance/home.js";
 import { loadSigningKey, TrustStore, type TrustStoreFile } from "../../governance/trust.js";
 import { exportBundle } from "../../receipts/bundle.js";
 import { renderHtml, renderMarkdown } from "../../receipts/trust-pulse.js";
@@ -15,8 +14,8 @@ import {
 } from "../../receipts/verify-bundle.js";
 import { bundleWitnessReceiveOrder } from "../../receipts/verify-checkpoints.js";
 import { WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
-import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
+import { withStore } from "../store-access.js";
 import { workspaceWitnessFor } from "./receipts.js";
 
 /** `proof export --include-live-token` is gone: the server keeps no token to include. The error names what replaces it. */
@@ -29,23 +28,19 @@ export function includeLiveTokenRemoved(): CliError {
 }
 
 export function exportJob(home: string, job: string, o: { out?: string; attach?: string[] }) {
-  const { paths, config } = requireHome(home);
-  const db = openStateDb(paths.stateDb);
-  try {
+  return withStore(home, (store, { paths, config }) => {
     const file = o.out ?? join(paths.proofs, `${job.replace(/[^A-Za-z0-9._-]/g, "_")}.proof.json`);
     return exportBundle({
       paths,
       serverId: config.server_id,
-      db,
+      store,
       trust: TrustStore.load(paths),
       receiptKey: loadSigningKey(paths, "receiptSigner"),
       job,
       out: file,
       ...(o.attach ? { attach: o.attach } : {}),
     });
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Verifies a bundle file; trust from --trust, else GSMCP_HOME's trust.json when present, else self-consistency only. */
@@ -81,6 +76,7 @@ async function verifyForCli(
   workers?: string,
   tokenFiles?: string[],
   witnessFiles?: string[],
+  eventsFile?: string,
 ): Promise<VerifyReport> {
   const n = workers === undefined ? undefined : Number(workers);
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
@@ -96,8 +92,17 @@ async function verifyForCli(
       throw new CliError(`--witness ${f} cannot be read: ${(e as Error).message}`, 2);
     }
   });
+  let events: string[] | undefined;
+  if (eventsFile) {
+    try {
+      events = readFileSync(eventsFile, "utf8").split("\n");
+    } catch (e) {
+      throw new CliError(`--events ${eventsFile} cannot be read: ${(e as Error).message}`, 2);
+    }
+  }
   try {
     const report = await verifyFile(file, trust, home, {
+      ...(events ? { events } : {}),
       ...(n === undefined ? {} : { workers: n }),
       ...(tokens.length ? { tokens } : {}),
       ...(witnesses.length ? { witnesses } : {}),
@@ -135,9 +140,9 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .option("--attach <file...>", "JSON attachments, e.g. model-gateway receipts")
     // Removed (the server keeps no token to include); kept hidden so that using it says what replaces it.
     .addOption(new Option("--include-live-token").hideHelp())
-    .action((o: { job: string; out?: string; attach?: string[]; includeLiveToken?: boolean }) => {
+    .action(async (o: { job: string; out?: string; attach?: string[]; includeLiveToken?: boolean }) => {
       if (o.includeLiveToken) throw includeLiveTokenRemoved();
-      const r = exportJob(home(), o.job, {
+      const r = await exportJob(home(), o.job, {
         ...(o.out ? { out: o.out } : {}),
         ...(o.attach ? { attach: o.attach } : {}),
       });
@@ -158,13 +163,17 @@ export function registerProofCommands(program: Command, home: () => string): voi
       "--witness <file...>",
       'checkpoint files held by witnesses: the bundle\'s checkpoint must be consistent with each of their checkpoints; the word "workspace": the Checkpoint events in the configured workspace, in its ingestion order',
     )
+    .option(
+      "--events <file>",
+      "the SOC's copy of the AgentSecurityEvents (JSON lines): the job's events must match its receipts, and its witnessed approval decisions the approvals and the receipts that used them",
+    )
     .description("exit 0 valid, 1 invalid, 2 unreadable (or bad arguments)")
     .action(
       async (
         file: string,
-        o: { trust?: string; json?: boolean; workers?: string; token?: string[]; witness?: string[] },
+        o: { trust?: string; json?: boolean; workers?: string; token?: string[]; witness?: string[]; events?: string },
       ) => {
-        const report = await verifyForCli(file, o.trust, home(), o.workers, o.token, o.witness);
+        const report = await verifyForCli(file, o.trust, home(), o.workers, o.token, o.witness, o.events);
         if (o.json) out(JSON.stringify(report, null, 2));
         else {
           for (const s of report.steps) {

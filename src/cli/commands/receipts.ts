@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { publicKeyFromPem, signingKeyFromPem } from "../../crypto/keys.js";
+import { type Approval, ApprovalStore } from "../../governance/approvals.js";
 import { requireHome } from "../../governance/home.js";
 import { TrustStore } from "../../governance/trust.js";
 import {
@@ -16,16 +17,16 @@ import {
   verifiedSigners as verifySigners,
 } from "../../receipts/checkpoint.js";
 import type { Receipt } from "../../receipts/receipt.js";
-import { type ChainProblem, verifyStoredLog } from "../../receipts/verify-chain.js";
+import { type ChainProblem, type StoredRow, verifyStoredRows } from "../../receipts/verify-chain.js";
 import {
   type CheckpointReport,
   type CheckpointSource,
   verifyLogAgainstCheckpoints,
 } from "../../receipts/verify-checkpoints.js";
-import { verifyEventsAgainstLog } from "../../receipts/verify-events.js";
+import { type EventCheckReport, verifyEventsAgainstLog } from "../../receipts/verify-events.js";
 import { readWorkspaceWitness, WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
-import { openStateDb } from "../../state/db.js";
 import { CliError, out } from "../output.js";
+import { withStore } from "../store-access.js";
 
 /**
  * `--witness workspace`: the Checkpoint events the configured workspace received, in its ingestion order. A
@@ -45,16 +46,27 @@ export async function workspaceWitnessFor(home: string, witness: string[] | unde
   }
 }
 
-/** Verifies the home's stored log (see verifyStoredLog). */
-export function verifyStoredReceipts(home: string): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
+/** Every stored row of the home's log (SQLite, or GSMCP_STORE's PostgreSQL), page by page. */
+export function readStoredRows(home: string): Promise<StoredRow[]> {
+  return withStore(home, async (store) => {
+    const rows: StoredRow[] = [];
+    for (let after = 0; ; ) {
+      const page = await store.receipts.range(after, 5000);
+      rows.push(...page);
+      if (page.length < 5000) return rows;
+      after = page.at(-1)!.seq;
+    }
+  });
+}
+
+/** Verifies the home's stored log (see verifyStoredRows). */
+export async function verifyStoredReceipts(
+  home: string,
+  rows?: StoredRow[],
+): Promise<{ count: number; problems: ChainProblem[]; receipts: Receipt[] }> {
   const { paths } = requireHome(home);
   const trust = TrustStore.load(paths);
-  const db = openStateDb(paths.stateDb);
-  try {
-    return verifyStoredLog(db, trust.keys("receipt_signers", true));
-  } finally {
-    db.close();
-  }
+  return verifyStoredRows(rows ?? (await readStoredRows(home)), trust.keys("receipt_signers", true));
 }
 
 export interface CheckpointVerifyOptions {
@@ -70,7 +82,11 @@ export interface CheckpointVerifyOptions {
  * Checks the stored log against every checkpoint in GSMCP_HOME/checkpoints.log and in each --witness file. Throws
  * CliError(2) when an input cannot be read.
  */
-export function verifyStoredCheckpoints(home: string, o: CheckpointVerifyOptions = {}): CheckpointReport {
+export async function verifyStoredCheckpoints(
+  home: string,
+  o: CheckpointVerifyOptions = {},
+  rows?: StoredRow[],
+): Promise<CheckpointReport> {
   const { paths, config } = requireHome(home);
   const trust = TrustStore.load(paths);
   const cosigners = new Map(
@@ -99,19 +115,14 @@ export function verifyStoredCheckpoints(home: string, o: CheckpointVerifyOptions
     }
     sources.push({ name: `witness ${w}`, text, cosigners });
   }
-  const db = openStateDb(paths.stateDb);
   const leaves: Buffer[] = [];
-  try {
-    for (const row of db.prepare<[], { body: string }>("SELECT body FROM receipts ORDER BY seq").iterate()) {
-      try {
-        leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
-      } catch {
-        // An unparseable body is reported by the chain check; its leaf is the raw row, which no checkpoint matches.
-        leaves.push(Buffer.alloc(32));
-      }
+  for (const row of rows ?? (await readStoredRows(home))) {
+    try {
+      leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
+    } catch {
+      // An unparseable body is reported by the chain check; its leaf is the raw row, which no checkpoint matches.
+      leaves.push(Buffer.alloc(32));
     }
-  } finally {
-    db.close();
   }
   return verifyLogAgainstCheckpoints(
     leaves,
@@ -119,6 +130,19 @@ export function verifyStoredCheckpoints(home: string, o: CheckpointVerifyOptions
     [...trust.keys("receipt_signers", true).values()],
     checkpointOrigin(config.server_id),
   );
+}
+
+/** The store's approvals, as signed (consumption is the receipts' to say). */
+function storedApprovals(home: string): Promise<Approval[]> {
+  return withStore(home, (s) => new ApprovalStore(s.approvals).list());
+}
+
+export function eventSummary(ev: EventCheckReport, file: string): string {
+  return [
+    `events: ${ev.matched} matched their receipts; ${ev.receiptsWithoutEvent} receipt(s) have no event in ${file}`,
+    `${ev.decisions} witnessed approval decision(s) checked against the approvals and the receipts that used them`,
+    ...(ev.unused.length ? [`approved but never used: ${ev.unused.join(", ")}`] : []),
+  ].join("\n");
 }
 
 export function registerReceiptCommands(program: Command, home: () => string): void {
@@ -139,8 +163,13 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     )
     .action(async (o: CheckpointVerifyOptions & { events?: string }) => {
       const workspaceSource = await workspaceWitnessFor(home(), o.witness);
-      const cps = verifyStoredCheckpoints(home(), { ...o, ...(workspaceSource ? { workspaceSource } : {}) });
-      const { count, problems, receipts: stored } = verifyStoredReceipts(home());
+      const rows = await readStoredRows(home());
+      const cps = await verifyStoredCheckpoints(
+        home(),
+        { ...o, ...(workspaceSource ? { workspaceSource } : {}) },
+        rows,
+      );
+      const { count, problems, receipts: stored } = await verifyStoredReceipts(home(), rows);
       let eventLines: string[] = [];
       if (o.events) {
         try {
@@ -149,14 +178,12 @@ export function registerReceiptCommands(program: Command, home: () => string): v
           throw new CliError(`cannot read --events ${o.events}: ${(e as Error).message}`, 2);
         }
       }
-      const ev = o.events ? verifyEventsAgainstLog(eventLines, stored) : undefined;
+      const ev = o.events ? verifyEventsAgainstLog(eventLines, stored, await storedApprovals(home())) : undefined;
       for (const p of problems) out(`seq ${p.seq} (${p.receipt_id}): ${p.code}: ${p.message}`);
       for (const p of cps.problems) out(`checkpoint ${p.code} [${p.source}]: ${p.message}`);
-      for (const p of ev?.problems ?? []) out(`event line ${p.line}: ${p.code}: ${p.message}`);
-      if (ev)
-        out(
-          `events: ${ev.matched} matched their receipts; ${ev.receiptsWithoutEvent} receipt(s) have no event in ${o.events}`,
-        );
+      for (const p of ev?.problems ?? [])
+        out(`${p.line ? `event line ${p.line}` : "approvals"}: ${p.code}: ${p.message}`);
+      if (ev) out(eventSummary(ev, o.events!));
       const total = problems.length + cps.problems.length + (ev?.problems.length ?? 0);
       if (total) throw new CliError(`receipt log is NOT valid: ${total} problem(s) in ${count} receipts`, 1);
       out(
@@ -238,15 +265,10 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     .option("--job <id>", "only this job")
     .option("--json", "one JSON receipt per line")
     .description("list receipts")
-    .action((o: { job?: string; json?: boolean }) => {
-      const { paths } = requireHome(home());
-      const db = openStateDb(paths.stateDb);
-      const rows = (
-        o.job
-          ? db.prepare<[string], { body: string }>("SELECT body FROM receipts WHERE job = ? ORDER BY seq").all(o.job)
-          : db.prepare<[], { body: string }>("SELECT body FROM receipts ORDER BY seq").all()
-      ).map((r) => JSON.parse(r.body) as Receipt);
-      db.close();
+    .action(async (o: { job?: string; json?: boolean }) => {
+      const rows = o.job
+        ? await withStore(home(), (s) => s.receipts.forJob(o.job!))
+        : (await readStoredRows(home())).map((r) => JSON.parse(r.body) as Receipt);
       for (const r of rows) {
         if (o.json) out(JSON.stringify(r));
         else

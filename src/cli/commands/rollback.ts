@@ -14,7 +14,7 @@ export function registerRollbackCommand(program: Command, home: () => string): v
       // The operator acts with the approver key's identity; the rollback runs under the policy the write ran under.
       const operator = loadSigningKey(paths, "approver").keyid;
       const probe = await openRuntime({ home: home() });
-      const intent = probe.receipts.get(receiptId);
+      const intent = await probe.receipts.get(receiptId);
       await probe.close();
       if (!intent) throw new CliError(`no receipt ${receiptId}`, 1, "see gsmcp receipts list");
       const runtime = await openRuntime({ home: home(), policyRef: intent.policy_hash });

@@ -105,7 +105,7 @@ export function registerServeCommand(program: Command, home: () => string): void
         ...(backend ? { backend: backend as "local" | "azure" } : {}),
         ...(ungoverned ? { ungoverned: true } : {}),
       });
-      const dangling = runtime.receipts.danglingIntents().length;
+      const dangling = (await runtime.receipts.danglingIntents()).length;
       if (dangling > 0) {
         process.stderr.write(
           `gsmcp: ${dangling} write intent(s) have no outcome (the server stopped mid-write); see "gsmcp receipts dangling"\n`,

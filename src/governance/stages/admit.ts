@@ -9,19 +9,19 @@ export interface AdmitDeps {
   jobs: JobStore;
   now(): number;
   /** Records the token's first use in the job (once per token id). */
-  recordToken(caller: Caller): void;
+  recordToken(caller: Caller): Promise<void>;
 }
 
 /**
  * Stage 2, admit: the tool exists, its arguments match the tool's strict schema (unknown fields refused), and the
  * caller's job is active (a paused or completed job's token is refused).
  */
-export function admit(
+export async function admit(
   name: string,
   args: unknown,
   caller: Caller,
   deps: AdmitDeps,
-): StageResult<{ tool: ToolDef; args: Record<string, unknown> }> {
+): Promise<StageResult<{ tool: ToolDef; args: Record<string, unknown> }>> {
   const tool = toolByName(name);
   if (!tool)
     return refused(
@@ -37,8 +37,8 @@ export function admit(
       ),
     );
   const { claims, policy } = caller;
-  const job = deps.jobs.touch(claims.job, claims.sub, policy.hash, new Date(deps.now()));
-  deps.recordToken(caller);
+  const job = await deps.jobs.touch(claims.job, claims.sub, policy.hash, new Date(deps.now()));
+  await deps.recordToken(caller);
   if (job.status !== "active")
     return refused(
       new GovernanceError(

@@ -36,7 +36,7 @@ export async function approvalGate(
   const { claims, policy } = caller;
   const argsHash = jcsHash(args);
   const now = new Date(env.now());
-  const existing = approvals.findForBinding(claims.job, op, argsHash, policy.hash);
+  const existing = await approvals.findForBinding(claims.job, op, argsHash, policy.hash);
   const live = existing && new Date(existing.expires_at).getTime() > now.getTime() ? existing : undefined;
   if (live?.decision === "approved") {
     const problem = verifyApproval(live, trust, rule);
@@ -47,7 +47,7 @@ export async function approvalGate(
     return { ok: true, approvalId: live.approval_id, ...(live.client_asserted ? { clientAsserted: true } : {}) };
   }
   if (live?.decision === "denied") {
-    approvals.consume(live.approval_id, "denied", now);
+    await approvals.consume(live.approval_id, "denied", now);
     return refused(
       new GovernanceError(
         "approval_invalid",
@@ -60,7 +60,7 @@ export async function approvalGate(
   const shownArgs = env.redactor.redact(args).value;
   const pending =
     live ??
-    approvals.request(
+    (await approvals.request(
       {
         job: claims.job,
         agent: claims.sub,
@@ -72,7 +72,7 @@ export async function approvalGate(
       },
       rule.ttl_seconds,
       now,
-    );
+    ));
   // Only where the policy's rule opts in (mode "interactive") is the user asked in the MCP client; its answer is
   // signed with the client-assertion key and marked client_asserted, never with an approver's key.
   if (rule.mode === "interactive" && elicit && clientAssertionSigner) {
@@ -82,7 +82,7 @@ export async function approvalGate(
     if (answer) {
       let decided: Approval;
       try {
-        decided = approvals.decide(
+        decided = await approvals.decide(
           pending.approval_id,
           answer.approve ? "approved" : "denied",
           clientAssertionSigner,
@@ -107,7 +107,7 @@ export async function approvalGate(
         );
       }
       if (answer.approve) return { ok: true, approvalId: decided.approval_id, clientAsserted: true };
-      approvals.consume(pending.approval_id, "denied", now);
+      await approvals.consume(pending.approval_id, "denied", now);
       return refused(
         new GovernanceError(
           "approval_invalid",

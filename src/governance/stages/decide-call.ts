@@ -75,8 +75,11 @@ export function analyzeForPolicy(query: string, caller: Caller, env: CallEnv): P
 async function requestFrom(tool: ToolDef, facts: CallFacts, caller: Caller, env: CallEnv): Promise<DecisionRequest> {
   const { claims } = caller;
   const { jobs } = env.deps;
-  const job = jobs.get(claims.job);
-  const flags = jobs.flags(claims.job);
+  const [job, flags, callsLastMinute] = await Promise.all([
+    jobs.get(claims.job),
+    jobs.flags(claims.job),
+    jobs.callsLastMinute(claims.job, env.now()),
+  ]);
   let kql: KqlFacts | undefined;
   if (facts.kql) {
     try {
@@ -104,7 +107,7 @@ async function requestFrom(tool: ToolDef, facts: CallFacts, caller: Caller, env:
     usage: {
       calls: job?.calls ?? 0,
       rows: job?.rows ?? 0,
-      callsLastMinute: jobs.callsLastMinute(claims.job, env.now()),
+      callsLastMinute,
       ...(kql?.lineage?.predicates.length ? { redactedPredicateQueries: job?.redacted_predicate_queries ?? 0 } : {}),
     },
   };

@@ -45,36 +45,47 @@ export class CallTelemetry {
     }
   }
 
-  emit(
+  async emit(
     record: CallRecord,
     draft: ReceiptDraft,
     receipt: { id: string; hash: string },
     decision: Decision,
-  ): StageResult<object> {
+  ): Promise<StageResult<object>> {
+    let pauses: { job: string; reason: string }[];
     try {
-      this.write(record, draft, receipt, decision);
-      return { ok: true };
+      pauses = this.write(record, draft, receipt, decision);
     } catch (e) {
-      if (this.failClosed)
-        return failed(
-          new GovernanceError(
-            "telemetry_failed",
-            `telemetry could not be written: ${(e as Error).message}`,
-            undefined,
-            undefined,
-            { cause: e },
-          ),
-          { unsealed: true },
-        );
-      const h = this.health;
-      h.failures++;
-      h.lastError = (e as Error).message;
-      if (h.failures === 1 || h.failures % 100 === 0)
-        process.stderr.write(
-          `gsmcp: telemetry could not be written (${h.failures} failure(s) so far; the policy is fail-open, calls go on): ${h.lastError}\n`,
-        );
-      return { ok: true };
+      return this.failure(e);
     }
+    // The local anomaly response: the job is paused before the call's answer leaves.
+    for (const p of pauses)
+      await this.deps.jobs
+        .setStatus(p.job, "paused", p.reason)
+        .catch((e) => process.stderr.write(`gsmcp: could not pause job ${p.job}: ${(e as Error).message}\n`));
+    return { ok: true };
+  }
+
+  /** Events that could not be written: a fail-closed policy refuses the call; a fail-open one counts and goes on. */
+  private failure(e: unknown): StageResult<object> {
+    if (this.failClosed)
+      return failed(
+        new GovernanceError(
+          "telemetry_failed",
+          `telemetry could not be written: ${(e as Error).message}`,
+          undefined,
+          undefined,
+          { cause: e },
+        ),
+        { unsealed: true },
+      );
+    const h = this.health;
+    h.failures++;
+    h.lastError = (e as Error).message;
+    if (h.failures === 1 || h.failures % 100 === 0)
+      process.stderr.write(
+        `gsmcp: telemetry could not be written (${h.failures} failure(s) so far; the policy is fail-open, calls go on): ${h.lastError}\n`,
+      );
+    return { ok: true };
   }
 
   /**
@@ -91,7 +102,13 @@ export class CallTelemetry {
     }
   }
 
-  private write(r: CallRecord, draft: ReceiptDraft, receipt: { id: string; hash: string }, decision: Decision): void {
+  /** Writes the call's events; returns the jobs the anomaly response pauses. */
+  private write(
+    r: CallRecord,
+    draft: ReceiptDraft,
+    receipt: { id: string; hash: string },
+    decision: Decision,
+  ): { job: string; reason: string }[] {
     const common = {
       TimeGenerated: draft.time,
       AgentId: draft.agent,
@@ -156,7 +173,8 @@ export class CallTelemetry {
       });
     for (const e of events) this.deps.telemetry.emit(e);
     // Local response: the anomaly detector sees the same events; a finding is itself an event, and may pause the job.
-    if (!this.anomalies || !this.anomalyConfig) return;
+    const pauses: { job: string; reason: string }[] = [];
+    if (!this.anomalies || !this.anomalyConfig) return pauses;
     for (const e of events)
       for (const f of this.anomalies.observe(e)) {
         this.deps.telemetry.emit({
@@ -168,8 +186,9 @@ export class CallTelemetry {
           ErrorCode: 0,
           Severity: 4,
         });
-        if (this.anomalyConfig.pause_job) this.deps.jobs.setStatus(f.job, "paused", `anomaly ${f.kind}: ${f.detail}`);
+        if (this.anomalyConfig.pause_job) pauses.push({ job: f.job, reason: `anomaly ${f.kind}: ${f.detail}` });
       }
+    return pauses;
   }
 }
 

@@ -1,3 +1,4 @@
+import { ApprovalAlreadyUsed } from "../../state/contract.js";
 import type { CallFacts, ToolContext, ToolDef } from "../../tools/types.js";
 import type { Receipt } from "../../types/receipt.js";
 import { toGovernanceError } from "../codes.js";
@@ -43,7 +44,7 @@ export async function execute(
     if (!tool.effects.readOnly) {
       const prior = tool.capture ? await tool.capture(args, ctx) : undefined;
       ctx.prior = prior;
-      const written = writeIntent(record, tool, args, prior, env);
+      const written = await writeIntent(record, tool, args, prior, env);
       if (!written.ok)
         return written.error.code === "approval_invalid"
           ? { ...written, decision: { ...decision, effect: "BLOCK" } }
@@ -65,23 +66,20 @@ function constraintsOf(decision: Decision): Pick<ToolContext, "maxRows" | "times
   return out;
 }
 
-/** Thrown inside the intent transaction when the approval is already used: rolls the intent back. */
-class ApprovalAlreadyUsed extends Error {}
-
 /**
  * The intent of a write, in one transaction: the approval consumed (single use, also against other processes on the
  * same store), the real arguments and prior state stored for rollback, the intent receipt (redacted forms) appended.
  * Of concurrent identical approved writes exactly one gets an intent; the others are refused, and their receipts do
  * not cite the approval (`withoutApproval`), so the job's proof bundle shows one use.
  */
-function writeIntent(
+async function writeIntent(
   record: CallRecord,
   tool: ToolDef,
   args: Record<string, unknown>,
   prior: unknown,
   env: CallEnv,
-): StageResult<{ intent: Receipt }> {
-  const { approvals, rollbackState, receipts } = env.deps;
+): Promise<StageResult<{ intent: Receipt }>> {
+  const { receipts } = env.deps;
   const draft = draftReceipt(
     {
       ...record,
@@ -96,10 +94,9 @@ function writeIntent(
     env,
   );
   try {
-    const intent = receipts.append(draft, () => {
-      if (record.approvalId && !approvals.consume(record.approvalId, draft.receipt_id, new Date(env.now())))
-        throw new ApprovalAlreadyUsed();
-      rollbackState?.put(draft.receipt_id, args, prior);
+    const intent = await receipts.append(draft, {
+      ...(record.approvalId ? { consumeApproval: record.approvalId } : {}),
+      rollbackState: { args, prior },
     });
     return { ok: true, intent };
   } catch (e) {

@@ -23,11 +23,11 @@ export function withRefusal(record: CallRecord, r: Refusal): CallRecord {
  * Seal and emit, then answer: the receipt is written (fail closed), the events go out (fail closed when the policy
  * says so), and only then does the result — or the refusal — leave the server.
  */
-export function finishCall(record: CallRecord, env: CallEnv, telemetry: CallTelemetry): ToolCallResult {
-  const sealed = writeReceipt(record, env);
+export async function finishCall(record: CallRecord, env: CallEnv, telemetry: CallTelemetry): Promise<ToolCallResult> {
+  const sealed = await writeReceipt(record, env);
   if (!sealed.ok) return errorResult(sealed.error);
   const decision = recordDecision(record);
-  const emitted = telemetry.emit(
+  const emitted = await telemetry.emit(
     record,
     sealed.draft,
     { id: sealed.receipt.receipt_id, hash: env.deps.receipts.hashOf(sealed.receipt) },

@@ -1,3 +1,4 @@
+import type { AppendEffects } from "../../state/contract.js";
 import type { ToolDef } from "../../tools/types.js";
 import type { Receipt } from "../../types/receipt.js";
 import type { Decision } from "../decide.js";
@@ -55,20 +56,30 @@ export function sealOutput(
  * Stage 6b, seal the receipt: the record is chained and signed into the receipt log, and the job's usage counted.
  * Fails closed: without a persisted receipt no result leaves the server.
  */
-export function writeReceipt(record: CallRecord, env: CallEnv): StageResult<{ receipt: Receipt; draft: ReceiptDraft }> {
+export async function writeReceipt(
+  record: CallRecord,
+  env: CallEnv,
+): Promise<StageResult<{ receipt: Receipt; draft: ReceiptDraft }>> {
   const draft = draftReceipt(record, env);
   const claims = record.caller?.claims;
   // The job's usage counts in the same transaction as the receipt: one commit per call, and never one without the other.
-  const countUsage = () => {
-    if (!claims) return;
-    const ok = record.status === "ok";
-    const probed = ok && (record.request?.kql?.lineage?.predicates.length ?? 0) > 0;
-    env.deps.jobs.recordUsage(claims.job, ok ? (draft.outcome.rows ?? 0) : 0, env.now(), probed);
-    if (ok) for (const i of record.injections ?? []) env.deps.jobs.flag(claims.job, i, new Date(draft.time));
-  };
+  const ok = record.status === "ok";
+  const effects: AppendEffects = claims
+    ? {
+        usage: {
+          job: claims.job,
+          rows: ok ? (draft.outcome.rows ?? 0) : 0,
+          redactedPredicates: ok && (record.request?.kql?.lineage?.predicates.length ?? 0) > 0,
+          at: new Date(env.now()).toISOString(),
+        },
+        ...(ok && record.injections?.length
+          ? { flags: { job: claims.job, flags: [...record.injections], at: draft.time } }
+          : {}),
+      }
+    : {};
   let receipt: Receipt;
   try {
-    receipt = env.deps.receipts.append(draft, countUsage);
+    receipt = await env.deps.receipts.append(draft, effects);
   } catch (e) {
     return failed(
       new GovernanceError(

@@ -1,6 +1,7 @@
 import type { SigningKey } from "../../crypto/keys.js";
 import type { ReceiptStore } from "../../receipts/store.js";
 import type { SentinelBackend } from "../../sentinel/backend.js";
+import type { RollbackStateRows } from "../../state/contract.js";
 import type { TelemetrySink } from "../../telemetry/sink.js";
 import type { ToolDef } from "../../tools/types.js";
 import type { CstClaims } from "../../types/cst.js";
@@ -10,7 +11,6 @@ import type { GovernanceError } from "../errors.js";
 import type { JobStore } from "../jobs.js";
 import type { VerifiedPolicy } from "../policy.js";
 import type { Redactor } from "../redact.js";
-import type { RollbackStateStore } from "../rollback-state.js";
 import type { TrustStore } from "../trust.js";
 
 // The governed call is a sequence of stages (src/governance/pipeline.ts reads them top to bottom). Each stage returns
@@ -92,7 +92,7 @@ export interface GovernorDeps {
   /** Telemetry writes that failed under a fail-open policy, shared by every session of the server. */
   telemetryHealth?: TelemetryHealth;
   /** Real arguments and prior state of writes, for rollback (receipts keep only the redacted forms). */
-  rollbackState?: RollbackStateStore;
+  rollbackState?: RollbackStateRows;
 }
 
 /** What every stage may use: the dependencies, the clock and the policy's redactor. */

@@ -19,9 +19,9 @@ function gated(mode: "explicit" | "interactive"): Decision {
 }
 
 /** A pending approval for ARGS, decided by `signer` (an approver, or the client-assertion key). */
-function decided(h: Harness, signer: "approver" | "client" | "receipt") {
+async function decided(h: Harness, signer: "approver" | "client" | "receipt") {
   const c = h.caller();
-  const a = h.deps.approvals.request(
+  const a = await h.deps.approvals.request(
     {
       job: c.claims.job,
       agent: c.claims.sub,
@@ -36,7 +36,7 @@ function decided(h: Harness, signer: "approver" | "client" | "receipt") {
   );
   const key =
     signer === "approver" ? h.keys.approver : signer === "client" ? h.keys.clientAssertionSigner : h.keys.receiptSigner;
-  return h.deps.approvals.decide(a.approval_id, "approved", key, "ok", new Date(h.clock.now), {
+  return await h.deps.approvals.decide(a.approval_id, "approved", key, "ok", new Date(h.clock.now), {
     clientAsserted: signer !== "approver",
   });
 }
@@ -58,9 +58,9 @@ describe("stage: approval gate", () => {
     const h = await harness();
     const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("explicit"), h.env);
     expect(!r.ok && r.error.code).toBe("approval_required");
-    const pending = h.deps.approvals.get(!r.ok ? r.approvalId! : "")!;
+    const pending = (await h.deps.approvals.get(!r.ok ? r.approvalId! : ""))!;
     expect(pending.args_hash).toBe(jcsHash(ARGS));
-    h.deps.approvals.decide(pending.approval_id, "approved", h.keys.approver, "fine", new Date(h.clock.now));
+    await h.deps.approvals.decide(pending.approval_id, "approved", h.keys.approver, "fine", new Date(h.clock.now));
     const again = await approvalGate(h.caller(), "incidents.update", ARGS, gated("explicit"), h.env);
     expect(again.ok && again.approvalId).toBe(pending.approval_id);
     expect(again.ok && again.clientAsserted).toBeUndefined();
@@ -68,7 +68,7 @@ describe("stage: approval gate", () => {
 
   it("a client-asserted approval never satisfies a rule that requires a separate approver", async () => {
     const h = await harness();
-    const a = decided(h, "client");
+    const a = await decided(h, "client");
     const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("explicit"), h.env);
     expect(!r.ok && r.error.code).toBe("approval_invalid");
     expect(!r.ok && r.error.message).toContain("requires a separate approver");
@@ -77,7 +77,7 @@ describe("stage: approval gate", () => {
 
   it("an approval marked client-asserted but signed with another key (the receipt key) is refused", async () => {
     const h = await harness();
-    decided(h, "receipt");
+    await decided(h, "receipt");
     const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("interactive"), h.env);
     expect(!r.ok && r.error.message).toContain("client-assertion key");
   });
@@ -85,7 +85,7 @@ describe("stage: approval gate", () => {
   it("an approver's key cannot pose as a client assertion, nor a client-assertion key as an approver", async () => {
     const h = await harness();
     const rule = { name: "updates", mode: "interactive" as const, approvers: [] };
-    const viaClient = decided(h, "client");
+    const viaClient = await decided(h, "client");
     expect(verifyApproval({ ...viaClient, client_asserted: undefined }, h.keys.trust, rule)).toMatch(/approver/);
   });
 
@@ -98,7 +98,7 @@ describe("stage: approval gate", () => {
     });
     expect(asked).toHaveLength(1);
     expect(r.ok && r.clientAsserted).toBe(true);
-    const a = h.deps.approvals.get(r.ok ? r.approvalId! : "")!;
+    const a = (await h.deps.approvals.get(r.ok ? r.approvalId! : ""))!;
     expect(a.client_asserted).toBe(true);
     expect(a.signature?.keyid).toBe(h.keys.clientAssertionSigner.keyid);
     expect(a.approver).not.toBe(h.keys.approver.keyid);
@@ -111,7 +111,7 @@ describe("stage: approval gate", () => {
     const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("interactive"), h.env, yes, (e) => {
       published.push(e);
     });
-    const a = h.deps.approvals.get(r.ok ? r.approvalId! : "")!;
+    const a = (await h.deps.approvals.get(r.ok ? r.approvalId! : ""))!;
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
       EventType: "ApprovalDecision",
@@ -125,7 +125,7 @@ describe("stage: approval gate", () => {
       throw new Error("sink is full");
     });
     expect(!refused.ok && refused.error.code).toBe("telemetry_failed");
-    expect(h2.deps.approvals.get(!refused.ok ? refused.approvalId! : "")?.decision).toBe("pending");
+    expect((await h2.deps.approvals.get(!refused.ok ? refused.approvalId! : ""))?.decision).toBe("pending");
   });
 
   it("explicit rule: the MCP client is never asked, even when it could answer", async () => {

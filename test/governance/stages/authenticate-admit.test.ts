@@ -36,27 +36,27 @@ describe("stage: admit", () => {
   const deps = (h: Awaited<ReturnType<typeof harness>>) => ({
     jobs: h.deps.jobs,
     now: () => h.clock.now,
-    recordToken: () => undefined,
+    recordToken: async () => undefined,
   });
 
   it("refuses an unknown tool, and unknown or wrong fields naming each field", async () => {
     const h = await harness();
-    const unknown = admit("sentinel_nope", {}, h.caller(), deps(h));
+    const unknown = await admit("sentinel_nope", {}, h.caller(), deps(h));
     expect(!unknown.ok && unknown.error.code).toBe("unknown_tool");
-    const extra = admit("sentinel_incidents_get", { incidentId: "inc-1", sneaky: 1 }, h.caller(), deps(h));
+    const extra = await admit("sentinel_incidents_get", { incidentId: "inc-1", sneaky: 1 }, h.caller(), deps(h));
     expect(!extra.ok && extra.error.code).toBe("invalid_arguments");
     expect(!extra.ok && extra.error.message).toContain('"sneaky"');
-    const wrong = admit("sentinel_incidents_get", { incidentId: 7 }, h.caller(), deps(h));
+    const wrong = await admit("sentinel_incidents_get", { incidentId: 7 }, h.caller(), deps(h));
     expect(!wrong.ok && wrong.error.message).toContain("incidentId");
   });
 
   it("returns the parsed arguments for an active job and refuses a paused one", async () => {
     const h = await harness();
-    const ok = admit("sentinel_incidents_get", { incidentId: "inc-1" }, h.caller(), deps(h));
+    const ok = await admit("sentinel_incidents_get", { incidentId: "inc-1" }, h.caller(), deps(h));
     expect(ok.ok && ok.tool.op).toBe("incidents.get");
     expect(ok.ok && ok.args).toEqual({ incidentId: "inc-1" });
     h.deps.jobs.setStatus("job-1", "paused", "SOC said so");
-    const paused = admit("sentinel_incidents_get", { incidentId: "inc-1" }, h.caller(), deps(h));
+    const paused = await admit("sentinel_incidents_get", { incidentId: "inc-1" }, h.caller(), deps(h));
     expect(!paused.ok && paused.error.code).toBe("job_paused");
     expect(!paused.ok && paused.error.message).toContain("SOC said so");
   });

@@ -17,7 +17,7 @@ describe("closed codes", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ALL), async (code) => {
         h.sink.events = [];
-        const result = gov.refuse(
+        const result = await gov.refuse(
           { op: "incidents.get", tool: "sentinel_incidents_get", args: {}, meta: {}, started: 0, caller: h.caller() },
           refused(new GovernanceError(code, `refused: ${code}`)),
         );
@@ -25,7 +25,7 @@ describe("closed codes", () => {
           "gsmcp/refusal"
         ];
         expect(refusal.error.code).toBe(code);
-        expect(h.deps.receipts.get(refusal.receipt_id)?.outcome.error?.code).toBe(code);
+        expect((await h.deps.receipts.get(refusal.receipt_id))?.outcome.error?.code).toBe(code);
         const inv = h.sink.events.find((e) => e.EventType === "ToolInvocation")!;
         expect(inv.ErrorCode).toBe(CODES[code].errorCode);
         expect(inv.ToolResult).toBe(`refused:${code}`);
@@ -78,7 +78,7 @@ describe("stage: emit", () => {
     const h = await harness();
     h.sink.fail = true;
     const t = new CallTelemetry(h.deps, { failures: 0 });
-    const r = finishCall(record(h), h.env, t);
+    const r = await finishCall(record(h), h.env, t);
     expect(r.isError).toBeUndefined();
     expect(t.health.failures).toBe(1);
     expect(t.health.lastError).toBe("sink down");
@@ -87,9 +87,9 @@ describe("stage: emit", () => {
   it("fail-closed: a sink failure refuses the call with telemetry_failed (the receipt is written)", async () => {
     const h = await harness({ ...(await harness()).policy.wpc, telemetry: { fail_closed: true } } as never);
     h.sink.fail = true;
-    const r = finishCall(record(h), h.env, new CallTelemetry(h.deps, { failures: 0 }));
+    const r = await finishCall(record(h), h.env, new CallTelemetry(h.deps, { failures: 0 }));
     expect(r.isError).toBe(true);
     expect(r.content[0]?.text).toMatch(/^telemetry_failed/);
-    expect(h.deps.receipts.all()).toHaveLength(1);
+    expect(await h.deps.receipts.all()).toHaveLength(1);
   });
 });

@@ -30,7 +30,7 @@ describe("stage: execute", () => {
     const r = await execute(input(h, "incidents.get", { incidentId: "inc-1" }), h.env);
     expect(r.ok && (r.output.incident as { id: string }).id).toBe("inc-1");
     expect(r.ok && r.intent).toBeUndefined();
-    expect(h.deps.receipts.all().length).toBe(0);
+    expect((await h.deps.receipts.all()).length).toBe(0);
   });
 
   it("a write persists its intent receipt and real prior state before the backend changes anything", async () => {
@@ -40,8 +40,8 @@ describe("stage: execute", () => {
     const update = backend.updateIncident.bind(backend);
     h.deps.backend = async () =>
       Object.assign(Object.create(backend), {
-        updateIncident: (...a: Parameters<typeof update>) => {
-          receiptsWhenWritten = h.deps.receipts.all().length;
+        updateIncident: async (...a: Parameters<typeof update>) => {
+          receiptsWhenWritten = (await h.deps.receipts.all()).length;
           return update(...a);
         },
       });
@@ -50,17 +50,20 @@ describe("stage: execute", () => {
     expect(receiptsWhenWritten).toBe(1);
     const intent = r.ok ? r.intent! : undefined;
     expect(intent?.phase).toBe("intent");
-    expect(h.deps.rollbackState?.get(intent!.receipt_id)?.prior).toMatchObject({ id: "inc-1", severity: "Medium" });
+    expect((await h.deps.rollbackState?.get(intent!.receipt_id))?.prior).toMatchObject({
+      id: "inc-1",
+      severity: "Medium",
+    });
   });
 
   it("an approval already consumed refuses the write before any intent, without citing it, and nothing changes", async () => {
     const h = await harness();
-    const a = h.deps.approvals.request(
+    const a = await h.deps.approvals.request(
       { job: "job-1", op: "incidents.update", args_hash: "sha256:x", policy_hash: h.policy.hash, rule: "updates" },
       600,
       new Date(h.clock.now),
     );
-    h.deps.approvals.consume(a.approval_id, "earlier", new Date(h.clock.now));
+    await h.deps.approvals.consume(a.approval_id, "earlier", new Date(h.clock.now));
     const r = await execute(
       input(h, "incidents.update", { incidentId: "inc-1", severity: "High" }, { approvalId: a.approval_id }),
       h.env,
@@ -68,8 +71,8 @@ describe("stage: execute", () => {
     expect(!r.ok && r.error.code).toBe("approval_invalid");
     expect(!r.ok && r.intentReceiptId).toBeUndefined();
     expect(!r.ok && r.withoutApproval).toBe(true);
-    expect(h.deps.receipts.all()).toHaveLength(0);
-    expect(h.deps.rollbackState?.get("any")).toBeUndefined();
+    expect(await h.deps.receipts.all()).toHaveLength(0);
+    expect(await h.deps.rollbackState?.get("any")).toBeUndefined();
     expect(h.sentinel.incidents.get("inc-1")?.severity).toBe("Medium");
   });
 
@@ -125,7 +128,7 @@ describe("stage: seal", () => {
     h.deps.receipts.append = () => {
       throw new Error("disk full");
     };
-    const r = writeReceipt({ op: "x", tool: "x", args: {}, meta: {}, started: 0, status: "ok" }, h.env);
+    const r = await writeReceipt({ op: "x", tool: "x", args: {}, meta: {}, started: 0, status: "ok" }, h.env);
     expect(!r.ok && [r.error.code, r.unsealed]).toEqual(["receipt_persist_failed", true]);
   });
 });
@@ -140,13 +143,13 @@ describe("stage: execute — identical approved writes racing", () => {
       const approvalId = (first._meta as { "gsmcp/refusal": { error: { details: { approval_id: string } } } })[
         "gsmcp/refusal"
       ].error.details.approval_id;
-      h.deps.approvals.decide(approvalId, "approved", h.keys.approver, "ok", new Date(h.clock.now));
+      await h.deps.approvals.decide(approvalId, "approved", h.keys.approver, "ok", new Date(h.clock.now));
       const updates = () => h.sentinel.calls.filter((c) => c === "updateIncident").length;
       const before = updates();
       const results = await Promise.all(Array.from({ length: 16 }, () => gov.call("sentinel_incidents_update", args)));
       expect(results.filter((r) => !r.isError)).toHaveLength(1);
       expect(updates() - before).toBe(1);
-      const citing = h.deps.receipts.all().filter((r) => r.approval_id === approvalId);
+      const citing = (await h.deps.receipts.all()).filter((r) => r.approval_id === approvalId);
       // The request's own refusal (approval_required), then one intent and its outcome cite the approval; every
       // loser's refusal stands alone.
       expect(citing.map((r) => `${r.phase}:${r.outcome.status}`).sort()).toEqual([

@@ -7,12 +7,11 @@ import { JobStore } from "../../../src/governance/jobs.js";
 import { Governor } from "../../../src/governance/pipeline.js";
 import { policyHash, signPolicy, type VerifiedPolicy } from "../../../src/governance/policy.js";
 import { Redactor } from "../../../src/governance/redact.js";
-import { RollbackStateStore } from "../../../src/governance/rollback-state.js";
 import type { CallEnv, Caller, GovernorDeps } from "../../../src/governance/stages/types.js";
 import { issueToken } from "../../../src/governance/token.js";
 import { ReceiptStore } from "../../../src/receipts/store.js";
 import type { IncidentSummary, SentinelBackend } from "../../../src/sentinel/backend.js";
-import { openStateDb } from "../../../src/state/db.js";
+import { openSqliteStore } from "../../../src/state/sqlite-store.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../../../src/telemetry/sink.js";
 import { KNOWN_OPS } from "../../../src/tools/registry.js";
 import type { CstClaims } from "../../../src/types/cst.js";
@@ -99,7 +98,8 @@ export async function harness(
   opts: { backendDown?: boolean } = {},
 ): Promise<Harness> {
   const keys = makeKeys();
-  const db = openStateDb(join(mkdtempSync(join(tmpdir(), "gsmcp-stage-")), "state.db"));
+  const state = openSqliteStore(join(mkdtempSync(join(tmpdir(), "gsmcp-stage-")), "state.db"));
+  const _db = state.db;
   const envelope = signPolicy(wpc, [keys.policySigner]);
   const policy: VerifiedPolicy = { wpc, hash: policyHash(wpc), envelope, signerKeyIds: [keys.policySigner.keyid] };
   const sentinel = new MemorySentinel();
@@ -118,10 +118,10 @@ export async function harness(
     trust: keys.trust,
     policy,
     token: "",
-    receipts: new ReceiptStore(db, keys.receiptSigner),
+    receipts: new ReceiptStore(state.receipts, keys.receiptSigner),
     telemetry: sink,
-    jobs: new JobStore(db),
-    approvals: new ApprovalStore(db),
+    jobs: new JobStore(state.jobs),
+    approvals: new ApprovalStore(state.approvals),
     clientAssertionSigner: keys.clientAssertionSigner,
     backend: async () => {
       if (opts.backendDown) throw new Error("connect ECONNREFUSED 127.0.0.1:443");
@@ -130,7 +130,7 @@ export async function harness(
     analyzeKql,
     workspaceName: "ws",
     now: () => clock.now,
-    rollbackState: new RollbackStateStore(db),
+    rollbackState: state.rollbackState,
   };
   const env: CallEnv = { deps, now: () => clock.now, redactor: new Redactor(wpc.redaction) };
   const token = (c: Partial<{ job: string; scope: string[]; ttl: number }> = {}) =>
