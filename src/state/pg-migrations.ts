@@ -78,6 +78,37 @@ export const PG_MIGRATIONS: readonly string[] = [
      args text NOT NULL,
      prior_state text
    );`,
+  // The append's first step in one round trip: take the append lock, then read the job's previous seq. A VOLATILE
+  // plpgsql function runs each statement with a new snapshot (READ COMMITTED), so the second read sees what the
+  // previous holder of the lock committed.
+  `CREATE FUNCTION gsmcp_lock_head(p_job text, OUT head_seq bigint, OUT head_hash text, OUT job_prev bigint)
+   LANGUAGE plpgsql VOLATILE AS $$
+   BEGIN
+     SELECT h.seq, h.hash INTO head_seq, head_hash FROM log_head h WHERE h.id FOR UPDATE;
+     SELECT max(r.seq) INTO job_prev FROM receipts r WHERE r.job = p_job;
+   END
+   $$;
+   -- A call slot taken against the job's limits in one statement: the job's row lock serialises reservations across
+   -- processes; the window is counted after it is held.
+   CREATE FUNCTION gsmcp_reserve_call(p_job text, p_at text, p_at_ms bigint, p_max_calls bigint, p_per_minute bigint,
+     OUT out_ok boolean, OUT out_limit text, OUT out_calls bigint, OUT out_last_minute bigint)
+   LANGUAGE plpgsql VOLATILE AS $$
+   BEGIN
+     SELECT j.calls INTO out_calls FROM jobs j WHERE j.job = p_job FOR UPDATE;
+     out_calls := coalesce(out_calls, 0);
+     SELECT count(*) INTO out_last_minute FROM job_calls c WHERE c.job = p_job AND c.at_ms > p_at_ms - 60000;
+     IF p_max_calls IS NOT NULL AND out_calls >= p_max_calls THEN
+       out_ok := false; out_limit := 'max_calls'; RETURN;
+     END IF;
+     IF p_per_minute IS NOT NULL AND out_last_minute >= p_per_minute THEN
+       out_ok := false; out_limit := 'calls_per_minute'; RETURN;
+     END IF;
+     UPDATE jobs j SET calls = j.calls + 1, last_seen = p_at WHERE j.job = p_job;
+     INSERT INTO job_calls (job, at_ms) VALUES (p_job, p_at_ms);
+     DELETE FROM job_calls c WHERE c.job = p_job AND c.at_ms < p_at_ms - 120000;
+     out_ok := true; out_calls := out_calls + 1; out_last_minute := out_last_minute + 1;
+   END
+   $$;`,
 ];
 
 /** The schema version this code writes and reads. */

@@ -15,6 +15,7 @@ import type { Receipt } from "../types/receipt.js";
 import {
   type AppendEffects,
   ApprovalAlreadyUsed,
+  type CallReservation,
   type JobRecord,
   type JobStatus,
   type LogHead,
@@ -268,6 +269,69 @@ async function withClient<T>(
   }
 }
 
+/**
+ * The append's writes as one statement (data-modifying CTEs all run, in one round trip while the append lock is
+ * held): the receipt, the new head, and the effects present. Named per combination of effects (prepared once per
+ * connection).
+ */
+function writeStatement(
+  r: Receipt,
+  hash: string,
+  effects: AppendEffects,
+): { name: string; text: string; values: unknown[] } {
+  const values: unknown[] = [
+    r.seq,
+    r.receipt_id,
+    r.job,
+    hash,
+    r.phase,
+    r.intent_receipt_id ?? null,
+    r.policy_hash,
+    JSON.stringify(r),
+  ];
+  const $ = (v: unknown) => `$${values.push(v)}`;
+  const ctes = [
+    `ins AS (INSERT INTO receipts (seq, receipt_id, job, hash, phase, intent_receipt_id, policy_hash, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8))`,
+  ];
+  let name = "gsmcp_write";
+  if (effects.usage) {
+    const u = effects.usage;
+    const job = $(u.job);
+    ctes.push(
+      `usage AS (UPDATE jobs SET calls = calls + ${u.reserved ? 0 : 1}, rows = rows + ${$(u.rows)},
+         redacted_predicate_queries = redacted_predicate_queries + ${$(u.redactedPredicates ? 1 : 0)},
+         last_seen = ${$(u.at)} WHERE job = ${job})`,
+    );
+    name += "_u";
+    // A reserved call took its slot (and its place in the window) with reserveCall.
+    if (!u.reserved) {
+      const at = $(Date.parse(u.at));
+      ctes.push(
+        `win AS (INSERT INTO job_calls (job, at_ms) VALUES (${job}, ${at}))`,
+        `pruned AS (DELETE FROM job_calls WHERE job = ${job} AND at_ms < ${at}::bigint - 120000)`,
+      );
+      name += "c";
+    }
+  }
+  if (effects.flags?.flags.length) {
+    const f = effects.flags;
+    ctes.push(
+      `flagged AS (INSERT INTO job_flags (job, flag, time) SELECT ${$(f.job)}, f, ${$(f.at)} FROM unnest(${$(f.flags)}::text[]) AS f)`,
+    );
+    name += "_f";
+  }
+  if (effects.rollbackState) {
+    const { args, prior } = effects.rollbackState;
+    ctes.push(
+      `rb AS (INSERT INTO rollback_state (receipt_id, args, prior_state) VALUES ($2, ${$(JSON.stringify(args))}, ${$(prior === undefined ? null : JSON.stringify(prior))})
+         ON CONFLICT (receipt_id) DO UPDATE SET args = excluded.args, prior_state = excluded.prior_state)`,
+    );
+    name += "_r";
+  }
+  return { name, text: `WITH ${ctes.join(",\n")}\nUPDATE log_head SET seq = $1, hash = $4 WHERE id`, values };
+}
+
 export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
   const { pool, t, fail } = connect(opts);
 
@@ -352,71 +416,25 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
         });
         if (r.rowCount !== 1) throw new ApprovalAlreadyUsed(effects.consumeApproval);
       }
-      // The append lock: every process's appends queue on this row. Read the job's previous seq only after holding it
-      // (READ COMMITTED: a later statement sees what the previous holder committed).
+      // The append lock: every process's appends queue on this row. The job's previous seq is read after it is
+      // held (gsmcp_lock_head: a second statement, so it sees what the previous holder committed).
       const head = (
-        await c.query<{ seq: string; hash: string }>({
-          name: "gsmcp_head_lock",
-          text: "SELECT seq, hash FROM log_head WHERE id FOR UPDATE",
-        })
-      ).rows[0];
-      if (!head) throw new Error("log_head is missing its row: the store's schema is damaged");
-      const jobPrev = (
-        await c.query<{ seq: string | null }>({
-          name: "gsmcp_job_prev",
-          text: "SELECT max(seq) AS seq FROM receipts WHERE job = $1",
+        await c.query<{ head_seq: string | null; head_hash: string | null; job_prev: string | null }>({
+          name: "gsmcp_lock_head",
+          text: "SELECT head_seq, head_hash, job_prev FROM gsmcp_lock_head($1)",
           values: [draft.job],
         })
-      ).rows[0]?.seq;
-      const sealed = seal(draft, { seq: Number(head.seq), hash: head.hash }, jobPrev == null ? 0 : Number(jobPrev));
-      const r = sealed.receipt;
-      await c.query({
-        name: "gsmcp_append",
-        text: `WITH ins AS (
-                 INSERT INTO receipts (seq, receipt_id, job, hash, phase, intent_receipt_id, policy_hash, body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
-               UPDATE log_head SET seq = $1, hash = $4 WHERE id`,
-        values: [
-          r.seq,
-          r.receipt_id,
-          r.job,
-          sealed.hash,
-          r.phase,
-          r.intent_receipt_id ?? null,
-          r.policy_hash,
-          JSON.stringify(r),
-        ],
-      });
-      if (effects.usage) {
-        const u = effects.usage;
-        const atMs = Date.parse(u.at);
-        await c.query({
-          name: "gsmcp_usage",
-          text: `WITH upd AS (
-                   UPDATE jobs SET calls = calls + 1, rows = rows + $2,
-                     redacted_predicate_queries = redacted_predicate_queries + $3, last_seen = $4
-                   WHERE job = $1),
-                 win AS (INSERT INTO job_calls (job, at_ms) VALUES ($1, $5))
-               DELETE FROM job_calls WHERE job = $1 AND at_ms < $5 - 300000`,
-          values: [u.job, u.rows, u.redactedPredicates ? 1 : 0, u.at, atMs],
-        });
-      }
-      if (effects.flags?.flags.length) {
-        await c.query({
-          name: "gsmcp_flags",
-          text: "INSERT INTO job_flags (job, flag, time) SELECT $1, f, $3 FROM unnest($2::text[]) AS f",
-          values: [effects.flags.job, effects.flags.flags, effects.flags.at],
-        });
-      }
-      if (effects.rollbackState) {
-        const { args, prior } = effects.rollbackState;
-        await c.query({
-          name: "gsmcp_rollback_put",
-          text: `INSERT INTO rollback_state (receipt_id, args, prior_state) VALUES ($1, $2, $3)
-                 ON CONFLICT (receipt_id) DO UPDATE SET args = excluded.args, prior_state = excluded.prior_state`,
-          values: [r.receipt_id, JSON.stringify(args), prior === undefined ? null : JSON.stringify(prior)],
-        });
-      }
+      ).rows[0];
+      if (head?.head_seq == null || head.head_hash == null)
+        throw new Error("log_head is missing its row: the store's schema is damaged");
+      const sealed = seal(
+        draft,
+        { seq: Number(head.head_seq), hash: head.head_hash },
+        head.job_prev == null ? 0 : Number(head.job_prev),
+      );
+      // Everything else in one statement: the receipt, the new head and the effects.
+      const { name, text, values } = writeStatement(sealed.receipt, sealed.hash, effects);
+      await c.query({ name, text, values });
       return sealed;
     });
   }
@@ -570,6 +588,23 @@ export async function openPgStore(opts: PgStoreOptions): Promise<StateStore> {
           [job, atMs - 60_000],
         );
         return Number(row?.n ?? 0);
+      },
+      async reserveCall(job, at, limits): Promise<CallReservation> {
+        const [row] = await q<{
+          out_ok: boolean;
+          out_limit: string | null;
+          out_calls: string;
+          out_last_minute: string;
+        }>(
+          "gsmcp_reserve_call",
+          "SELECT out_ok, out_limit, out_calls, out_last_minute FROM gsmcp_reserve_call($1, $2, $3, $4, $5)",
+          [job, at, Date.parse(at), limits.maxCalls ?? null, limits.perMinute ?? null],
+        );
+        const calls = Number(row!.out_calls);
+        const lastMinute = Number(row!.out_last_minute);
+        return row!.out_ok
+          ? { ok: true, calls, lastMinute }
+          : { ok: false, limit: row!.out_limit as "max_calls" | "calls_per_minute", calls, lastMinute };
       },
       async setStatus(job, status, reason) {
         try {

@@ -260,6 +260,39 @@ function conformance(kind: Kind): void {
     await expectOneChain(stores[0]!, 4 * per + 4 * Math.ceil(per / 10));
   });
 
+  it("reserves call slots atomically across instances: exactly the limit, then refusals with the numbers", async () => {
+    const stores = await instances(4);
+    for (const [job, limits, granted, limit] of [
+      ["job-max", { maxCalls: 10, perMinute: 1000 }, 10, "max_calls"],
+      ["job-rate", { maxCalls: 1000, perMinute: 7 }, 7, "calls_per_minute"],
+    ] as const) {
+      await stores[0]!.jobs.touch(job, "agent-1", "sha256:policy-a", iso(T0));
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => stores[i % 4]!.jobs.reserveCall(job, iso(T0 + i), limits)),
+      );
+      const ok = results.filter((r) => r.ok);
+      expect(ok).toHaveLength(granted);
+      expect(ok.map((r) => (job === "job-max" ? r.calls : r.lastMinute)).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: granted }, (_, i) => i + 1),
+      );
+      for (const r of results.filter((x) => !x.ok)) expect(r).toMatchObject({ ok: false, limit });
+      expect((await stores[1]!.jobs.get(job))!.calls).toBe(granted);
+      expect(await stores[2]!.jobs.callsLastMinute(job, T0 + 100)).toBe(granted);
+      // A reserved call's receipt counts its rows, not a second call.
+      await stores[3]!.receipts.append(draft(job), seal, {
+        usage: { job, rows: 5, redactedPredicates: false, at: iso(T0 + 50), reserved: true },
+      });
+      expect(await stores[0]!.jobs.get(job)).toMatchObject({ calls: granted, rows: 5 });
+      expect(await stores[2]!.jobs.callsLastMinute(job, T0 + 100)).toBe(granted);
+    }
+    // The window moves on: a minute later the rate limit has room again.
+    expect(await stores[0]!.jobs.reserveCall("job-rate", iso(T0 + 61_000), { perMinute: 7 })).toEqual({
+      ok: true,
+      calls: 8,
+      lastMinute: 1,
+    });
+  });
+
   it("stores a decision only while the approval is pending: of two deciders one wins", async () => {
     const stores = await instances(2);
     for (let round = 0; round < 5; round++) {
@@ -513,7 +546,8 @@ async function script(s: StateStore, seed: number, steps: number): Promise<unkno
         const over: Partial<UnsealedReceipt> = { receipt_id: id, time: at, phase, policy_hash: r.pick(policies) };
         if (phase === "outcome" && intents.length) over.intent_receipt_id = r.pick(intents);
         const effects: AppendEffects = {};
-        if (r.next() < 0.6) effects.usage = { job, rows: r.int(50), redactedPredicates: r.next() < 0.3, at };
+        if (r.next() < 0.6)
+          effects.usage = { job, rows: r.int(50), redactedPredicates: r.next() < 0.3, at, reserved: r.next() < 0.3 };
         if (r.next() < 0.2) effects.flags = { job, flags: [r.pick(["suspicious_content", "budget_near"])], at };
         if (r.next() < 0.3 && approvals.length) effects.consumeApproval = r.pick(approvals).approval_id;
         if (r.next() < 0.2) effects.rollbackState = { args: { step }, prior: r.next() < 0.5 ? { step } : undefined };
@@ -549,6 +583,11 @@ async function script(s: StateStore, seed: number, steps: number): Promise<unkno
         break;
       case 7:
         await record("flag", () => s.jobs.flag(job, r.pick(["a", "b", "c"]), at));
+        break;
+      case 10:
+        await record("reserve", () =>
+          s.jobs.reserveCall(job, at, { maxCalls: r.pick([undefined, 5, 40]), perMinute: r.pick([undefined, 2, 6]) }),
+        );
         break;
       case 8:
         await record("status", () => s.jobs.setStatus(job, r.pick(["active", "paused", "completed"] as const), "why"));
