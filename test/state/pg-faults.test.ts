@@ -290,11 +290,11 @@ describePg("PostgreSQL store: logins, schema, locks", pgdb, (db) => {
       const exhausted = await rejection(s.receipts.head());
       expect(exhausted.error).toBeInstanceOf(StoreUnavailable);
       expect(exhausted.error.message).toMatch(/unavailable: connection timed out$/);
-      expect(exhausted.ms).toBeLessThan(1500);
+      expect(exhausted.ms).toBeLessThan(3000); // 500 ms connection timeout, on a loaded machine
       const { error, ms } = await locked;
       expect(error).toBeInstanceOf(StoreUnavailable);
       expect(error.message).toMatch(/timed out waiting for a lock|statement timed out/);
-      expect(ms).toBeLessThan(2500);
+      expect(ms).toBeLessThan(4000); // 800 ms lock/statement timeout
       await holder.query("ROLLBACK");
       expect(await s.receipts.get(d.receipt_id)).toBeUndefined();
       expect((await s.jobs.get("job-lock"))?.calls).toBe(1);
