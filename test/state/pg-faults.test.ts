@@ -12,7 +12,7 @@ import { generateSigningKey } from "../../src/crypto/keys.js";
 import { receiptHash, signReceipt } from "../../src/receipts/receipt.js";
 import { verifyChain } from "../../src/receipts/verify-chain.js";
 import { type SealReceipt, type StateStore, StoreUnavailable, type UnsealedReceipt } from "../../src/state/contract.js";
-import { PG_SCHEMA_VERSION } from "../../src/state/pg-migrations.js";
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from "../../src/state/pg-migrations.js";
 import {
   ENTRA_PG_SCOPE,
   migratePgStore,
@@ -247,6 +247,41 @@ describePg("PostgreSQL store: logins, schema, locks", pgdb, (db) => {
     const s = await openPgStore({ url });
     expect(await s.schemaVersion()).toBe(PG_SCHEMA_VERSION);
     await s.close();
+  });
+
+  it("a store at an older version is migrated step by step, keeping its log", async () => {
+    const url = await freshPgDatabase(db);
+    // Version 1 as an older gsmcp left it, with a receipt in it.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(
+        "CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      await c.query(PG_MIGRATIONS[0]!);
+      await c.query("INSERT INTO schema_version (version) VALUES (1)");
+      const r = seal(draft("job-old"), { seq: 0, hash: `sha256:${"0".repeat(64)}` }, 0);
+      await c.query(
+        "INSERT INTO receipts (seq, receipt_id, job, hash, phase, policy_hash, body) VALUES (1, $1, $2, $3, 'single', $4, $5)",
+        [r.receipt.receipt_id, r.receipt.job, r.hash, r.receipt.policy_hash, JSON.stringify(r.receipt)],
+      );
+      await c.query("UPDATE log_head SET seq = 1, hash = $1", [r.hash]);
+    } finally {
+      await c.end();
+    }
+    const { error } = await rejection(openPgStore({ url }));
+    expect(error.message).toBe(
+      `the store's schema is version 1, this gsmcp needs ${PG_SCHEMA_VERSION}: run gsmcp store migrate`,
+    );
+    expect(await migratePgStore({ url })).toEqual({ from: 1, to: PG_SCHEMA_VERSION, where: parsePgUrl(url).where });
+    const s = await openPgStore({ url });
+    try {
+      await s.receipts.append(draft("job-old"), seal);
+      const chain = await chainOf(s);
+      expect(chain.map((r) => r.job_prev_seq)).toEqual([0, 1]);
+    } finally {
+      await s.close();
+    }
   });
 
   it("a schema newer than the code refuses: upgrade gsmcp", async () => {
