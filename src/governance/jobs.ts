@@ -1,4 +1,4 @@
-import type { JobRecord, JobRows, JobStatus, StoredToken } from "../state/contract.js";
+import type { CallLimits, CallReservation, JobRecord, JobRows, JobStatus, StoredToken } from "../state/contract.js";
 import { tokenAtRest } from "../state/db.js";
 
 export type { JobRecord, JobStatus, StoredToken };
@@ -26,6 +26,11 @@ export class JobStore {
   /** Calls of the job in the last 60 s, across every process on the store. */
   callsLastMinute(job: string, nowMs: number): Promise<number> {
     return this.rows.callsLastMinute(job, nowMs);
+  }
+
+  /** Takes one call slot against the job's call budgets, atomically across processes (see JobRows.reserveCall). */
+  reserveCall(job: string, now: Date, limits: CallLimits): Promise<CallReservation> {
+    return this.rows.reserveCall(job, now.toISOString(), limits);
   }
 
   setStatus(job: string, status: JobStatus, reason: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import { CallTelemetry } from "./stages/emit.js";
 import { execute } from "./stages/execute.js";
 import { finishCall, withRefusal } from "./stages/finish.js";
 import { blockDecision } from "./stages/receipt-draft.js";
+import { reserveCall } from "./stages/reserve.js";
 import { errorResult } from "./stages/result.js";
 import { sealOutput } from "./stages/seal.js";
 import type { CallEnv, Caller, CallMeta, CallRecord, GovernorDeps, Refusal, ToolCallResult } from "./stages/types.js";
@@ -110,6 +111,10 @@ export class Governor {
     if (!decided.ok) return this.refuse(record, decided);
     const { decision, request, facts } = decided;
     Object.assign(record, { decision, request });
+
+    const reserved = await reserveCall(caller, request, this.env);
+    if (!reserved.ok) return this.refuse(record, reserved);
+    record.reservedCall = true;
 
     const gate = await approvalGate(caller, tool.op, admitted.args, decision, this.env, this.elicit, (e) =>
       this.telemetry.publish(e),

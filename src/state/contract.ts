@@ -33,8 +33,11 @@ export interface AppendEffects {
    * committed and append throws ApprovalAlreadyUsed.
    */
   consumeApproval?: string;
-  /** Counts the call against its job's budgets (calls + 1, rows, calls-per-minute window, predicate probes). */
-  usage?: { job: string; rows: number; redactedPredicates: boolean; at: string };
+  /**
+   * Counts the call against its job's budgets: rows and predicate probes always; calls + 1 and the calls-per-minute
+   * window unless `reserved` (the call already took its slot with reserveCall).
+   */
+  usage?: { job: string; rows: number; redactedPredicates: boolean; at: string; reserved?: boolean };
   /** Flags set on the job (e.g. suspicious_content) at the receipt's time. */
   flags?: { job: string; flags: string[]; at: string };
   /** The write's real arguments and prior state, kept for rollback under the receipt's id (never in the receipt). */
@@ -73,7 +76,7 @@ export interface ReceiptRows {
   followUps(intentReceiptId: string): Promise<Receipt[]>;
   /** Intent receipts with no receipt naming them as intent: the process stopped between the two phases. */
   danglingIntents(): Promise<Receipt[]>;
-  /** Distinct policy hashes the job's receipts name. */
+  /** Distinct policy hashes the job's receipts name, without "-" (no policy); order unspecified. */
   policyHashesOfJob(job: string): Promise<string[]>;
 }
 
@@ -129,6 +132,13 @@ export interface JobRows {
   touch(job: string, agent: string, policyHash: string, at: string): Promise<JobRecord>;
   /** Calls counted for the job in the 60 s before `atMs` (every process's calls). */
   callsLastMinute(job: string, atMs: number): Promise<number>;
+  /**
+   * Takes one call slot atomically against the job's limits (across processes): counts the call (calls + 1, the
+   * calls-per-minute window) only when calls < maxCalls and the last minute's calls < perMinute. Otherwise nothing is
+   * counted and the numbers that refused it are returned. The job must exist (touch): an unknown job has no row to
+   * count on, and PostgreSQL has none to lock.
+   */
+  reserveCall(job: string, at: string, limits: CallLimits): Promise<CallReservation>;
   setStatus(job: string, status: JobStatus, reason: string): Promise<boolean>;
   /** Keeps a token's hash, header and claims once (never the JWS). */
   recordToken(
@@ -138,6 +148,15 @@ export interface JobRows {
   flag(job: string, flag: string, at: string): Promise<void>;
   flags(job: string): Promise<string[]>;
 }
+
+export interface CallLimits {
+  maxCalls?: number;
+  perMinute?: number;
+}
+
+export type CallReservation =
+  | { ok: true; calls: number; lastMinute: number }
+  | { ok: false; limit: "max_calls" | "calls_per_minute"; calls: number; lastMinute: number };
 
 export interface RollbackStateRows {
   get(receiptId: string): Promise<{ args: Record<string, unknown>; prior: unknown } | undefined>;

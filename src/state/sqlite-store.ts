@@ -4,6 +4,8 @@ import {
   type AppendEffects,
   ApprovalAlreadyUsed,
   type ApprovalRows,
+  type CallLimits,
+  type CallReservation,
   type JobRecord,
   type JobRows,
   type JobStatus,
@@ -87,7 +89,7 @@ function sqliteReceipts(db: Db): ReceiptRows {
     "UPDATE approvals SET consumed_at = ?, consumed_by = ? WHERE approval_id = ? AND consumed_at IS NULL",
   );
   const usage = db.prepare(
-    `UPDATE jobs SET calls = calls + 1, rows = rows + ?, redacted_predicate_queries = redacted_predicate_queries + ?,
+    `UPDATE jobs SET calls = calls + ?, rows = rows + ?, redacted_predicate_queries = redacted_predicate_queries + ?,
      last_seen = ? WHERE job = ?`,
   );
   const call = db.prepare("INSERT INTO job_calls (job, at_ms) VALUES (?, ?)");
@@ -106,9 +108,11 @@ function sqliteReceipts(db: Db): ReceiptRows {
       if (effects.usage) {
         const u = effects.usage;
         const at = Date.parse(u.at);
-        usage.run(u.rows, u.redactedPredicates ? 1 : 0, u.at, u.job);
-        call.run(u.job, at);
-        prune.run(u.job, at - 120_000);
+        usage.run(u.reserved ? 0 : 1, u.rows, u.redactedPredicates ? 1 : 0, u.at, u.job);
+        if (!u.reserved) {
+          call.run(u.job, at);
+          prune.run(u.job, at - 120_000);
+        }
       }
       for (const f of effects.flags?.flags ?? []) flag.run(effects.flags!.job, f, effects.flags!.at);
       if (effects.rollbackState) {
@@ -246,6 +250,22 @@ function sqliteJobs(db: Db): JobRows {
     }
   >("SELECT jti, jws_sha256, header, claims, exp, first_seen FROM tokens WHERE job = ? ORDER BY first_seen");
   const flag = db.prepare("INSERT INTO job_flags (job, flag, time) VALUES (?, ?, ?)");
+  const take = db.prepare("UPDATE jobs SET calls = calls + 1, last_seen = ? WHERE job = ?");
+  const call = db.prepare("INSERT INTO job_calls (job, at_ms) VALUES (?, ?)");
+  const prune = db.prepare("DELETE FROM job_calls WHERE job = ? AND at_ms < ?");
+  const reserve = db.transaction((job: string, at: string, limits: CallLimits): CallReservation => {
+    const atMs = Date.parse(at);
+    const calls = get.get(job)?.calls ?? 0;
+    const lastMinute = recent.get(job, atMs - 60_000)?.n ?? 0;
+    if (limits.maxCalls !== undefined && calls >= limits.maxCalls)
+      return { ok: false, limit: "max_calls", calls, lastMinute };
+    if (limits.perMinute !== undefined && lastMinute >= limits.perMinute)
+      return { ok: false, limit: "calls_per_minute", calls, lastMinute };
+    take.run(at, job);
+    call.run(job, atMs);
+    prune.run(job, atMs - 120_000);
+    return { ok: true, calls: calls + 1, lastMinute: lastMinute + 1 };
+  });
   const flags = db.prepare<[string], { flag: string }>(
     "SELECT DISTINCT flag FROM job_flags WHERE job = ? ORDER BY flag",
   );
@@ -259,6 +279,8 @@ function sqliteJobs(db: Db): JobRows {
       return get.get(job)!;
     },
     callsLastMinute: async (job, atMs) => recent.get(job, atMs - 60_000)?.n ?? 0,
+    // IMMEDIATE: the check and the count are one unit against every other process on the file.
+    reserveCall: async (job, at, limits) => reserve.immediate(job, at, limits),
     setStatus: async (job, s: JobStatus, reason) => status.run(s, reason, job).changes > 0,
     recordToken: async (t) => {
       token.run(t);

@@ -71,6 +71,7 @@ export async function writeReceipt(
           rows: ok ? (draft.outcome.rows ?? 0) : 0,
           redactedPredicates: ok && (record.request?.kql?.lineage?.predicates.length ?? 0) > 0,
           at: new Date(env.now()).toISOString(),
+          ...(record.reservedCall ? { reserved: true } : {}),
         },
         ...(ok && record.injections?.length
           ? { flags: { job: claims.job, flags: [...record.injections], at: draft.time } }

@@ -113,6 +113,8 @@ export interface CallRecord {
   decision?: Decision;
   request?: DecisionRequest;
   approvalId?: string;
+  /** The call took its slot in the job's call budgets (reserve stage): its receipt counts rows, not the call again. */
+  reservedCall?: boolean;
   /** Whether the approval was asserted by the MCP client (elicitation) rather than signed by an approver. */
   approvalClientAsserted?: boolean;
   phase?: "intent" | "outcome" | "single";

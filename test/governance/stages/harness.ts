@@ -99,7 +99,6 @@ export async function harness(
 ): Promise<Harness> {
   const keys = makeKeys();
   const state = openSqliteStore(join(mkdtempSync(join(tmpdir(), "gsmcp-stage-")), "state.db"));
-  const _db = state.db;
   const envelope = signPolicy(wpc, [keys.policySigner]);
   const policy: VerifiedPolicy = { wpc, hash: policyHash(wpc), envelope, signerKeyIds: [keys.policySigner.keyid] };
   const sentinel = new MemorySentinel();
