@@ -6,7 +6,18 @@ import { fileURLToPath } from "node:url";
 import type { BenchResult } from "./types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const AREAS = ["governance", "coldstart", "http", "injection", "kql", "workspace", "proof", "verify", "telemetry", "store"];
+const AREAS = [
+  "governance",
+  "coldstart",
+  "http",
+  "injection",
+  "kql",
+  "workspace",
+  "proof",
+  "verify",
+  "telemetry",
+  "store",
+];
 const only = process.argv.slice(2);
 
 const load0 = loadavg()[0]!;
