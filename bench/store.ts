@@ -319,7 +319,6 @@ export async function bench(): Promise<BenchResult[]> {
       }
     }
     for (const kind of ["read", "write"] as const) {
-      const wall = new Map<string, number>();
       for (let r = 0; r < ROUNDS; r++) {
         const order = r % 2 ? [...sides].reverse() : sides;
         for (const s of order) {
@@ -331,7 +330,6 @@ export async function bench(): Promise<BenchResult[]> {
               ? s.rt.governor.call("sentinel_incidents_get", { incidentId })
               : s.rt.governor.call("sentinel_incidents_update", { incidentId, severity: severity(i) }),
           );
-          wall.set(s.name, (wall.get(s.name) ?? 0) + performance.now() - t0);
           profile.on = false;
           // Keep each side's profile apart: take() after each round, summed by side below.
           const p = profile.take(performance.now() - t0);
