@@ -37,10 +37,13 @@ const files = (dir: string) => ({
   db: join(dir, "workspace.db"),
 });
 
-/** Creates the workspace in `dir`: certificate, bearer secret, ids and a seeded SQLite store. */
+/**
+ * Creates the workspace in `dir`: certificate, bearer secret, ids and a seeded SQLite store. `name` is the workspace
+ * name in its ARM paths (init uses the registry name; default "gsmcp-local").
+ */
 export async function initWorkspace(
   dir: string,
-  opts: { seed?: number; size?: SeedSize; force?: boolean; now?: number } = {},
+  opts: { seed?: number; size?: SeedSize; force?: boolean; now?: number; name?: string } = {},
 ): Promise<WorkspaceInfo> {
   const f = files(dir);
   if (existsSync(f.ids) && !opts.force) return { dir, ids: JSON.parse(readFileSync(f.ids, "utf8")) as WorkspaceIds };
@@ -53,7 +56,7 @@ export async function initWorkspace(
   const ids: WorkspaceIds = {
     subscriptionId: randomUUID(),
     resourceGroup: "rg-gsmcp-local",
-    workspaceName: "gsmcp-local",
+    workspaceName: opts.name ?? "gsmcp-local",
     workspaceId: randomUUID(),
     dcrImmutableId: `dcr-${randomBytes(16).toString("hex")}`,
     streamName: "Custom-AgentSecurityEvent_CL",

@@ -7,6 +7,7 @@ import { ensureDir, type HomeConfig, homePaths, writeSecret } from "../../govern
 import { secureHome } from "../../governance/home-permissions.js";
 import { policyHash, readPolicyDocument, signPolicy, storePolicy } from "../../governance/policy.js";
 import { createSigningKey, type TrustStoreFile } from "../../governance/trust.js";
+import { type WorkspaceEntry, writeRegistry } from "../../registry/workspaces.js";
 import { openStateDb } from "../../state/db.js";
 import { initWorkspace } from "../../workspace/index.js";
 import { CliError } from "../output.js";
@@ -15,15 +16,28 @@ import { CliError } from "../output.js";
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const EXAMPLE_POLICIES_DIR = join(REPO_ROOT, "examples", "policies");
 
+/**
+ * The embedded workspaces init creates: two customers in two tenants, each with its own seeded data (the seed of the
+ * second is the first's + 1, so their incidents differ). The first is the default and lives where the single
+ * workspace always did (GSMCP_HOME/workspace).
+ */
+export const LOCAL_WORKSPACES = [
+  { name: "contoso", dir: "workspace", seedOffset: 0 },
+  { name: "fabrikam", dir: "workspace-fabrikam", seedOffset: 1 },
+] as const;
+
 export interface InitResult {
   home: string;
   config: HomeConfig;
   policies: { name: string; file: string; hash: string }[];
+  /** The registry written to GSMCP_HOME/workspaces.json. */
+  workspaces: WorkspaceEntry[];
   reused: boolean;
 }
 
 /**
- * Creates GSMCP_HOME: keys per role, trust store, config, state db, signed example policies, seeded workspace. The
+ * Creates GSMCP_HOME: keys per role, trust store, config, state db, signed example policies, and the workspace
+ * registry with two seeded embedded workspaces in two tenants (contoso, the default, and fabrikam). The
  * home and its directories end up 0700 and every file in it 0600, also when the directory existed before.
  */
 export async function initHome(home: string, opts: { force?: boolean; seed?: number } = {}): Promise<InitResult> {
@@ -68,17 +82,35 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
   // Operator token for the HTTP admin endpoint (response playbooks pause jobs with it).
   writeSecret(join(paths.keys, "admin-token"), randomBytes(32).toString("base64url"));
 
-  const ws = await initWorkspace(paths.workspace, {
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    force: true,
-  });
+  // Two embedded workspaces in two tenants (tenant ids random, fixed here), registered by name.
+  const seed = opts.seed ?? 1;
+  const workspaces: WorkspaceEntry[] = [];
+  for (const [i, w] of LOCAL_WORKSPACES.entries()) {
+    const { ids } = await initWorkspace(join(paths.root, w.dir), {
+      seed: seed + w.seedOffset,
+      name: w.name,
+      force: true,
+    });
+    workspaces.push({
+      name: w.name,
+      tenant: randomUUID(),
+      backend: "local",
+      subscription: ids.subscriptionId,
+      resource_group: ids.resourceGroup,
+      workspace_name: ids.workspaceName,
+      workspace_id: ids.workspaceId,
+      local_dir: w.dir,
+      default: i === 0,
+    });
+  }
+  writeRegistry(paths, workspaces);
   const serverId = randomUUID();
   const config: HomeConfig = {
     server_id: serverId,
     audience: `urn:gsmcp:server:${serverId}`,
     token_issuer: tokenIssuer.entry.name,
     backend: "local",
-    workspace_name: ws.ids.workspaceName,
+    workspace_name: workspaces[0]!.name,
     created_at: new Date().toISOString(),
   };
   writeFileSync(paths.config, `${JSON.stringify(config, null, 2)}\n`);
@@ -86,7 +118,7 @@ export async function initHome(home: string, opts: { force?: boolean; seed?: num
 
   const policies = signExamplePolicies(paths, policySigner.key);
   secureHome(paths);
-  return { home: paths.root, config, policies, reused: false };
+  return { home: paths.root, config, policies, workspaces, reused: false };
 }
 
 function signExamplePolicies(paths: ReturnType<typeof homePaths>, key: SigningKey) {
