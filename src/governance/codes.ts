@@ -46,6 +46,16 @@ export const CODES: Record<GovernanceCode, CodeRow> = {
   op_not_allowed: { ...DENIED, fix: OP_FIX },
   op_out_of_token_scope: { ...DENIED, fix: "issue a token whose --ops include this operation" },
   workspace_not_allowed: DENIED,
+  workspace_unknown: {
+    errorCode: 404,
+    severity: 2,
+    mcp: "tool_result",
+    fix: "name a workspace from the registry (gsmcp workspace list), or omit workspace for the default",
+  },
+  tenant_not_allowed: {
+    ...DENIED,
+    fix: "a job works in one tenant: start a job (token) for the other tenant, scoped with --tenants",
+  },
   kql_invalid: { errorCode: 400, severity: 2, mcp: "tool_result" },
   kql_forbidden_construct: { ...DENIED, fix: KQL_FIX },
   kql_table_not_allowed: { ...DENIED, fix: KQL_FIX },

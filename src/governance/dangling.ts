@@ -14,7 +14,7 @@ export interface DanglingIntent {
 /** Write intents without an outcome receipt (the server stopped mid-write), each with the resource's state now. */
 export async function danglingIntents(deps: {
   receipts: ReceiptStore;
-  backend: () => Promise<SentinelBackend>;
+  backend: (workspace?: string) => Promise<SentinelBackend>;
   rollbackState?: RollbackStateRows;
 }): Promise<DanglingIntent[]> {
   const out: DanglingIntent[] = [];
@@ -25,7 +25,7 @@ export async function danglingIntents(deps: {
       continue;
     }
     try {
-      const backend = await deps.backend();
+      const backend = await deps.backend(r.workspace);
       // The real arguments (protected state) address the resource; args_redacted may not (e.g. a redacted id).
       const args = (await deps.rollbackState?.get(r.receipt_id))?.args ?? r.args_redacted;
       out.push({

@@ -81,8 +81,12 @@ export interface DecisionRequest {
   /** The job's token scope (op ids) and optional workspace pin. */
   tokenScope: string[];
   tokenWorkspaces?: string[];
+  /** The token's tenant pin. */
+  tokenTenants?: string[];
   /** Workspace the call targets (name). */
   workspace: string;
+  /** The tenant that workspace belongs to (registry); absent in requests recorded before the registry. */
+  tenant?: string;
   /** Rows the caller asked for (limit/top), when the op has one. */
   requestedRows?: number;
   kql?: KqlFacts;
@@ -150,6 +154,8 @@ function mergeConstraints(base: Constraints, own: Constraints): Constraints {
   if (maxBytes !== undefined) out.max_result_bytes = maxBytes;
   const ws = inter(base.workspaces, own.workspaces);
   if (ws !== undefined) out.workspaces = ws;
+  const tenants = inter(base.tenants, own.tenants);
+  if (tenants !== undefined) out.tenants = tenants;
   if (base.kql || own.kql) {
     const bk = base.kql ?? {};
     const ok = own.kql ?? {};
@@ -228,6 +234,19 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
   }
   if (req.tokenWorkspaces && !req.tokenWorkspaces.includes(req.workspace)) {
     return block("workspace_not_allowed", `workspace "${req.workspace}" is outside this job's token`);
+  }
+  if (c.tenants && (req.tenant === undefined || !c.tenants.includes(req.tenant))) {
+    return block(
+      "tenant_not_allowed",
+      `workspace "${req.workspace}" is in tenant ${req.tenant ?? "(unknown)"}, not allowed for ${req.op}`,
+      cRule("tenants"),
+    );
+  }
+  if (req.tokenTenants && (req.tenant === undefined || !req.tokenTenants.includes(req.tenant))) {
+    return block(
+      "tenant_not_allowed",
+      `workspace "${req.workspace}" is in tenant ${req.tenant ?? "(unknown)"}, outside this job's token`,
+    );
   }
 
   if (req.usage && wpc.budgets) {

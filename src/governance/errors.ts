@@ -20,6 +20,10 @@ export type GovernanceCode =
   | "op_not_allowed"
   | "op_out_of_token_scope"
   | "workspace_not_allowed"
+  /** The call names a workspace the registry does not hold. */
+  | "workspace_unknown"
+  /** The workspace's tenant is outside the policy's or the token's tenants, or another than the job's tenant. */
+  | "tenant_not_allowed"
   | "kql_invalid"
   | "kql_forbidden_construct"
   | "kql_table_not_allowed"

@@ -109,8 +109,8 @@ export class Governor {
 
     const decided = await decideCall(tool, admitted.args, caller, this.env);
     if (!decided.ok) return this.refuse(record, decided);
-    const { decision, request, facts } = decided;
-    Object.assign(record, { decision, request });
+    const { decision, request, facts, workspace } = decided;
+    Object.assign(record, { decision, request, workspace });
 
     const reserved = await reserveCall(caller, request, this.env);
     if (!reserved.ok) return this.refuse(record, reserved);

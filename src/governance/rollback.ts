@@ -66,12 +66,15 @@ export async function rollbackWrite(gov: Governor, intentReceiptId: string, oper
   let backend: SentinelBackend;
   let current: unknown;
   try {
-    backend = await deps.backend();
+    backend = await deps.backend(intent.workspace);
     current = tool.capture ? await tool.capture(args, { backend, decision }) : undefined;
   } catch (e) {
     return gov.refuse(record, refused(toGovernanceError(e, "backend_error")));
   }
-  Object.assign(record, { decision });
+  Object.assign(record, {
+    decision,
+    ...(intent.workspace && intent.tenant ? { workspace: { name: intent.workspace, tenant: intent.tenant } } : {}),
+  });
   let phase2: Receipt;
   try {
     phase2 = await deps.receipts.append(

@@ -14,9 +14,25 @@ export const CLOCK_SKEW_SECONDS = 60;
 /** The only algorithm a CST may use; pinned on both sides. */
 export const CST_ALG = "EdDSA";
 
-export function scopeHash(scope: string[]): string {
-  return jcsHash([...new Set(scope)].sort());
+/**
+ * The hash of what a token may reach: its ops (sorted) and, when it is pinned, its workspaces and tenants. A token
+ * without pins hashes as before (the sorted ops alone), so tokens issued before pins existed still verify.
+ */
+export function scopeHash(scope: string[], pins: { workspaces?: string[]; tenants?: string[] } = {}): string {
+  const ops = [...new Set(scope)].sort();
+  if (!pins.workspaces && !pins.tenants) return jcsHash(ops);
+  return jcsHash({
+    ops,
+    ...(pins.workspaces ? { workspaces: [...new Set(pins.workspaces)].sort() } : {}),
+    ...(pins.tenants ? { tenants: [...new Set(pins.tenants)].sort() } : {}),
+  });
 }
+
+/** A token's pins as the scope hash covers them. */
+export const pinsOf = (c: { workspaces?: string[]; tenants?: string[] }) => ({
+  ...(c.workspaces ? { workspaces: c.workspaces } : {}),
+  ...(c.tenants ? { tenants: c.tenants } : {}),
+});
 
 export interface IssueTokenInput {
   issuer: string;
@@ -28,6 +44,8 @@ export interface IssueTokenInput {
   ttlSeconds: number;
   policyHash?: string;
   workspaces?: string[];
+  /** Tenants the job may reach (every workspace it names must belong to one of them). */
+  tenants?: string[];
   now?: number; // epoch seconds
 }
 
@@ -39,9 +57,10 @@ export async function issueToken(input: IssueTokenInput): Promise<string> {
     jti: randomUUID(),
     job: input.job,
     scope,
-    scope_hash: scopeHash(scope),
+    scope_hash: scopeHash(scope, pinsOf(input)),
     ...(input.policyHash ? { policy_hash: input.policyHash } : {}),
-    ...(input.workspaces ? { workspaces: input.workspaces } : {}),
+    ...(input.workspaces ? { workspaces: [...new Set(input.workspaces)].sort() } : {}),
+    ...(input.tenants ? { tenants: [...new Set(input.tenants)].sort() } : {}),
   };
   const problems = validateAgainst(cstSchema, {
     ...claims,
@@ -124,8 +143,8 @@ export async function verifyToken(input: VerifyTokenInput): Promise<CstClaims> {
       `issue a token with --ttl ${ttlMax} or less`,
     );
   }
-  if (scopeHash(claims.scope) !== claims.scope_hash) {
-    throw new GovernanceError("auth_scope_hash_mismatch", "CST scope_hash does not match its scope");
+  if (scopeHash(claims.scope, pinsOf(claims)) !== claims.scope_hash) {
+    throw new GovernanceError("auth_scope_hash_mismatch", "CST scope_hash does not match its scope and pins");
   }
   if (claims.policy_hash !== undefined && claims.policy_hash !== input.policyHash) {
     throw new GovernanceError(

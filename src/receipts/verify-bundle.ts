@@ -9,7 +9,7 @@ import { approvalSigningBytes } from "../governance/approvals.js";
 import { type DecisionRequest, decide } from "../governance/decide.js";
 import { WPC_PAYLOAD_TYPE } from "../governance/policy.js";
 import { validateAgainst } from "../governance/schema-validate.js";
-import { scopeHash } from "../governance/token.js";
+import { pinsOf, scopeHash } from "../governance/token.js";
 import { keyWindow, setKeyWindow, type TrustStoreFile } from "../governance/trust.js";
 import type { WorkPolicyContract } from "../types/wpc.js";
 import type { ProofBundle } from "./bundle.js";
@@ -187,7 +187,10 @@ export async function verifyBundle(
     const c = t.claims as { job?: string; scope?: string[]; scope_hash?: string; policy_hash?: string };
     if (c.job !== b.job)
       fail(tokStep, { code: "token_binding", message: `token ${t.jti} is for job ${c.job}, not ${b.job}` });
-    if (!Array.isArray(c.scope) || scopeHash(c.scope) !== c.scope_hash)
+    if (
+      !Array.isArray(c.scope) ||
+      scopeHash(c.scope, pinsOf(c as { workspaces?: string[]; tenants?: string[] })) !== c.scope_hash
+    )
       fail(tokStep, { code: "token_binding", message: `token ${t.jti} scope_hash does not match its scope` });
     if (c.policy_hash && !policies.has(c.policy_hash))
       fail(tokStep, {

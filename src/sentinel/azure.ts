@@ -1,9 +1,10 @@
 import { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import { SecurityInsights } from "@azure/arm-securityinsight";
-import { DefaultAzureCredential } from "@azure/identity";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { LogsQueryClient } from "@azure/monitor-query-logs";
 import { GovernanceError } from "../governance/errors.js";
+import type { WorkspaceEntry } from "../registry/workspaces.js";
 import type { WorkspaceIds } from "./backend.js";
 import { SdkBackend } from "./sdk-backend.js";
 
@@ -33,10 +34,24 @@ export function azureIdsFromEnv(env: NodeJS.ProcessEnv = process.env): Workspace
   };
 }
 
-/** The Azure backend: DefaultAzureCredential (managed identity, workload identity, CLI) and the public endpoints. */
-export function openAzureBackend(): SdkBackend {
-  const ids = azureIdsFromEnv();
-  const credential = new DefaultAzureCredential();
+/**
+ * The Azure backend: DefaultAzureCredential (managed identity, workload identity, CLI) and the public endpoints. With a
+ * registry entry, its ids and credential choice (a user-assigned managed identity by client id); otherwise the
+ * environment's ids.
+ */
+export function openAzureBackend(entry?: WorkspaceEntry): SdkBackend {
+  const ids: WorkspaceIds = entry
+    ? {
+        subscriptionId: entry.subscription,
+        resourceGroup: entry.resource_group,
+        workspaceName: entry.workspace_name,
+        workspaceId: entry.workspace_id,
+      }
+    : azureIdsFromEnv();
+  const credential =
+    entry?.credential === "managed-identity" && entry.client_id
+      ? new ManagedIdentityCredential({ clientId: entry.client_id })
+      : new DefaultAzureCredential();
   const dce = process.env.GSMCP_DCE_ENDPOINT;
   const dcr = process.env.GSMCP_DCR_ID;
   return new SdkBackend(ids, {

@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import type { HomePaths } from "../governance/home.js";
+import type { WorkspaceEntry } from "../registry/workspaces.js";
 import type { SentinelBackend } from "./backend.js";
 
 /**
@@ -6,13 +8,22 @@ import type { SentinelBackend } from "./backend.js";
  * the same Azure SDK clients at it; "azure" uses the real endpoints.
  */
 export async function openBackend(paths: HomePaths, kind: "local" | "azure"): Promise<SentinelBackend> {
+  return kind === "azure" ? (await import("./azure.js")).openAzureBackend() : openLocalBackend(paths.workspace);
+}
+
+/** The backend of one registry workspace: its embedded directory (local), or its Azure ids and credential. */
+export async function openBackendFor(paths: HomePaths, entry: WorkspaceEntry): Promise<SentinelBackend> {
   // Loaded on first use: @azure/identity alone takes most of a second, and the local workspace is not needed with Azure.
-  if (kind === "azure") return (await import("./azure.js")).openAzureBackend();
+  if (entry.backend === "azure") return (await import("./azure.js")).openAzureBackend(entry);
+  return openLocalBackend(join(paths.root, entry.local_dir ?? "workspace"));
+}
+
+async function openLocalBackend(dir: string): Promise<SentinelBackend> {
   const [{ createLocalClients, startWorkspace }, { SdkBackend }] = await Promise.all([
     import("../workspace/index.js"),
     import("./sdk-backend.js"),
   ]);
-  const handle = await startWorkspace(paths.workspace, { port: 0 });
+  const handle = await startWorkspace(dir, { port: 0 });
   const clients = createLocalClients(handle);
   return new SdkBackend(
     {

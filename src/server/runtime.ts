@@ -16,9 +16,10 @@ import { loadSigningKey, TrustStore } from "../governance/trust.js";
 import { exportBundle } from "../receipts/bundle.js";
 import { CHECKPOINTS_FILE, Checkpointer } from "../receipts/checkpoint.js";
 import { ReceiptStore } from "../receipts/store.js";
+import { readRegistry } from "../registry/workspaces.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
-import { openBackend } from "../sentinel/open.js";
+import { openBackend, openBackendFor } from "../sentinel/open.js";
 import type { StateStore } from "../state/contract.js";
 import { openStore } from "../state/open.js";
 import { openTelemetry } from "../telemetry/open.js";
@@ -108,14 +109,21 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       "ungoverned mode exists only for benchmarks against the local workspace",
     );
   }
-  let backendPromise: Promise<SentinelBackend> | undefined;
-  const backend = () => {
-    backendPromise ??= openBackend(
-      paths,
-      opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure") ?? config.backend,
-    );
-    return backendPromise;
+  // One backend per registry workspace, opened on first use. A backend kind forced by the caller or GSMCP_BACKEND
+  // that differs from the entry's (a home made for the other kind) opens that kind as before.
+  const registry = readRegistry(paths, config);
+  const forced = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined);
+  const backends = new Map<string, Promise<SentinelBackend>>();
+  const backendFor = (workspace?: string) => {
+    const entry = registry.resolve(workspace);
+    let b = backends.get(entry.name);
+    if (!b) {
+      b = forced && forced !== entry.backend ? openBackend(paths, forced) : openBackendFor(paths, entry);
+      backends.set(entry.name, b);
+    }
+    return b;
   };
+  const backend = () => backendFor();
   const analyzeKql = createKqlFactsAnalyzer(backend);
   const telemetry = openTelemetry(paths, policy instanceof GovernanceError ? undefined : policy.wpc, backend);
 
@@ -157,9 +165,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       jobs,
       approvals,
       ...(clientAssertionSigner ? { clientAssertionSigner } : {}),
-      backend,
+      backend: backendFor,
       analyzeKql,
-      workspaceName: process.env.SENTINEL_WORKSPACE_NAME ?? config.workspace_name,
+      workspaceName: registry.defaultEntry.name,
+      registry,
       telemetryHealth,
       rollbackState,
     });
@@ -187,7 +196,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     receipts,
     backend,
     rollback: (id, operator) => rollbackWrite(governor, id, operator),
-    danglingIntents: () => danglingIntents({ receipts, backend, rollbackState }),
+    danglingIntents: () => danglingIntents({ receipts, backend: backendFor, rollbackState }),
     jobs,
     approvals,
     store,
@@ -199,7 +208,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       await checkpointer.close();
       await telemetry.close().catch(() => undefined);
       await analyzeKql.close();
-      if (backendPromise) await (await backendPromise.catch(() => undefined))?.close();
+      for (const b of backends.values()) await (await b.catch(() => undefined))?.close();
       await store.close();
     },
   };

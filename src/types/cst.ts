@@ -31,12 +31,19 @@ job: string
  */
 scope: string[]
 /**
- * sha256 of the JCS form of the sorted scope.
+ * sha256 of the JCS form of the sorted scope; with pins, of {ops, workspaces?, tenants?} (each sorted).
  */
 scope_hash: string
 /**
  * Pin to one WPC.
  */
 policy_hash?: string
+/**
+ * Workspace names (registry) the job may reach.
+ */
 workspaces?: string[]
+/**
+ * Tenants the job may reach: every workspace it names must belong to one of them.
+ */
+tenants?: string[]
 }

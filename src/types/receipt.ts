@@ -53,6 +53,14 @@ decision_input?: {
 job_prev_seq?: number
 approval_id?: string
 /**
+ * The registry name of the workspace the call targeted.
+ */
+workspace?: string
+/**
+ * The tenant that workspace belongs to (registry).
+ */
+tenant?: string
+/**
  * The approval was given in the agent's own MCP client (elicitation): it proves the agent's host said yes, not who did.
  */
 approval_client_asserted?: boolean

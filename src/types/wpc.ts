@@ -70,6 +70,10 @@ export interface Constraints {
  */
 workspaces?: string[]
 /**
+ * Tenants (the registry's tenant of the workspace) this op may touch.
+ */
+tenants?: string[]
+/**
  * Results are truncated to this many rows (CONSTRAIN).
  */
 max_rows?: number

@@ -4,6 +4,7 @@ import { requireHome, writeSecret } from "../../governance/home.js";
 import { loadPolicy } from "../../governance/policy.js";
 import { issueToken } from "../../governance/token.js";
 import { loadSigningKey, TrustStore } from "../../governance/trust.js";
+import { readRegistry } from "../../registry/workspaces.js";
 import { KNOWN_OPS } from "../../tools/registry.js";
 import { CliError, out } from "../output.js";
 
@@ -14,6 +15,7 @@ export interface IssueOptions {
   ops?: string[];
   ttl?: number;
   workspaces?: string[];
+  tenants?: string[];
 }
 
 /** Issues a CST pinned to a signed policy; the scope may only narrow what the policy allows. */
@@ -34,6 +36,23 @@ export async function issueCst(
       `allowed: ${policyOps.join(", ")}`,
     );
   }
+  // Pins name what the registry holds: a typo would make a token that reaches nothing, or the wrong thing.
+  const registry = readRegistry(paths, config);
+  const unknownWs = (o.workspaces ?? []).filter((w) => !registry.has(w));
+  if (unknownWs.length)
+    throw new CliError(
+      `--workspaces names ${unknownWs.join(", ")}, which the workspace registry does not hold`,
+      2,
+      `registered: ${registry.entries.map((e) => e.name).join(", ")} (gsmcp workspace list)`,
+    );
+  const tenantsKnown = new Set(registry.entries.map((e) => e.tenant));
+  const unknownTenants = (o.tenants ?? []).filter((t) => !tenantsKnown.has(t));
+  if (unknownTenants.length)
+    throw new CliError(
+      `--tenants names ${unknownTenants.join(", ")}, which no registered workspace belongs to`,
+      2,
+      `tenants: ${[...tenantsKnown].join(", ")} (gsmcp workspace list)`,
+    );
   const max = policy.wpc.token_requirements.cst_ttl_seconds_max;
   const ttl = o.ttl ?? max;
   if (!Number.isInteger(ttl) || ttl < 1) throw new CliError(`--ttl must be a positive number of seconds`, 2);
@@ -49,6 +68,7 @@ export async function issueCst(
     ttlSeconds: ttl,
     policyHash: policy.hash,
     ...(o.workspaces ? { workspaces: o.workspaces } : {}),
+    ...(o.tenants ? { tenants: o.tenants } : {}),
   });
   return { token, scope, ttl, policyHash: policy.hash };
 }
@@ -63,7 +83,8 @@ export function registerTokenCommands(program: Command, home: () => string): voi
     .requiredOption("--agent <id>", "agent id (token subject)")
     .option("--ops <list>", "comma-separated op ids (default: all the policy allows)")
     .option("--ttl <seconds>", "lifetime in seconds (default and maximum: the policy's cst_ttl_seconds_max)")
-    .option("--workspaces <list>", "comma-separated workspace names to pin")
+    .option("--workspaces <list>", "comma-separated workspace names (registry) to pin")
+    .option("--tenants <list>", "comma-separated tenants to pin: every workspace the job names must belong to one")
     .option("-o, --out <file>", "write the token to a file (mode 0600) instead of stdout")
     .description("issue a CST and print it")
     .action(
@@ -74,6 +95,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
         ops?: string;
         ttl?: string;
         workspaces?: string;
+        tenants?: string;
         out?: string;
       }) => {
         const list = (s?: string) =>
@@ -85,6 +107,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
             : undefined;
         const ops = list(o.ops);
         const workspaces = list(o.workspaces);
+        const tenants = list(o.tenants);
         const r = await issueCst(home(), {
           policy: o.policy,
           job: o.job,
@@ -92,6 +115,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
           ...(ops ? { ops } : {}),
           ...(o.ttl !== undefined ? { ttl: Number(o.ttl) } : {}),
           ...(workspaces ? { workspaces } : {}),
+          ...(tenants ? { tenants } : {}),
         });
         if (o.out) {
           writeSecret(o.out, `${r.token}\n`);

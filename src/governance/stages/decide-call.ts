@@ -3,13 +3,15 @@ import type { CallFacts, ToolDef } from "../../tools/types.js";
 import { toGovernanceError, withFix } from "../codes.js";
 import { type Decision, type DecisionRequest, decide, type KqlFacts } from "../decide.js";
 import { GovernanceError } from "../errors.js";
-import { type CallEnv, type Caller, refused, type StageResult } from "./types.js";
+import { type CallEnv, type Caller, refused, resolveWorkspace, type StageResult } from "./types.js";
 
 export interface Decided {
   request: DecisionRequest;
   decision: Decision;
   /** The facts the decision was made on (resolved ones included); the handler runs exactly these. */
   facts: CallFacts;
+  /** The registry workspace the call targets, and its tenant. */
+  workspace: { name: string; tenant: string };
 }
 
 /**
@@ -23,13 +25,13 @@ export async function decideCall(
   caller: Caller,
   env: CallEnv,
 ): Promise<StageResult<Decided>> {
-  let gathered: { request: DecisionRequest; facts: CallFacts };
+  let gathered: { request: DecisionRequest; facts: CallFacts; workspace: { name: string; tenant: string } };
   try {
     gathered = await gatherFacts(tool, args, caller, env);
   } catch (e) {
     return refused(toGovernanceError(e, "internal_error"));
   }
-  const { request, facts } = gathered;
+  const { request, facts, workspace } = gathered;
   const decision = decide(caller.policy.wpc, request);
   if (decision.effect === "BLOCK") {
     const r = decision.refusal ?? {
@@ -38,7 +40,7 @@ export async function decideCall(
     };
     return refused(withFix(new GovernanceError(r.code, r.message)), { decision, request });
   }
-  return { ok: true, request, decision, facts };
+  return { ok: true, request, decision, facts, workspace };
 }
 
 async function gatherFacts(
@@ -46,24 +48,26 @@ async function gatherFacts(
   args: Record<string, unknown>,
   caller: Caller,
   env: CallEnv,
-): Promise<{ request: DecisionRequest; facts: CallFacts }> {
+): Promise<{ request: DecisionRequest; facts: CallFacts; workspace: { name: string; tenant: string } }> {
   let facts: CallFacts = tool.facts ? tool.facts(args) : {};
+  // The registry names every workspace a call may target: an unknown name is refused before anything else.
+  const workspace = resolveWorkspace(env.deps, facts.workspace);
   if (tool.resolveFacts) {
     // Facts that live in the workspace are looked up only for a call the policy and token already admit (op in
     // scope, workspace allowed, budget left): a refused caller learns nothing from Sentinel. Looked up once; the
     // handler runs exactly what was analysed (ctx.facts).
-    const pre = await requestFrom(tool, facts, caller, env);
-    if (decide(caller.policy.wpc, pre).effect === "BLOCK") return { request: pre, facts };
+    const pre = await requestFrom(tool, facts, workspace, caller, env);
+    if (decide(caller.policy.wpc, pre).effect === "BLOCK") return { request: pre, facts, workspace };
     // Opening the backend and resolving are one step: whichever fails, the refusal is a backend failure.
     let resolved: CallFacts;
     try {
-      resolved = await tool.resolveFacts(args, { backend: await env.deps.backend() });
+      resolved = await tool.resolveFacts(args, { backend: await env.deps.backend(workspace.name) });
     } catch (e) {
       throw toGovernanceError(e, "backend_error");
     }
     facts = { ...facts, ...resolved };
   }
-  return { request: await requestFrom(tool, facts, caller, env), facts };
+  return { request: await requestFrom(tool, facts, workspace, caller, env), facts, workspace };
 }
 
 /** Policy analysis of a query, with the policy's redacted columns so lineage is computed where they apply. */
@@ -72,7 +76,13 @@ export function analyzeForPolicy(query: string, caller: Caller, env: CallEnv): P
   return env.deps.analyzeKql(query, redactedColumns ? { redactedColumns } : {});
 }
 
-async function requestFrom(tool: ToolDef, facts: CallFacts, caller: Caller, env: CallEnv): Promise<DecisionRequest> {
+async function requestFrom(
+  tool: ToolDef,
+  facts: CallFacts,
+  workspace: { name: string; tenant: string },
+  caller: Caller,
+  env: CallEnv,
+): Promise<DecisionRequest> {
   const { claims } = caller;
   const { jobs } = env.deps;
   const [job, flags, callsLastMinute] = await Promise.all([
@@ -100,7 +110,9 @@ async function requestFrom(tool: ToolDef, facts: CallFacts, caller: Caller, env:
     write: !tool.effects.readOnly,
     tokenScope: claims.scope,
     ...(claims.workspaces ? { tokenWorkspaces: claims.workspaces } : {}),
-    workspace: facts.workspace ?? env.deps.workspaceName,
+    ...(claims.tenants ? { tokenTenants: claims.tenants } : {}),
+    workspace: workspace.name,
+    tenant: workspace.tenant,
     ...(facts.requestedRows !== undefined ? { requestedRows: facts.requestedRows } : {}),
     ...(kql ? { kql } : {}),
     ...(flags.length ? { suspiciousContent: flags } : {}),

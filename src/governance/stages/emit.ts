@@ -112,7 +112,7 @@ export class CallTelemetry {
     const common = {
       TimeGenerated: draft.time,
       AgentId: draft.agent,
-      TenantId: this.deps.tenantId,
+      TenantId: r.workspace?.tenant ?? this.deps.tenantId,
       Action: r.op,
       ToolName: r.tool,
       ToolParameters: draft.args_redacted as Record<string, unknown>,
@@ -122,7 +122,7 @@ export class CallTelemetry {
       ReceiptId: receipt.id,
       ReceiptHash: receipt.hash,
       ...(draft.approval_id ? { ApprovalId: draft.approval_id } : {}),
-      Workspace: this.deps.workspaceName,
+      Workspace: r.workspace?.name ?? this.deps.workspaceName,
       LatencyMs: Math.round((performance.now() - r.started) * 1000) / 1000,
       ...(r.meta.promptHash ? { PromptHash: r.meta.promptHash } : {}),
       ...(r.meta.responseHash ? { ResponseHash: r.meta.responseHash } : {}),

@@ -34,7 +34,7 @@ export async function execute(
   const after = () => (intent ? { intentReceiptId: intent.receipt_id } : {});
   try {
     const ctx: ToolContext = {
-      backend: await env.deps.backend(),
+      backend: await env.deps.backend(record.workspace?.name),
       decision,
       facts,
       ...constraintsOf(decision),

@@ -38,6 +38,7 @@ export function draftReceipt(r: CallRecord, env: CallEnv) {
     decision: { effect: decision.effect, reasons: decision.reasons },
     constraints_applied: r.appliedConstraints ?? decision.constraints.map((c) => ({ ...c })),
     ...(r.request ? { decision_input: r.request as unknown as Record<string, unknown> } : {}),
+    ...(r.workspace ? { workspace: r.workspace.name, tenant: r.workspace.tenant } : {}),
     ...(r.approvalId ? { approval_id: r.approvalId } : {}),
     ...(r.approvalId && r.approvalClientAsserted ? { approval_client_asserted: true } : {}),
     phase: r.phase ?? ("single" as const),

@@ -1,5 +1,6 @@
 import type { SigningKey } from "../../crypto/keys.js";
 import type { ReceiptStore } from "../../receipts/store.js";
+import type { WorkspaceRegistry } from "../../registry/workspaces.js";
 import type { SentinelBackend } from "../../sentinel/backend.js";
 import type { RollbackStateRows } from "../../state/contract.js";
 import type { TelemetrySink } from "../../telemetry/sink.js";
@@ -83,7 +84,10 @@ export interface GovernorDeps {
    * signer: such approvals prove that the agent's host said yes, not who did (see docs/policies.md, approvals).
    */
   clientAssertionSigner?: SigningKey;
-  backend: () => Promise<SentinelBackend>;
+  /** The backend of a registry workspace (the default one when none is named). */
+  backend: (workspace?: string) => Promise<SentinelBackend>;
+  /** The workspace registry; absent: one workspace, `workspaceName` in tenant `tenantId`. */
+  registry?: WorkspaceRegistry;
   /** Analyzes a KQL query for policy (tables, forbidden constructs, lineage of redacted columns). */
   analyzeKql: (query: string, options?: { redactedColumns?: string[] }) => Promise<KqlFacts>;
   /** Default workspace name when a call names none. */
@@ -113,6 +117,8 @@ export interface CallRecord {
   decision?: Decision;
   request?: DecisionRequest;
   approvalId?: string;
+  /** The registry workspace the call targets, and its tenant (resolved in the decide stage). */
+  workspace?: { name: string; tenant: string };
   /** The call took its slot in the job's call budgets (reserve stage): its receipt counts rows, not the call again. */
   reservedCall?: boolean;
   /** Whether the approval was asserted by the MCP client (elicitation) rather than signed by an approver. */
@@ -133,4 +139,13 @@ export interface ToolCallResult {
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
   [key: string]: unknown;
+}
+
+/** The workspace a call names (or the default), with its tenant; an unknown name throws workspace_unknown. */
+export function resolveWorkspace(deps: GovernorDeps, name?: string): { name: string; tenant: string } {
+  if (deps.registry) {
+    const e = deps.registry.resolve(name);
+    return { name: e.name, tenant: e.tenant };
+  }
+  return { name: name ?? deps.workspaceName, tenant: deps.tenantId };
 }
