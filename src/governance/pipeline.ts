@@ -179,6 +179,7 @@ export class Governor {
       scope: effectiveScope(policy.wpc, claims.scope, KNOWN_OPS),
       tokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
       telemetryFailures: this.telemetry.health.failures,
+      workspaces: reachableWorkspaces(this.deps, caller),
       kqlAllowedTables: () => effectiveConstraints(policy.wpc, "kql.query").kql?.allowed_tables,
       analyzeKql: (query) => analyzeForPolicy(query, caller, this.env),
       explain: async (op, args) => {
@@ -217,4 +218,24 @@ function opFor(name: string): string {
   return typeof name === "string" && name.startsWith("sentinel_")
     ? name.slice("sentinel_".length).replaceAll("_", ".")
     : String(name);
+}
+
+/**
+ * The registry workspaces a job may reach: those its token pins (workspaces, tenants) and the policy's constraints for
+ * every op ("*": workspaces, tenants) allow. Discovery shows only these; a call naming another is refused anyway.
+ */
+function reachableWorkspaces(deps: GovernorDeps, caller: Caller): { name: string; tenant: string; default: boolean }[] {
+  const all = deps.registry?.entries ?? [{ name: deps.workspaceName, tenant: deps.tenantId, default: true }];
+  const def = deps.registry?.defaultEntry.name ?? deps.workspaceName;
+  const c = caller.policy.wpc.constraints?.["*"];
+  const { claims } = caller;
+  return all
+    .filter(
+      (e) =>
+        (!claims.workspaces || claims.workspaces.includes(e.name)) &&
+        (!claims.tenants || claims.tenants.includes(e.tenant)) &&
+        (!c?.workspaces || c.workspaces.includes(e.name)) &&
+        (!c?.tenants || c.tenants.includes(e.tenant)),
+    )
+    .map((e) => ({ name: e.name, tenant: e.tenant, default: e.name === def }));
 }

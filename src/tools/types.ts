@@ -55,6 +55,8 @@ export interface GovernanceView {
   tokenExpiresAt: string;
   /** Telemetry writes that failed so far under a fail-open policy (this server). */
   telemetryFailures: number;
+  /** The registry workspaces this job may reach (policy and token pins); others are not shown. */
+  workspaces: { name: string; tenant: string; default: boolean }[];
   explain(
     op: string,
     args: Record<string, unknown>,

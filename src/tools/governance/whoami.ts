@@ -5,13 +5,16 @@ export default defineTool({
   op: "governance.whoami",
   title: "Who am I",
   description:
-    "This job's identity and limits: job id, agent, policy (name and hash), allowed operations, token expiry, and whether this server's telemetry is being written.",
+    "This job's identity and limits: job id, agent, policy (name and hash), allowed operations, the workspaces it may reach (name, tenant, default), token expiry, and whether this server's telemetry is being written.",
   input: z.strictObject({}),
   output: z.object({
     job: z.string(),
     agent: z.string(),
     policy: z.object({ name: z.string(), hash: z.string() }),
     allowed_ops: z.array(z.string()),
+    workspaces: z
+      .array(z.object({ name: z.string(), tenant: z.string(), default: z.boolean() }))
+      .describe("Registry workspaces this job may reach; pass a name as a tool's workspace argument."),
     token_expires_at: z.string(),
     telemetry: z.object({
       failures: z.number().describe("Telemetry writes that failed so far on this server (fail-open policies go on)."),
@@ -28,6 +31,7 @@ export default defineTool({
       agent: g.agent,
       policy: { name: g.policyName, hash: g.policyHash },
       allowed_ops: g.scope,
+      workspaces: g.workspaces,
       token_expires_at: g.tokenExpiresAt,
       telemetry: { failures: g.telemetryFailures },
     };
