@@ -132,7 +132,10 @@ export async function main(argv: string[]): Promise<number> {
       const r = await initHome(home(), o);
       out(`initialised ${r.home}`);
       for (const p of r.policies) out(`  signed policy ${p.name} ${p.hash}`);
-      out(`  local workspace: ${r.config.workspace_name}`);
+      for (const w of r.workspaces ?? [])
+        out(
+          `  local workspace: ${w.name} (tenant ${w.tenant})${w.name === r.config.workspace_name ? ", default" : ""}`,
+        );
     });
   const name = commandName(argv);
   const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

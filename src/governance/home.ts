@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseCidr } from "../server/client-address.js";
 import { GovernanceError } from "./errors.js";
@@ -185,4 +185,6 @@ export function ensureDir(dir: string, mode = 0o700): void {
 /** Writes a secret file readable by the owner only. */
 export function writeSecret(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
+  // The mode applies only when the file is created: an existing file (a rewrite) is made owner-only too.
+  chmodSync(path, 0o600);
 }

@@ -153,6 +153,13 @@ export async function verifyToken(input: VerifyTokenInput): Promise<CstClaims> {
       "issue a token for the active policy or start the server with the pinned policy",
     );
   }
+  if (input.wpc.token_requirements.require_single_tenant_pin && claims.tenants?.length !== 1) {
+    throw new GovernanceError(
+      "tenant_not_allowed",
+      `the policy requires tokens pinned to exactly one tenant; this CST pins ${claims.tenants?.length ? claims.tenants.join(", ") : "none"}`,
+      "issue the token with --tenants TENANT (one tenant per job)",
+    );
+  }
   if (input.wpc.token_requirements.require_policy_hash_pinning && claims.policy_hash === undefined) {
     throw new GovernanceError(
       "auth_policy_pin_missing",

@@ -63,6 +63,10 @@ ttl_seconds?: number
 export interface TokenRequirements {
 cst_ttl_seconds_max: number
 require_policy_hash_pinning?: boolean
+/**
+ * Tokens must pin exactly one tenant (token issue --tenants T): every job then works in one tenant, so its receipts and proof bundle hold nothing of another.
+ */
+require_single_tenant_pin?: boolean
 }
 export interface Constraints {
 /**

@@ -125,6 +125,33 @@ describe("workspace registry: two workspaces in two tenants", () => {
     expect(bundle.tokens[0]!.claims).toMatchObject({ tenants: [TENANT_A] });
   });
 
+  it("a policy can require every token to pin exactly one tenant", async () => {
+    const wpc = examplePolicy("triage-readonly");
+    const single = signTestPolicy(h, {
+      ...wpc,
+      policy_name: "triage-single-tenant",
+      token_requirements: { ...wpc.token_requirements, require_single_tenant_pin: true },
+    });
+    const unpinned = await startSession(h, { policyFile: single, job: "job-unpinned" });
+    try {
+      const r = await unpinned.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1 } });
+      expect(textOf(r)).toMatch(/^tenant_not_allowed: the policy requires tokens pinned to exactly one tenant/);
+    } finally {
+      await unpinned.close();
+    }
+    const { token } = await issueCst(h.home, { policy: single, job: "job-pinned", agent: "a", tenants: [TENANT_B] });
+    const pinned = await startSession(h, { policyFile: single, token, job: "job-pinned" });
+    try {
+      const r = await pinned.client.callTool({
+        name: "sentinel_incidents_list",
+        arguments: { top: 1, workspace: "ws-b" },
+      });
+      expect(r.isError, textOf(r)).toBeFalsy();
+    } finally {
+      await pinned.close();
+    }
+  });
+
   it("token issue refuses pins the registry does not know", async () => {
     const policy = h.policyFile("triage-readonly");
     await expect(issueCst(h.home, { policy, job: "j", agent: "a", workspaces: ["ws-z"] })).rejects.toThrow(
