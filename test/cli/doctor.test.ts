@@ -9,20 +9,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { DoctorCheck } from "../../src/cli/commands/doctor.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { openStateDb, STATE_SCHEMA_VERSION } from "../../src/state/db.js";
-import { CLI } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
-async function gsmcp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const gsmcp = (args: string[]) => runCli(args);
 
 async function doctor(home: string): Promise<{ code: number; checks: DoctorCheck[]; stderr: string }> {
   const r = await gsmcp(["--home", home, "doctor", "--json"]);

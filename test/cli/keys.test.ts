@@ -13,20 +13,12 @@ import { appendCheckpoint, checkpointOrigin, logLeaf, signCheckpoint } from "../
 import { merkleRoot } from "../../src/receipts/merkle.js";
 import { type Receipt, receiptHash, signReceipt } from "../../src/receipts/receipt.js";
 import { openStateDb } from "../../src/state/db.js";
-import { CLI } from "../helpers/cli.js";
+import { CLI, runCli } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 
 const run = promisify(execFile);
 
-async function gsmcp(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: home } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const gsmcp = (home: string, args: string[]) => runCli(args, { GSMCP_HOME: home });
 
 describe("gsmcp keys: validity windows across a receipt key rotation", () => {
   let h: TestHome;

@@ -1,11 +1,11 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import type { SqliteStore } from "../../src/state/sqlite-store.js";
-import { CLI } from "../helpers/cli.js";
+import { CLI, serveWithCallInFlight } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
 
@@ -96,30 +96,16 @@ describe("fault injection", () => {
     // The approval is bound to job-faults; the child server runs the write under that job's token.
     await decideApproval(h.home, pendingId, "approved", "ok");
     const { token: jobToken } = await issueCst(h.home, { policy: contain(), job: "job-faults", agent: "a" });
-    const child = spawn(process.execPath, [CLI, "serve"], {
-      env: {
-        ...process.env,
+    const child = serveWithCallInFlight(
+      {
         GSMCP_HOME: h.home,
         GSMCP_CST: jobToken,
         GSMCP_POLICY: contain(),
         GSMCP_WORKSPACE_FAULTS: JSON.stringify({ latencyMs: 1500 }),
       },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const send = (msg: unknown) => child.stdin.write(`${JSON.stringify(msg)}\n`);
-    send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "k", version: "1" } },
-    });
-    send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    send({
-      jsonrpc: "2.0",
-      id: 2,
-      method: "tools/call",
-      params: { name: "sentinel_incidents_update", arguments: args },
-    });
+      "sentinel_incidents_update",
+      args,
+    );
     const deadline = Date.now() + 20_000;
     while (
       !receiptsOf(h).some((r) => r.job === "job-faults" && r.phase === "intent" && r.op === "incidents.update") &&

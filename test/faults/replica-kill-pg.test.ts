@@ -1,7 +1,7 @@
 // A replica killed between a write's intent and its outcome, on the shared PostgreSQL store (issue 18, faults): another
 // replica (another host: a copy of the home) reports the dangling intent with Sentinel's true state, and the write is
 // not executed twice (its approval was consumed by the intent).
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { issueCst } from "../../src/cli/commands/token.js";
 import { openRuntime } from "../../src/server/runtime.js";
 import type { StateStore } from "../../src/state/contract.js";
 import { openPgStore } from "../../src/state/pg-store.js";
-import { CLI } from "../helpers/cli.js";
+import { CLI, serveWithCallInFlight } from "../helpers/cli.js";
 import { makeHome } from "../helpers/home.js";
 import { describePg, withPgDatabase } from "../helpers/postgres.js";
 import { textOf } from "../helpers/state.js";
@@ -47,31 +47,17 @@ describePg("a replica killed mid-write on PostgreSQL", db, (pg) => {
       await decideApproval(h.home, /apr_[0-9a-f]{16}/.exec(textOf(pending))![0], "approved", "ok");
 
       // Replica 1: a server process whose write is slowed in Sentinel, killed once its intent is in the store.
-      const child = spawn(process.execPath, [CLI, "serve"], {
-        env: {
-          ...process.env,
+      const child = serveWithCallInFlight(
+        {
           GSMCP_HOME: h.home,
           GSMCP_CST: token,
           GSMCP_POLICY: policy,
           GSMCP_STORE: pg.owner.url,
           GSMCP_WORKSPACE_FAULTS: JSON.stringify({ latencyMs: 1500 }),
         },
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      const send = (msg: unknown) => child.stdin.write(`${JSON.stringify(msg)}\n`);
-      send({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "k", version: "1" } },
-      });
-      send({ jsonrpc: "2.0", method: "notifications/initialized" });
-      send({
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "sentinel_incidents_update", arguments: args },
-      });
+        "sentinel_incidents_update",
+        args,
+      );
       const deadline = Date.now() + 30_000;
       let intents = await store.receipts.danglingIntents();
       while (!intents.some((r) => r.job === job) && Date.now() < deadline) {

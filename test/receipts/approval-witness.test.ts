@@ -10,21 +10,13 @@ import { loadSigningKey } from "../../src/governance/trust.js";
 import { GENESIS_HASH, type Receipt, receiptHash, signReceipt } from "../../src/receipts/receipt.js";
 import { openStateDb } from "../../src/state/db.js";
 import type { AgentSecurityEvent } from "../../src/types/agent-security-event.js";
-import { CLI } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { eventsOf, receiptsOf, textOf } from "../helpers/state.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
-async function gsmcp(home: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: home } });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout + err.stderr };
-  }
-}
+const gsmcp = (home: string, args: string[]) => runCli(args, { GSMCP_HOME: home });
 
 const JOB = "job-witnessed-approval";
 

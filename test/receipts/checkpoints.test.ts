@@ -12,21 +12,13 @@ import { checkpointOrigin, logLeaf, parseCheckpointsFile, signCheckpoint } from 
 import { merkleRoot } from "../../src/receipts/merkle.js";
 import { GENESIS_HASH, type Receipt, receiptHash, signReceipt } from "../../src/receipts/receipt.js";
 import { openStateDb } from "../../src/state/db.js";
-import { CLI } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { eventsOf, receiptsOf } from "../helpers/state.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
-async function gsmcp(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: home } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const gsmcp = (home: string, args: string[]) => runCli(args, { GSMCP_HOME: home });
 
 describe("witnessed checkpoints through the server and `gsmcp receipts verify`", () => {
   let h: TestHome;

@@ -13,7 +13,7 @@ import { verifyLogAgainstCheckpoints } from "../../src/receipts/verify-checkpoin
 import { notesInReceiveOrder, workspaceWitnessQuery } from "../../src/receipts/witness-workspace.js";
 import { openRuntime } from "../../src/server/runtime.js";
 import { openStateDb } from "../../src/state/db.js";
-import { CLI } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 
@@ -21,16 +21,8 @@ import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 // Logs Ingestion endpoint (telemetry.sink "local"); `receipts verify --witness workspace` and `proof verify
 // --witness workspace` read them back through the configured backend, in the workspace's ingestion order.
 
-const run = promisify(execFile);
-async function gsmcp(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, GSMCP_HOME: home } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const _run = promisify(execFile);
+const gsmcp = (home: string, args: string[]) => runCli(args, { GSMCP_HOME: home });
 
 const JOB = "job-witness-ws";
 

@@ -5,25 +5,17 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { decideApproval } from "../../src/cli/commands/approvals.js";
-import { CLI } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, startSession } from "../helpers/home.js";
 import { describePg, withPgDatabase } from "../helpers/postgres.js";
 import { textOf } from "../helpers/state.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const db = await withPgDatabase();
 
 describePg("three replicas on one PostgreSQL store", db, (pg) => {
   const env = { GSMCP_STORE: pg.owner.url, GSMCP_CHECKPOINT_EVERY: "8" };
-  const gsmcp = async (home: string, args: string[]) => {
-    try {
-      const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, GSMCP_HOME: home } });
-      return { code: 0, out: r.stdout + r.stderr };
-    } catch (e) {
-      const err = e as { code: number; stdout: string; stderr: string };
-      return { code: err.code, out: err.stdout + err.stderr };
-    }
-  };
+  const gsmcp = (home: string, args: string[]) => runCli(args, { ...env, GSMCP_HOME: home });
 
   it("one chain, one execution per approval, exact usage, and a bundle that verifies", async () => {
     const h = await makeHome();
