@@ -33,6 +33,18 @@ export const WorkspaceEntrySchema = z
      */
     credential: z.enum(["default", "managed-identity"]).optional(),
     client_id: z.string().min(1).optional(),
+    /**
+     * azure: the tenant's own Logs Ingestion endpoint (data collection endpoint, DCR immutable id, stream): the events
+     * of this workspace's calls go there (local workspaces take their events on their own embedded endpoint).
+     */
+    ingestion: z
+      .object({
+        endpoint: z.string().url(),
+        dcr_immutable_id: z.string().min(1),
+        stream: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Calls that name no workspace target the default one. */
     default: z.boolean().optional(),
   })

@@ -52,8 +52,8 @@ export function openAzureBackend(entry?: WorkspaceEntry): SdkBackend {
     entry?.credential === "managed-identity" && entry.client_id
       ? new ManagedIdentityCredential({ clientId: entry.client_id })
       : new DefaultAzureCredential();
-  const dce = process.env.GSMCP_DCE_ENDPOINT;
-  const dcr = process.env.GSMCP_DCR_ID;
+  const dce = entry?.ingestion?.endpoint ?? process.env.GSMCP_DCE_ENDPOINT;
+  const dcr = entry?.ingestion?.dcr_immutable_id ?? process.env.GSMCP_DCR_ID;
   return new SdkBackend(ids, {
     securityInsights: new SecurityInsights(credential, ids.subscriptionId),
     operationalInsights: new OperationalInsightsManagementClient(credential, ids.subscriptionId),
@@ -63,7 +63,7 @@ export function openAzureBackend(entry?: WorkspaceEntry): SdkBackend {
           ingestion: {
             client: new LogsIngestionClient(dce, credential),
             dcrImmutableId: dcr,
-            stream: "Custom-AgentSecurityEvent_CL",
+            stream: entry?.ingestion?.stream ?? "Custom-AgentSecurityEvent_CL",
           },
         }
       : {}),

@@ -22,7 +22,7 @@ import { createKqlFactsAnalyzer } from "../sentinel/kql-facts.js";
 import { openBackend, openBackendFor } from "../sentinel/open.js";
 import type { StateStore } from "../state/contract.js";
 import { openStore } from "../state/open.js";
-import { openTelemetry } from "../telemetry/open.js";
+import { ingestByTenant, openTelemetry } from "../telemetry/open.js";
 import type { TelemetrySink } from "../telemetry/sink.js";
 import { governedSession, type SessionHost } from "./session.js";
 import { ungovernedSession } from "./ungoverned.js";
@@ -125,7 +125,13 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const backend = () => backendFor();
   const analyzeKql = createKqlFactsAnalyzer(backend);
-  const telemetry = openTelemetry(paths, policy instanceof GovernanceError ? undefined : policy.wpc, backend);
+  // Each tenant's events go to its own workspace's Logs Ingestion endpoint (when the policy sends events there).
+  const telemetry = openTelemetry(
+    paths,
+    policy instanceof GovernanceError ? undefined : policy.wpc,
+    backend,
+    ingestByTenant(registry.entries, backendFor),
+  );
 
   const envInt = (v: string | undefined) => (v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : undefined);
   const every = opts.checkpoints?.every ?? envInt(process.env.GSMCP_CHECKPOINT_EVERY);

@@ -9,6 +9,7 @@ import { exportJob, verifyFile } from "../../src/cli/commands/proof.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import type { ProofBundle } from "../../src/receipts/bundle.js";
 import { readRegistry, type WorkspaceEntry, writeRegistry } from "../../src/registry/workspaces.js";
+import { openBackendFor } from "../../src/sentinel/open.js";
 import { initWorkspace } from "../../src/workspace/index.js";
 import { makeHome, startSession, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
@@ -150,6 +151,34 @@ describe("workspace registry: two workspaces in two tenants", () => {
     } finally {
       await pinned.close();
     }
+  });
+
+  it("each tenant's events go to its own workspace's Logs Ingestion endpoint", async () => {
+    const wpc = examplePolicy("triage-readonly");
+    const toLa = signTestPolicy(h, { ...wpc, policy_name: "triage-events-per-tenant", telemetry: { sink: "local" } });
+    const s = await startSession(h, { policyFile: toLa, job: "job-events-tenants" });
+    try {
+      for (const workspace of ["ws-a", "ws-b"]) {
+        const r = await s.client.callTool({ name: "sentinel_incidents_list", arguments: { top: 1, workspace } });
+        expect(r.isError, textOf(r)).toBeFalsy();
+      }
+    } finally {
+      await s.close(); // flushes the batched upload
+    }
+    const tenantsIn = async (entry: WorkspaceEntry) => {
+      const b = await openBackendFor(h.paths, entry);
+      try {
+        const t = await b.queryLogs(
+          'AgentSecurityEvent_CL | where JobId == "job-events-tenants" and EventType == "ToolInvocation" | project TenantId, Workspace',
+          "P1D",
+        );
+        return t.rows.map((r) => `${r[0]}/${r[1]}`);
+      } finally {
+        await b.close();
+      }
+    };
+    expect(await tenantsIn(A)).toEqual([`${TENANT_A}/ws-a`]);
+    expect(await tenantsIn(B)).toEqual([`${TENANT_B}/ws-b`]);
   });
 
   it("token issue refuses pins the registry does not know", async () => {
