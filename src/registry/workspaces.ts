@@ -11,12 +11,12 @@ import { formatZodError } from "../governance/stages/admit.js";
 
 export const REGISTRY_FILE = "workspaces.json";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/; // the tools' workspace argument pattern
 
 export const WorkspaceEntrySchema = z
   .object({
     /** The name tools, policies and tokens use. */
-    name: z.string().regex(NAME, "letters, digits, . _ - (1-64, starting with a letter or digit)"),
+    name: z.string().regex(NAME, "letters, digits, _ and - (1-63, starting with a letter or digit)"),
     /** The Entra tenant the workspace belongs to (a GUID in Azure; any label for the embedded workspaces). */
     tenant: z.string().min(1).max(128),
     backend: z.enum(["local", "azure"]),
@@ -25,7 +25,10 @@ export const WorkspaceEntrySchema = z
     workspace_name: z.string().min(1),
     workspace_id: z.string().min(1),
     /** local: the embedded workspace's directory, relative to GSMCP_HOME. */
-    local_dir: z.string().min(1).optional(),
+    local_dir: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "one directory name inside GSMCP_HOME (no path, no ..)")
+      .optional(),
     /**
      * azure: which credential reaches it — "default" (DefaultAzureCredential: managed identity, workload identity,
      * CLI), or "managed-identity" with client_id (a user-assigned identity). With Azure Lighthouse the identity lives
