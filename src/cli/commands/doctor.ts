@@ -19,7 +19,7 @@ import {
   TrustStore,
   type TrustStoreFile,
 } from "../../governance/trust.js";
-import { verifyStoredLog } from "../../receipts/verify-chain.js";
+import { type ChainProblem, type StoredRow, verifyStoredLog, verifyStoredRows } from "../../receipts/verify-chain.js";
 import { type Db, openStateDb, STATE_SCHEMA_VERSION } from "../../state/db.js";
 import { CliError, out } from "../output.js";
 
@@ -345,7 +345,10 @@ function checkPolicies(paths: HomePaths, trust: TrustStoreFile | undefined): Doc
 function checkReceipts(db: Db, trust: TrustStoreFile | undefined): DoctorCheck {
   if (!trust)
     return { check: "receipts", status: "warn", message: "not checked: trust.json is unusable", fix: "fix trust.json" };
-  const { count, problems } = verifyStoredLog(db, new TrustStore(trust).keys("receipt_signers", true));
+  return receiptsCheck(verifyStoredLog(db, new TrustStore(trust).keys("receipt_signers", true)), "state.db");
+}
+
+function receiptsCheck({ count, problems }: { count: number; problems: ChainProblem[] }, where: string): DoctorCheck {
   if (!problems.length)
     return { check: "receipts", status: "ok", message: `${count} receipts: signatures valid, chain intact` };
   const findings = problems.map((p) => `seq ${p.seq} (${p.receipt_id}) ${p.code}: ${p.message}`);
@@ -353,7 +356,7 @@ function checkReceipts(db: Db, trust: TrustStoreFile | undefined): DoctorCheck {
     check: "receipts",
     status: "unsafe",
     message: `chain broken: ${summarise(findings, 1)}`,
-    fix: "the log was altered or damaged: keep state.db as evidence, compare with your WORM copy (gsmcp receipts verify lists every problem)",
+    fix: `the log was altered or damaged: keep ${where} as evidence, compare with your WORM copy (gsmcp receipts verify lists every problem)`,
     details: findings,
   };
 }
@@ -498,8 +501,83 @@ function checkSchema(db: Db): DoctorCheck {
   return { check: "state", status: "ok", message: `state.db schema version ${version} (current), quick_check ok` };
 }
 
-/** Runs every check on `home`; reads only. */
-export function runDoctor(home: string, now: Date = new Date()): DoctorCheck[] {
+/**
+ * The PostgreSQL store GSMCP_STORE names: reachable (errors never carry the URL's secrets), its schema version, and
+ * its receipt log as `gsmcp receipts verify` checks it. Undefined when GSMCP_STORE names none (SQLite, checked above).
+ */
+async function checkPgStore(
+  trust: TrustStoreFile | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<DoctorCheck[] | undefined> {
+  const { pgStoreOptionsFromEnv, pgStoreStatus, openPgStore } = await import("../../state/pg-store.js");
+  let opts: Awaited<ReturnType<typeof pgStoreOptionsFromEnv>>;
+  try {
+    opts = await pgStoreOptionsFromEnv(env);
+  } catch (e) {
+    return [
+      { check: "store", status: "unsafe", message: (e as Error).message, fix: "fix GSMCP_STORE_CA / GSMCP_STORE_AUTH" },
+    ];
+  }
+  if (!opts) return undefined;
+  let status: Awaited<ReturnType<typeof pgStoreStatus>>;
+  try {
+    status = await pgStoreStatus(opts);
+  } catch (e) {
+    return [
+      {
+        check: "store",
+        status: "unsafe",
+        message: (e as Error).message,
+        fix: "check the PostgreSQL server GSMCP_STORE names (running, reachable, credentials)",
+      },
+    ];
+  }
+  const { where, schemaVersion, knownVersion } = status;
+  if (schemaVersion !== knownVersion)
+    return [
+      {
+        check: "store",
+        status: schemaVersion < knownVersion ? "warn" : "unsafe",
+        message: `PostgreSQL store ${where}: schema version ${schemaVersion}, this gsmcp knows ${knownVersion}`,
+        fix: schemaVersion < knownVersion ? "run gsmcp store migrate" : "upgrade gsmcp to the version that migrated it",
+      },
+    ];
+  const checks: DoctorCheck[] = [
+    { check: "store", status: "ok", message: `PostgreSQL store ${where}: schema version ${schemaVersion}` },
+  ];
+  if (!trust) {
+    checks.push({
+      check: "receipts",
+      status: "warn",
+      message: "not checked: trust.json is unusable",
+      fix: "fix trust.json",
+    });
+    return checks;
+  }
+  const store = await openPgStore(opts);
+  try {
+    const rows: StoredRow[] = [];
+    for (let after = 0; ; ) {
+      const page = await store.receipts.range(after, 5000);
+      rows.push(...page);
+      if (page.length < 5000) break;
+      after = page.at(-1)!.seq;
+    }
+    checks.push(
+      receiptsCheck(verifyStoredRows(rows, new TrustStore(trust).keys("receipt_signers", true)), "the store"),
+    );
+  } finally {
+    await store.close();
+  }
+  return checks;
+}
+
+/** Runs every check on `home`; reads only. With GSMCP_STORE, the PostgreSQL store instead of state.db. */
+export async function runDoctor(
+  home: string,
+  now: Date = new Date(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DoctorCheck[]> {
   const paths = homePaths(home);
   if (!existsSync(paths.config))
     return [
@@ -517,7 +595,9 @@ export function runDoctor(home: string, now: Date = new Date()): DoctorCheck[] {
   const config = checkConfig(paths);
   checks.push(...checkKeys(paths, trust.file, config.config?.token_issuer), trust.check);
   checks.push(checkPolicies(paths, trust.file));
-  if (!existsSync(paths.stateDb)) {
+  const pg = env.GSMCP_STORE?.trim() ? await checkPgStore(trust.file, env) : undefined;
+  if (pg) checks.push(...pg);
+  else if (!existsSync(paths.stateDb)) {
     checks.push({
       check: "state",
       status: "warn",
@@ -553,8 +633,8 @@ export function registerDoctorCommand(program: Command, home: () => string): voi
       "check GSMCP_HOME is safe: permissions, keys and roles, trust store, policies, receipt chain, config, tokens at rest (exit 2 if unsafe)",
     )
     .option("--json", "machine-readable: an array of {check, status, message, fix, details}")
-    .action((o: { json?: boolean }) => {
-      const checks = runDoctor(home());
+    .action(async (o: { json?: boolean }) => {
+      const checks = await runDoctor(home());
       if (o.json) out(JSON.stringify(checks, null, 2));
       else
         for (const c of checks)
