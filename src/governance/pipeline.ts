@@ -107,7 +107,7 @@ export class Governor {
     if (!admitted.ok) return this.refuse(record, admitted);
     const { tool } = admitted;
 
-    const decided = await decideCall(tool, admitted.args, caller, this.env);
+    const decided = await decideCall(tool, admitted.args, caller, this.env, admitted.job);
     if (!decided.ok) return this.refuse(record, decided);
     const { decision, request, facts, workspace } = decided;
     Object.assign(record, { decision, request, workspace });

@@ -8,6 +8,7 @@ import type { HomePaths } from "../governance/home.js";
 import { readJsonFile, storedPolicyPath } from "../governance/policy.js";
 import { TRUST_ROLES, type TrustStore } from "../governance/trust.js";
 import type { StateStore } from "../state/contract.js";
+import { pages } from "../state/pages.js";
 import { CHECKPOINTS_FILE, logLeaf, readCheckpointsFile } from "./checkpoint.js";
 import { leafHash, MerkleLevels, merkleRoot } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
@@ -71,22 +72,6 @@ export interface ExportOptions {
   out: string;
   attach?: string[];
   now?: Date;
-}
-
-/** Rows per round trip when streaming from the store. */
-const PAGE = 2000;
-
-/** Every stored row after `afterSeq`, page by page (bounded memory; any store). */
-async function* pages(
-  read: (afterSeq: number, limit: number) => Promise<{ seq: number; body: string }[]>,
-): AsyncGenerator<{ seq: number; body: string }> {
-  let after = 0;
-  for (;;) {
-    const rows = await read(after, PAGE);
-    yield* rows;
-    if (rows.length < PAGE) return;
-    after = rows.at(-1)!.seq;
-  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { jcs } from "../crypto/jcs.js";
 import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
 import { describeWindow, inWindow, keyWindowError, windowOf } from "../governance/trust.js";
 import type { ReceiptRows } from "../state/contract.js";
+import { pages } from "../state/pages.js";
 import type { AgentSecurityEvent, TelemetrySink } from "../telemetry/sink.js";
 import { leafHash, MerkleFrontier } from "./merkle.js";
 import type { Receipt } from "./receipt.js";
@@ -229,9 +230,6 @@ export interface CheckpointerOptions {
   now?: () => Date;
 }
 
-/** Rows read per round trip when the frontier catches up with the stored log. */
-const CATCH_UP_PAGE = 2000;
-
 /**
  * Keeps the Merkle frontier of the whole receipt log (computed once from the stored leaves, then updated per
  * appended receipt) and signs a checkpoint every N receipts, every T seconds and at close, outside the receipt's
@@ -284,15 +282,9 @@ export class Checkpointer {
   /** Reads stored receipts after the frontier's size and before `beforeSeq` into the frontier. */
   private async catchUp(beforeSeq: number): Promise<void> {
     const f = this.frontier!;
-    for (;;) {
-      const rows = await this.o.log.range(f.size, CATCH_UP_PAGE);
-      let added = 0;
-      for (const row of rows) {
-        if (row.seq >= beforeSeq || row.seq !== f.size + 1) return;
-        f.append(logLeaf(JSON.parse(row.body) as Receipt));
-        added++;
-      }
-      if (added < CATCH_UP_PAGE) return;
+    for await (const row of pages((after, n) => this.o.log.range(after, n), f.size)) {
+      if (row.seq >= beforeSeq || row.seq !== f.size + 1) return;
+      f.append(logLeaf(JSON.parse(row.body) as Receipt));
     }
   }
 

@@ -1,5 +1,6 @@
 import type { SigningKey } from "../crypto/keys.js";
 import type { AppendEffects, ReceiptRows, SealReceipt } from "../state/contract.js";
+import { allRows } from "../state/pages.js";
 import { type Receipt, type ReceiptDraft, receiptHash, signReceipt } from "./receipt.js";
 
 /**
@@ -54,13 +55,7 @@ export class ReceiptStore {
 
   /** The whole log in seq order (tests and small tools; large logs are read page by page with rows.range). */
   async all(): Promise<Receipt[]> {
-    const out: Receipt[] = [];
-    for (let after = 0; ; ) {
-      const page = await this.rows.range(after, 5000);
-      for (const r of page) out.push(JSON.parse(r.body) as Receipt);
-      if (page.length < 5000) return out;
-      after = page.at(-1)!.seq;
-    }
+    return (await allRows(this.rows)).map((r) => JSON.parse(r.body) as Receipt);
   }
 
   forJob(job: string): Promise<Receipt[]> {

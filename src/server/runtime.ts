@@ -102,8 +102,9 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     process.stderr.write(`gsmcp: cannot read the token file named by GSMCP_CST: ${(e as Error).message}\n`);
   }
 
-  const backendKind = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend;
-  if (opts.ungoverned && backendKind !== "local") {
+  // A backend kind forced by the caller or GSMCP_BACKEND (else each registry entry's own).
+  const forced = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined);
+  if (opts.ungoverned && (forced ?? config.backend) !== "local") {
     throw new GovernanceError(
       "internal_error",
       "ungoverned mode exists only for benchmarks against the local workspace",
@@ -112,7 +113,6 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   // One backend per registry workspace, opened on first use. A backend kind forced by the caller or GSMCP_BACKEND
   // that differs from the entry's (a home made for the other kind) opens that kind as before.
   const registry = readRegistry(paths, config);
-  const forced = opts.backend ?? (process.env.GSMCP_BACKEND as "local" | "azure" | undefined);
   const backends = new Map<string, Promise<SentinelBackend>>();
   const backendFor = (workspace?: string) => {
     const entry = registry.resolve(workspace);

@@ -54,6 +54,14 @@ export class ApprovalAlreadyUsed extends Error {
 /** Thrown when the store cannot be reached or refuses (pool exhausted, server down): the caller fails closed. */
 export class StoreUnavailable extends Error {}
 
+/** A receipt as the log stores it: its index columns and the body exactly as signed and hashed. */
+export interface LogRow {
+  seq: number;
+  receipt_id: string;
+  hash: string;
+  body: string;
+}
+
 /** The append-only, hash-chained receipt log: one chain for every process on the store. */
 export interface ReceiptRows {
   /**
@@ -68,7 +76,7 @@ export interface ReceiptRows {
   head(): Promise<LogHead>;
   get(receiptId: string): Promise<Receipt | undefined>;
   /** Stored rows in seq order from `afterSeq` (exclusive), at most `limit`: raw bodies (a corrupt row is the verifier's to report). */
-  range(afterSeq: number, limit: number): Promise<{ seq: number; receipt_id: string; hash: string; body: string }[]>;
+  range(afterSeq: number, limit: number): Promise<LogRow[]>;
   forJob(job: string): Promise<Receipt[]>;
   /** The job's stored rows in seq order after `afterSeq` (exclusive), at most `limit` (streaming a large job's export). */
   jobRange(job: string, afterSeq: number, limit: number): Promise<{ seq: number; body: string }[]>;

@@ -10,6 +10,7 @@ import {
   type JobRows,
   type JobStatus,
   type LogHead,
+  type LogRow,
   type ReceiptRows,
   type RollbackStateRows,
   type SealReceipt,
@@ -132,7 +133,7 @@ function sqliteReceipts(db: Db): ReceiptRows {
     },
     range: async (afterSeq, limit) =>
       db
-        .prepare<[number, number], { seq: number; receipt_id: string; hash: string; body: string }>(
+        .prepare<[number, number], LogRow>(
           "SELECT seq, receipt_id, hash, body FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .all(afterSeq, limit),

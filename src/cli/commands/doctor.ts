@@ -19,8 +19,9 @@ import {
   TrustStore,
   type TrustStoreFile,
 } from "../../governance/trust.js";
-import { type ChainProblem, type StoredRow, verifyStoredLog, verifyStoredRows } from "../../receipts/verify-chain.js";
+import { type ChainProblem, verifyStoredLog, verifyStoredRows } from "../../receipts/verify-chain.js";
 import { type Db, openStateDb, STATE_SCHEMA_VERSION } from "../../state/db.js";
+import { allRows } from "../../state/pages.js";
 import { CliError, out } from "../output.js";
 
 // `gsmcp doctor`: is this GSMCP_HOME safe to run from? Each check reports ok / warn / unsafe with a one-line fix.
@@ -556,13 +557,7 @@ async function checkPgStore(
   }
   const store = await openPgStore(opts);
   try {
-    const rows: StoredRow[] = [];
-    for (let after = 0; ; ) {
-      const page = await store.receipts.range(after, 5000);
-      rows.push(...page);
-      if (page.length < 5000) break;
-      after = page.at(-1)!.seq;
-    }
+    const rows = await allRows(store.receipts);
     checks.push(
       receiptsCheck(verifyStoredRows(rows, new TrustStore(trust).keys("receipt_signers", true)), "the store"),
     );

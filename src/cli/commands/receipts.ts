@@ -25,6 +25,7 @@ import {
 } from "../../receipts/verify-checkpoints.js";
 import { type EventCheckReport, verifyEventsAgainstLog } from "../../receipts/verify-events.js";
 import { readWorkspaceWitness, WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
+import { allRows } from "../../state/pages.js";
 import { CliError, out } from "../output.js";
 import { withStore } from "../store-access.js";
 
@@ -48,15 +49,7 @@ export async function workspaceWitnessFor(home: string, witness: string[] | unde
 
 /** Every stored row of the home's log (SQLite, or GSMCP_STORE's PostgreSQL), page by page. */
 export function readStoredRows(home: string): Promise<StoredRow[]> {
-  return withStore(home, async (store) => {
-    const rows: StoredRow[] = [];
-    for (let after = 0; ; ) {
-      const page = await store.receipts.range(after, 5000);
-      rows.push(...page);
-      if (page.length < 5000) return rows;
-      after = page.at(-1)!.seq;
-    }
-  });
+  return withStore(home, (store) => allRows(store.receipts));
 }
 
 /** Verifies the home's stored log (see verifyStoredRows). */

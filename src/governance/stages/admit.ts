@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { toolByName } from "../../tools/registry.js";
 import type { ToolDef } from "../../tools/types.js";
 import { GovernanceError } from "../errors.js";
-import type { JobStore } from "../jobs.js";
+import type { JobRecord, JobStore } from "../jobs.js";
 import { type Caller, refused, type StageResult } from "./types.js";
 
 export interface AdmitDeps {
@@ -21,7 +21,7 @@ export async function admit(
   args: unknown,
   caller: Caller,
   deps: AdmitDeps,
-): Promise<StageResult<{ tool: ToolDef; args: Record<string, unknown> }>> {
+): Promise<StageResult<{ tool: ToolDef; args: Record<string, unknown>; job: JobRecord }>> {
   const tool = toolByName(name);
   if (!tool)
     return refused(
@@ -47,7 +47,7 @@ export async function admit(
         "an operator can resume it: gsmcp jobs resume JOB",
       ),
     );
-  return { ok: true, tool, args: parsed.data as Record<string, unknown> };
+  return { ok: true, tool, args: parsed.data as Record<string, unknown>, job };
 }
 
 /** A zod error as one line per field: the path, what is wrong, and for unknown fields which ones to remove. */

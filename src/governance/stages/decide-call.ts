@@ -3,6 +3,7 @@ import type { CallFacts, ToolDef } from "../../tools/types.js";
 import { toGovernanceError, withFix } from "../codes.js";
 import { type Decision, type DecisionRequest, decide, type KqlFacts } from "../decide.js";
 import { GovernanceError } from "../errors.js";
+import type { JobRecord } from "../jobs.js";
 import { type CallEnv, type Caller, refused, resolveWorkspace, type StageResult } from "./types.js";
 
 export interface Decided {
@@ -24,10 +25,12 @@ export async function decideCall(
   args: Record<string, unknown>,
   caller: Caller,
   env: CallEnv,
+  /** The job's record as the admit stage read it (saves a read on the hot path); read here when absent. */
+  job?: JobRecord,
 ): Promise<StageResult<Decided>> {
   let gathered: { request: DecisionRequest; facts: CallFacts; workspace: { name: string; tenant: string } };
   try {
-    gathered = await gatherFacts(tool, args, caller, env);
+    gathered = await gatherFacts(tool, args, caller, env, job);
   } catch (e) {
     return refused(toGovernanceError(e, "internal_error"));
   }
@@ -43,20 +46,36 @@ export async function decideCall(
   return { ok: true, request, decision, facts, workspace };
 }
 
+/** What the decision reads of the job: its usage record, its flags, its calls in the last minute. */
+interface JobState {
+  job: JobRecord | undefined;
+  flags: string[];
+  callsLastMinute: number;
+}
+
 async function gatherFacts(
   tool: ToolDef,
   args: Record<string, unknown>,
   caller: Caller,
   env: CallEnv,
+  known?: JobRecord,
 ): Promise<{ request: DecisionRequest; facts: CallFacts; workspace: { name: string; tenant: string } }> {
   let facts: CallFacts = tool.facts ? tool.facts(args) : {};
   // The registry names every workspace a call may target: an unknown name is refused before anything else.
   const workspace = resolveWorkspace(env.deps, facts.workspace);
+  // The job's usage and flags, read once for both requests below (one round trip each on a shared store).
+  const { claims } = caller;
+  const [job, flags, callsLastMinute] = await Promise.all([
+    known ?? env.deps.jobs.get(claims.job),
+    env.deps.jobs.flags(claims.job),
+    env.deps.jobs.callsLastMinute(claims.job, env.now()),
+  ]);
+  const state: JobState = { job, flags, callsLastMinute };
   if (tool.resolveFacts) {
     // Facts that live in the workspace are looked up only for a call the policy and token already admit (op in
     // scope, workspace allowed, budget left): a refused caller learns nothing from Sentinel. Looked up once; the
     // handler runs exactly what was analysed (ctx.facts).
-    const pre = await requestFrom(tool, facts, workspace, caller, env);
+    const pre = await requestFrom(tool, facts, workspace, state, caller, env);
     if (decide(caller.policy.wpc, pre).effect === "BLOCK") return { request: pre, facts, workspace };
     // Opening the backend and resolving are one step: whichever fails, the refusal is a backend failure.
     let resolved: CallFacts;
@@ -67,7 +86,7 @@ async function gatherFacts(
     }
     facts = { ...facts, ...resolved };
   }
-  return { request: await requestFrom(tool, facts, workspace, caller, env), facts, workspace };
+  return { request: await requestFrom(tool, facts, workspace, state, caller, env), facts, workspace };
 }
 
 /** Policy analysis of a query, with the policy's redacted columns so lineage is computed where they apply. */
@@ -80,16 +99,11 @@ async function requestFrom(
   tool: ToolDef,
   facts: CallFacts,
   workspace: { name: string; tenant: string },
+  { job, flags, callsLastMinute }: JobState,
   caller: Caller,
   env: CallEnv,
 ): Promise<DecisionRequest> {
   const { claims } = caller;
-  const { jobs } = env.deps;
-  const [job, flags, callsLastMinute] = await Promise.all([
-    jobs.get(claims.job),
-    jobs.flags(claims.job),
-    jobs.callsLastMinute(claims.job, env.now()),
-  ]);
   let kql: KqlFacts | undefined;
   if (facts.kql) {
     try {
