@@ -3,21 +3,15 @@ import { jcs } from "../crypto/jcs.js";
 import { type SigningKey, signBytes, verifyBytes } from "../crypto/keys.js";
 import type { ApprovalRows, StoredApproval } from "../state/contract.js";
 import type { Approval } from "../types/approval.js";
+import { type ApprovalRuleView, requirementProblem } from "./approval-rules.js";
 import { GovernanceError } from "./errors.js";
 import type { TrustStore } from "./trust.js";
 
-export type { Approval };
+export type { Approval, ApprovalRuleView };
 
 export function approvalSigningBytes(a: Approval): string {
   const { signature: _s, ...body } = a;
   return jcs(body);
-}
-
-/** What an approval rule accepts (from the decision's `approval`). */
-export interface ApprovalRuleView {
-  name: string;
-  mode: "explicit" | "interactive";
-  approvers: string[];
 }
 
 /**
@@ -29,6 +23,8 @@ export interface ApprovalRuleView {
 export function verifyApproval(a: Approval, trust: TrustStore, rule: ApprovalRuleView): string | undefined {
   if (a.decision !== "approved") return `is ${a.decision}, not approved`;
   if (!a.signature || !a.approver || a.signature.keyid !== a.approver) return "is not signed by its approver";
+  const unmet = requirementProblem(a, rule);
+  if (unmet) return unmet;
   if (a.client_asserted) {
     if (rule.mode !== "interactive")
       return `was asserted by the MCP client, but rule "${rule.name}" requires a separate approver`;
@@ -91,6 +87,11 @@ export class ApprovalStore {
     now: Date,
     opts: {
       clientAsserted?: boolean;
+      /** The signed-in person deciding (approver console). */
+      approvedBy?: Approval["approved_by"];
+      changeTicket?: string;
+      /** Refuses (before signing) a decision the approval's rule would not accept; see requirementProblem. */
+      rule?: ApprovalRuleView;
       /** Publishes the signed decision to witnesses (the ApprovalDecision event) before it is stored; a throw stores nothing. */
       publish?: (a: Approval) => void;
     } = {},
@@ -114,7 +115,11 @@ export class ApprovalStore {
       reason,
       decided_at: now.toISOString(),
       ...(opts.clientAsserted ? { client_asserted: true } : {}),
+      ...(opts.approvedBy ? { approved_by: opts.approvedBy } : {}),
+      ...(opts.changeTicket ? { change_ticket: opts.changeTicket } : {}),
     };
+    const unmet = opts.rule && decision === "approved" ? requirementProblem(decided, opts.rule) : undefined;
+    if (unmet) throw new GovernanceError("approval_invalid", `approval ${id} cannot be approved: ${unmet}`);
     const signed: Approval = {
       ...decided,
       signature: { keyid: approver.keyid, sig: signBytes(approver, approvalSigningBytes(decided)) },

@@ -1,4 +1,5 @@
-import type { ApprovalRule, Constraints, WorkPolicyContract } from "../types/wpc.js";
+import type { Constraints, WorkPolicyContract } from "../types/wpc.js";
+import { type ApprovalRuleView, approvalRuleView } from "./approval-rules.js";
 import type { GovernanceCode } from "./errors.js";
 
 // The pure evaluator: a request in, a Decision out. No I/O, no clock; everything it needs is in the request,
@@ -44,7 +45,7 @@ export interface Decision {
   refusal?: Reason & { code: GovernanceCode };
   constraints: Constraint[];
   /** Set when the op passes policy but needs an approval before it may run. */
-  approval?: { name: string; mode: ApprovalRule["mode"]; ttl_seconds: number; approvers: string[] };
+  approval?: ApprovalRuleView;
 }
 
 /** Facts about a KQL query, produced by the analyzer before deciding. */
@@ -391,14 +392,7 @@ export function decide(wpc: WorkPolicyContract, req: DecisionRequest): Decision 
   }
 
   const approvalRule = (wpc.approvals ?? []).find((a) => a.required_for.includes(req.op));
-  const approval = approvalRule
-    ? {
-        name: approvalRule.name,
-        mode: approvalRule.mode,
-        ttl_seconds: approvalRule.ttl_seconds ?? 900,
-        approvers: approvalRule.approvers ?? [],
-      }
-    : undefined;
+  const approval = approvalRule ? approvalRuleView(approvalRule) : undefined;
 
   const narrowing = reasons.some(
     (r) => r.code === "row_cap" || r.code === "timespan_capped" || r.code === "column_redaction",

@@ -121,7 +121,12 @@ export class Governor {
     );
     if (!gate.ok) return this.refuse(record, { ...gate, decision: { ...decision, effect: "BLOCK" } });
     if (gate.approvalId)
-      Object.assign(record, { approvalId: gate.approvalId, approvalClientAsserted: gate.clientAsserted });
+      Object.assign(record, {
+        approvalId: gate.approvalId,
+        approvalClientAsserted: gate.clientAsserted,
+        approvedBy: gate.approvedBy,
+        changeTicket: gate.changeTicket,
+      });
 
     const executed = await execute(
       { tool, args: admitted.args, caller, decision, request, facts, record, governance: this.governanceView(caller) },

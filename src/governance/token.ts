@@ -46,6 +46,8 @@ export interface IssueTokenInput {
   workspaces?: string[];
   /** Tenants the job may reach (every workspace it names must belong to one of them). */
   tenants?: string[];
+  /** Who started the job (separation of duties: approval rules with distinct_approver refuse them as approver). */
+  requestedBy?: string;
   now?: number; // epoch seconds
 }
 
@@ -61,6 +63,7 @@ export async function issueToken(input: IssueTokenInput): Promise<string> {
     ...(input.policyHash ? { policy_hash: input.policyHash } : {}),
     ...(input.workspaces ? { workspaces: [...new Set(input.workspaces)].sort() } : {}),
     ...(input.tenants ? { tenants: [...new Set(input.tenants)].sort() } : {}),
+    ...(input.requestedBy ? { requested_by: input.requestedBy } : {}),
   };
   const problems = validateAgainst(cstSchema, {
     ...claims,

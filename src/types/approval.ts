@@ -32,6 +32,29 @@ reason?: string
  * The decision was given in the agent's own MCP client (elicitation) and signed by a client-assertion key: it proves the agent's host said yes, not who did. Accepted only by approval rules in mode "interactive".
  */
 client_asserted?: boolean
+/**
+ * Who started the job (the token's requested_by), copied when the approval is requested.
+ */
+requested_by?: string
+/**
+ * The person who decided, as signed in to the approver console (OIDC); absent for CLI and client-asserted decisions.
+ */
+approved_by?: {
+/**
+ * tid:oid for Entra ID, issuer#sub otherwise.
+ */
+id: string
+iss: string
+name?: string
+email?: string
+amr?: string[]
+auth_time?: string
+roles?: ("approver" | "reviewer")[]
+}
+/**
+ * Change-ticket reference given with the decision.
+ */
+change_ticket?: string
 decided_at?: string
 signature?: {
 keyid: string

@@ -43,6 +43,10 @@ policy_hash?: string
  */
 workspaces?: string[]
 /**
+ * Who started the job (a person's console identity, tid:oid, or a UPN/e-mail): an approval rule with distinct_approver refuses this person as approver.
+ */
+requested_by?: string
+/**
  * Tenants the job may reach: every workspace it names must belong to one of them.
  */
 tenants?: string[]

@@ -61,6 +61,14 @@ workspace?: string
  */
 tenant?: string
 /**
+ * Who approved the write (the approval's approved_by.id: tid:oid or issuer#sub), when a signed-in person did.
+ */
+approved_by?: string
+/**
+ * The change-ticket reference recorded with the approval.
+ */
+change_ticket?: string
+/**
  * The approval was given in the agent's own MCP client (elicitation): it proves the agent's host said yes, not who did.
  */
 approval_client_asserted?: boolean

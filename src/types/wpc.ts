@@ -59,6 +59,26 @@ mode: ("explicit" | "interactive")
  */
 approvers?: string[]
 ttl_seconds?: number
+/**
+ * Separation of duties: the approver must be a signed-in person (gsmcp console) other than the job's requester (the token's requested_by). A token without requested_by cannot have these writes approved.
+ */
+distinct_approver?: boolean
+/**
+ * The approver signed in with multi-factor authentication (the id token's amr contains "mfa").
+ */
+require_mfa?: boolean
+/**
+ * The approver signed in at most this long before deciding (OIDC max_age); the console asks for a fresh sign-in otherwise.
+ */
+max_auth_age_seconds?: number
+/**
+ * The decision must carry a change-ticket reference (recorded in the approval and the receipt).
+ */
+require_change_ticket?: boolean
+/**
+ * RE2 pattern a change ticket must match in full, e.g. "CHG[0-9]{7}".
+ */
+change_ticket_pattern?: string
 }
 export interface TokenRequirements {
 cst_ttl_seconds_max: number

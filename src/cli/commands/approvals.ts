@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { signingKeyFromPem } from "../../crypto/keys.js";
 import { approvalDecisionEvent } from "../../governance/approval-events.js";
+import { approvalRuleView } from "../../governance/approval-rules.js";
 import { type Approval, ApprovalStore, statusOf } from "../../governance/approvals.js";
 import { type HomePaths, requireHome } from "../../governance/home.js";
 import { loadPolicy } from "../../governance/policy.js";
@@ -35,6 +36,7 @@ export async function decideApproval(
   decision: "approved" | "denied",
   reason: string,
   keyFile?: string,
+  changeTicket?: string,
 ): Promise<Approval> {
   const { paths, config } = requireHome(home);
   const state = await openStore(paths);
@@ -44,12 +46,16 @@ export async function decideApproval(
     const store = new ApprovalStore(state.approvals);
     const key = keyFile ? signingKeyFromPem(readFileSync(keyFile, "utf8")) : loadSigningKey(paths, "approver");
     const pending = await store.get(id);
-    telemetry = openTelemetry(paths, pending ? policyOf(paths, pending.policy_hash) : undefined, () => {
+    const wpc = pending ? policyOf(paths, pending.policy_hash) : undefined;
+    const rule = wpc?.approvals?.find((r) => r.name === pending?.rule);
+    telemetry = openTelemetry(paths, wpc, () => {
       backend ??= openBackend(paths, (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend);
       return backend;
     });
     const sink = telemetry;
     const decided = await store.decide(id, decision, key, reason, new Date(), {
+      ...(rule ? { rule: approvalRuleView(rule) } : {}),
+      ...(changeTicket ? { changeTicket } : {}),
       publish: (a) => sink.emit(approvalDecisionEvent(a, process.env.AZURE_TENANT_ID ?? "local")),
     });
     await sink.flush();
@@ -102,8 +108,9 @@ export function registerApprovalCommands(program: Command, home: () => string): 
       .argument("<id>", "approval id (apr_…)")
       .option("--reason <text>", "recorded with the signed decision", `${decision} by operator`)
       .option("--key <file>", "approver private key (PEM); default: GSMCP_HOME/keys/approver.pem")
-      .action(async (id: string, o: { reason: string; key?: string }) => {
-        const a = await decideApproval(home(), id, decision, o.reason, o.key);
+      .option("--ticket <ref>", "change-ticket reference, recorded in the approval and the receipt")
+      .action(async (id: string, o: { reason: string; key?: string; ticket?: string }) => {
+        const a = await decideApproval(home(), id, decision, o.reason, o.key, o.ticket);
         out(`${a.approval_id} ${decision} (${a.op} for job ${a.job}), signed by ${a.approver}`);
       });
   }

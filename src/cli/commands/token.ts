@@ -16,6 +16,7 @@ export interface IssueOptions {
   ttl?: number;
   workspaces?: string[];
   tenants?: string[];
+  requestedBy?: string;
 }
 
 /** Issues a CST pinned to a signed policy; the scope may only narrow what the policy allows. */
@@ -53,6 +54,16 @@ export async function issueCst(
       2,
       `tenants: ${[...tenantsKnown].join(", ")} (gsmcp workspace list)`,
     );
+  // A job whose writes need a distinct approver but names no requester could never have them approved: say so now.
+  const sod = (policy.wpc.approvals ?? []).find(
+    (r) => r.distinct_approver && r.required_for.some((op) => scope.includes(op)),
+  );
+  if (sod && !o.requestedBy)
+    throw new CliError(
+      `approval rule "${sod.name}" of policy ${policy.wpc.policy_name} requires an approver other than whoever started the job, and this token names no requester`,
+      2,
+      "add --requested-by <your console identity (tid:oid) or UPN>",
+    );
   const max = policy.wpc.token_requirements.cst_ttl_seconds_max;
   const ttl = o.ttl ?? max;
   if (!Number.isInteger(ttl) || ttl < 1) throw new CliError(`--ttl must be a positive number of seconds`, 2);
@@ -69,6 +80,7 @@ export async function issueCst(
     policyHash: policy.hash,
     ...(o.workspaces ? { workspaces: o.workspaces } : {}),
     ...(o.tenants ? { tenants: o.tenants } : {}),
+    ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
   });
   return { token, scope, ttl, policyHash: policy.hash };
 }
@@ -85,6 +97,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
     .option("--ttl <seconds>", "lifetime in seconds (default and maximum: the policy's cst_ttl_seconds_max)")
     .option("--workspaces <list>", "comma-separated workspace names (registry) to pin")
     .option("--tenants <list>", "comma-separated tenants to pin: every workspace the job names must belong to one")
+    .option("--requested-by <who>", "who started the job (console identity tid:oid, or UPN): recorded in the token")
     .option("-o, --out <file>", "write the token to a file (mode 0600) instead of stdout")
     .description("issue a CST and print it")
     .action(
@@ -96,6 +109,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
         ttl?: string;
         workspaces?: string;
         tenants?: string;
+        requestedBy?: string;
         out?: string;
       }) => {
         const list = (s?: string) =>
@@ -116,6 +130,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
           ...(o.ttl !== undefined ? { ttl: Number(o.ttl) } : {}),
           ...(workspaces ? { workspaces } : {}),
           ...(tenants ? { tenants } : {}),
+          ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
         });
         if (o.out) {
           writeSecret(o.out, `${r.token}\n`);

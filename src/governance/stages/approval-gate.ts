@@ -13,6 +13,9 @@ export interface Approved {
   approvalId?: string;
   /** The approval was given in the agent's own MCP client: it proves the host said yes, not who did. */
   clientAsserted?: boolean;
+  /** The signed-in person who approved (approved_by.id), and the change ticket given with the decision. */
+  approvedBy?: string;
+  changeTicket?: string;
 }
 
 /**
@@ -44,7 +47,13 @@ export async function approvalGate(
       return refused(new GovernanceError("approval_invalid", `approval ${live.approval_id}: ${problem}`), {
         approvalId: live.approval_id,
       });
-    return { ok: true, approvalId: live.approval_id, ...(live.client_asserted ? { clientAsserted: true } : {}) };
+    return {
+      ok: true,
+      approvalId: live.approval_id,
+      ...(live.client_asserted ? { clientAsserted: true } : {}),
+      ...(live.approved_by ? { approvedBy: live.approved_by.id } : {}),
+      ...(live.change_ticket ? { changeTicket: live.change_ticket } : {}),
+    };
   }
   if (live?.decision === "denied") {
     await approvals.consume(live.approval_id, "denied", now);
@@ -69,6 +78,7 @@ export async function approvalGate(
         args_redacted: shownArgs,
         policy_hash: policy.hash,
         rule: rule.name,
+        ...(claims.requested_by ? { requested_by: claims.requested_by } : {}),
       },
       rule.ttl_seconds,
       now,

@@ -7,7 +7,7 @@ import type { CallEnv, CallRecord, Refusal, ToolCallResult } from "./types.js";
 
 /** A refusal from any stage, folded into the call's record (status, error, the decision it carries). */
 export function withRefusal(record: CallRecord, r: Refusal): CallRecord {
-  const { approvalId: _cited, approvalClientAsserted: _ca, ...uncited } = record;
+  const { approvalId: _cited, approvalClientAsserted: _ca, approvedBy: _by, changeTicket: _t, ...uncited } = record;
   return {
     ...(r.withoutApproval ? uncited : record),
     status: r.status,

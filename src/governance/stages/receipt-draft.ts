@@ -41,6 +41,8 @@ export function draftReceipt(r: CallRecord, env: CallEnv) {
     ...(r.workspace ? { workspace: r.workspace.name, tenant: r.workspace.tenant } : {}),
     ...(r.approvalId ? { approval_id: r.approvalId } : {}),
     ...(r.approvalId && r.approvalClientAsserted ? { approval_client_asserted: true } : {}),
+    ...(r.approvalId && r.approvedBy ? { approved_by: r.approvedBy } : {}),
+    ...(r.approvalId && r.changeTicket ? { change_ticket: r.changeTicket } : {}),
     phase: r.phase ?? ("single" as const),
     ...(r.intentReceiptId ? { intent_receipt_id: r.intentReceiptId } : {}),
     outcome: {

@@ -123,6 +123,9 @@ export interface CallRecord {
   reservedCall?: boolean;
   /** Whether the approval was asserted by the MCP client (elicitation) rather than signed by an approver. */
   approvalClientAsserted?: boolean;
+  /** The signed-in person who approved (tid:oid or issuer#sub) and the change ticket of the approval. */
+  approvedBy?: string;
+  changeTicket?: string;
   phase?: "intent" | "outcome" | "single";
   intentReceiptId?: string;
   rollback?: { posture: ToolDef["rollback"]["posture"]; description: string; prior_state?: unknown };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { jcsHash } from "../../../src/crypto/jcs.js";
 import { approvalHash } from "../../../src/governance/approval-events.js";
+import { approvalRuleView } from "../../../src/governance/approval-rules.js";
 import { verifyApproval } from "../../../src/governance/approvals.js";
 import type { Decision } from "../../../src/governance/decide.js";
 import { approvalGate } from "../../../src/governance/stages/approval-gate.js";
@@ -14,7 +15,7 @@ function gated(mode: "explicit" | "interactive"): Decision {
     effect: "ALLOW",
     reasons: [],
     constraints: [],
-    approval: { name: "updates", mode, ttl_seconds: 600, approvers: [] },
+    approval: approvalRuleView({ name: "updates", required_for: ["incidents.update"], mode, ttl_seconds: 600 }),
   };
 }
 
@@ -72,7 +73,13 @@ describe("stage: approval gate", () => {
     const r = await approvalGate(h.caller(), "incidents.update", ARGS, gated("explicit"), h.env);
     expect(!r.ok && r.error.code).toBe("approval_invalid");
     expect(!r.ok && r.error.message).toContain("requires a separate approver");
-    expect(verifyApproval(a, h.keys.trust, { name: "updates", mode: "interactive", approvers: [] })).toBeUndefined();
+    expect(
+      verifyApproval(
+        a,
+        h.keys.trust,
+        approvalRuleView({ name: "updates", required_for: ["incidents.update"], mode: "interactive" }),
+      ),
+    ).toBeUndefined();
   });
 
   it("an approval marked client-asserted but signed with another key (the receipt key) is refused", async () => {
@@ -84,7 +91,7 @@ describe("stage: approval gate", () => {
 
   it("an approver's key cannot pose as a client assertion, nor a client-assertion key as an approver", async () => {
     const h = await harness();
-    const rule = { name: "updates", mode: "interactive" as const, approvers: [] };
+    const rule = approvalRuleView({ name: "updates", required_for: ["incidents.update"], mode: "interactive" });
     const viaClient = await decided(h, "client");
     expect(verifyApproval({ ...viaClient, client_asserted: undefined }, h.keys.trust, rule)).toMatch(/approver/);
   });
