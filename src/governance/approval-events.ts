@@ -36,6 +36,8 @@ export function approvalDecisionEvent(a: Approval, tenantId: string, now = new D
       args_hash: a.args_hash,
       rule: a.rule,
       ...(a.client_asserted ? { client_asserted: true } : {}),
+      ...(a.approved_by ? { approved_by: a.approved_by.id } : {}),
+      ...(a.change_ticket ? { change_ticket: a.change_ticket } : {}),
     },
     ToolResult: a.decision,
     ErrorCode: 0,

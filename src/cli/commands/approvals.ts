@@ -1,18 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { signingKeyFromPem } from "../../crypto/keys.js";
-import { approvalDecisionEvent } from "../../governance/approval-events.js";
-import { approvalRuleView } from "../../governance/approval-rules.js";
+import { decideWitnessed } from "../../governance/approval-decide.js";
 import { type Approval, ApprovalStore, statusOf } from "../../governance/approvals.js";
-import { type HomePaths, requireHome } from "../../governance/home.js";
-import { loadPolicy } from "../../governance/policy.js";
-import { loadSigningKey, TrustStore } from "../../governance/trust.js";
-import type { SentinelBackend } from "../../sentinel/backend.js";
-import { openBackend } from "../../sentinel/open.js";
+import { requireHome } from "../../governance/home.js";
+import { loadSigningKey } from "../../governance/trust.js";
 import { openStore } from "../../state/open.js";
-import { openTelemetry } from "../../telemetry/open.js";
-import type { TelemetrySink } from "../../telemetry/sink.js";
-import type { WorkPolicyContract } from "../../types/wpc.js";
 import { CliError, out } from "../output.js";
 import { withStore } from "../store-access.js";
 
@@ -24,12 +17,7 @@ function line(a: Approval & { consumed_at?: string }): string {
   return `${a.approval_id}\t${statusOf(a)}\t${a.job}\t${a.op}\t${a.requested_at}\texpires ${a.expires_at}`;
 }
 
-/**
- * Approves or denies with this home's approver key (keys/approver.pem), or the PEM named by --key. The signed decision
- * is published as an ApprovalDecision event to the telemetry sinks of the approval's policy (the JSONL file, and Log
- * Analytics when the policy sends events there) before it is stored: a decision that cannot be published under a
- * fail-closed policy is not stored.
- */
+/** Approves or denies from the CLI with this home's approver key (keys/approver.pem), or the PEM named by --key. */
 export async function decideApproval(
   home: string,
   id: string,
@@ -40,39 +28,14 @@ export async function decideApproval(
 ): Promise<Approval> {
   const { paths, config } = requireHome(home);
   const state = await openStore(paths);
-  let backend: Promise<SentinelBackend> | undefined;
-  let telemetry: TelemetrySink | undefined;
   try {
-    const store = new ApprovalStore(state.approvals);
     const key = keyFile ? signingKeyFromPem(readFileSync(keyFile, "utf8")) : loadSigningKey(paths, "approver");
-    const pending = await store.get(id);
-    const wpc = pending ? policyOf(paths, pending.policy_hash) : undefined;
-    const rule = wpc?.approvals?.find((r) => r.name === pending?.rule);
-    telemetry = openTelemetry(paths, wpc, () => {
-      backend ??= openBackend(paths, (process.env.GSMCP_BACKEND as "local" | "azure" | undefined) ?? config.backend);
-      return backend;
-    });
-    const sink = telemetry;
-    const decided = await store.decide(id, decision, key, reason, new Date(), {
-      ...(rule ? { rule: approvalRuleView(rule) } : {}),
-      ...(changeTicket ? { changeTicket } : {}),
-      publish: (a) => sink.emit(approvalDecisionEvent(a, process.env.AZURE_TENANT_ID ?? "local")),
-    });
-    await sink.flush();
-    return decided;
+    return await decideWitnessed(
+      { paths, config, approvals: new ApprovalStore(state.approvals) },
+      { id, decision, key, reason, ...(changeTicket ? { changeTicket } : {}) },
+    );
   } finally {
-    await telemetry?.close().catch(() => undefined);
-    if (backend) await (await backend.catch(() => undefined))?.close();
     await state.close();
-  }
-}
-
-/** The approval's policy, for where its events go; undefined (events to the JSONL file only) when it cannot be read. */
-function policyOf(paths: HomePaths, hash: string): WorkPolicyContract | undefined {
-  try {
-    return loadPolicy(hash, paths, TrustStore.load(paths)).wpc;
-  } catch {
-    return undefined;
   }
 }
 
