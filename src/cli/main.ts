@@ -80,6 +80,12 @@ export const COMMANDS: Record<string, LazyCommand> = {
     description: "the state store (SQLite in GSMCP_HOME, or PostgreSQL from GSMCP_STORE): migrate, status",
     load: async () => (await import("./commands/store.js")).registerStoreCommands,
   },
+  console: {
+    term: "console [options]",
+    description:
+      "the approver console: sign in with OpenID Connect, review and decide approvals, jobs, policies, tools",
+    load: async () => (await import("./commands/console.js")).registerConsoleCommand,
+  },
   doctor: {
     term: "doctor [options]",
     description:

@@ -1,4 +1,5 @@
 import type { SentinelBackend } from "../sentinel/backend.js";
+import type { RulePreviewRule } from "../sentinel/rule-preview.js";
 import type { StoredApproval } from "../state/contract.js";
 
 // What an approver needs beside the arguments: the object as it is now in Sentinel, a field-by-field diff of what the
@@ -12,13 +13,8 @@ export interface DiffRow {
   change: "changed" | "added" | "removed" | "same";
 }
 
-export interface RuleFields {
-  query: string;
-  queryFrequency: string;
-  queryPeriod: string;
-  triggerOperator: string;
-  triggerThreshold: number;
-}
+export type RuleFields = RulePreviewRule;
+const OPERATORS = new Set(["GreaterThan", "LessThan", "Equal", "NotEqual"]);
 
 export interface ApprovalContext {
   kind: "incident" | "analyticsRule" | "automationRule" | "watchlist" | "other";
@@ -96,8 +92,15 @@ const RULE_FIELDS = [
 function ruleOf(r: Record<string, unknown>): RuleFields | undefined {
   const { query, queryFrequency, queryPeriod, triggerOperator, triggerThreshold } = r;
   if (typeof query !== "string" || typeof queryFrequency !== "string" || typeof queryPeriod !== "string") return;
-  if (typeof triggerOperator !== "string" || typeof triggerThreshold !== "number") return;
-  return { query, queryFrequency, queryPeriod, triggerOperator, triggerThreshold };
+  if (typeof triggerOperator !== "string" || !OPERATORS.has(triggerOperator)) return;
+  if (typeof triggerThreshold !== "number") return;
+  return {
+    query,
+    queryFrequency,
+    queryPeriod,
+    triggerOperator: triggerOperator as RuleFields["triggerOperator"],
+    triggerThreshold,
+  };
 }
 
 function settled<T>(p: Promise<T>, errors: string[], what: string): Promise<T | undefined> {

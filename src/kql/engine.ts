@@ -13,7 +13,22 @@ import type { Row } from "./values.js";
 const MAX_FUNCTION_DEPTH = 8;
 
 export function executeKql(query: string, source: KqlDataSource, opts: KqlExecuteOptions = {}): KqlResult {
+  return prepareKql(query)(source, opts);
+}
+
+/** A parsed query that can be run many times, each run with its own data source and options (now, timespan). */
+export type PreparedKql = (source: KqlDataSource, opts?: KqlExecuteOptions) => KqlResult;
+
+/**
+ * Parses once (throws KqlError on a syntax error); every run binds lets and compiles afresh, so now()/ago() and the
+ * timespan follow that run's options. For evaluating one query over many windows (src/kql/slide.ts).
+ */
+export function prepareKql(query: string): PreparedKql {
   const q: Query = parseKql(query);
+  return (source, opts = {}) => runPrepared(q, query, source, opts);
+}
+
+function runPrepared(q: Query, query: string, source: KqlDataSource, opts: KqlExecuteOptions): KqlResult {
   const ctx: Ctx = {
     text: query,
     source,

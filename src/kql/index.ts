@@ -6,6 +6,7 @@
 //   table and stored function it read. Lexes exactly as the Kusto language service does (lexer.ts); regexes run on
 //   RE2. Throws KqlError (.info = { code, message, line, column }) on syntax errors, limits and anything it does not
 //   support, naming the construct — it never guesses.
+// prepareKql(query) — parse once, run many times (each run its own source and options); slideRule (slide.ts) uses it.
 // analyzeKql(query, schema) — policy analysis on Microsoft's Kusto language service (see analyzer.ts for how
 //   referenced tables are resolved and what is reported as forbidden). preloadKqlAnalyzer() loads it ahead of time.
 export {
@@ -17,6 +18,6 @@ export {
   preloadKqlAnalyzer,
 } from "./analyzer.js";
 export { DEFAULT_MAX_INTERMEDIATE_ROWS } from "./context.js";
-export { executeKql } from "./engine.js";
+export { executeKql, type PreparedKql, prepareKql } from "./engine.js";
 export { KqlError } from "./errors.js";
 export type * from "./types.js";

@@ -3,7 +3,7 @@ import { setPriority } from "node:os";
 import { Worker } from "node:worker_threads";
 import { workerUrl } from "../worker-url.js";
 import { ArmError } from "./arm.js";
-import type { QueryReply, QueryRequest } from "./query-worker-impl.js";
+import type { QueryReply, QueryRequest, SlideRequest } from "./query-worker-impl.js";
 
 // KQL runs off the main event loop: a runaway query (catastrophic regex, huge join, heavy string work) must not freeze
 // the ARM API, ingestion or other sessions. A small pool of worker threads, each with its own copy of the log tables
@@ -170,7 +170,14 @@ export class QueryPool {
    * `signal` (the client went away) drops a queued query or terminates its worker.
    */
   run(
-    req: { query: string; timespan?: { start: number; end: number }; now: number; statistics: boolean },
+    req: {
+      query: string;
+      timespan?: { start: number; end: number };
+      now: number;
+      statistics: boolean;
+      /** A rule replay instead of one run (src/workspace/preview.ts). */
+      slide?: SlideRequest;
+    },
     timeoutSeconds: number,
     signal?: AbortSignal,
   ): Promise<QueryAnswer> {

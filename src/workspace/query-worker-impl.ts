@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { executeKql } from "../kql/engine.js";
 import { KqlError } from "../kql/errors.js";
+import { SlideDeadlineError, type SlideOptions, slideRule } from "../kql/slide.js";
 import type { KqlDataSource, KqlTable, KqlType, KqlValue } from "../kql/types.js";
 import { LOG_TABLES, STORED_FUNCTIONS } from "./schemas.js";
 
@@ -21,7 +22,12 @@ export interface QueryRequest {
   maxIntermediateRows?: number;
   /** Add `statistics` to the response body (Prefer: include-statistics=true). */
   statistics: boolean;
+  /** Set: replay `query` as a scheduled rule (src/kql/slide.ts) instead of running it once; the body is the slide. */
+  slide?: SlideRequest;
 }
+
+/** A rule replay as the pool sends it; the worker adds its own row limits. */
+export type SlideRequest = Omit<SlideOptions, "maxResultRows" | "maxIntermediateRows">;
 
 /** The worker's answer: the response body as JSON text (serialised here, off the main thread), or an API error. */
 export type QueryReply =
@@ -159,6 +165,7 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
   const started = performance.now();
   try {
     cache.sync();
+    if (req.slide) return answerSlide(cache, req, req.slide, started);
     const res = executeKql(req.query, cache.source(), {
       now: req.now,
       ...(req.timespan ? { timespan: req.timespan } : {}),
@@ -202,6 +209,8 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
       heapUsed: getHeapStatistics().used_heap_size,
     };
   } catch (e) {
+    if (e instanceof SlideDeadlineError)
+      return { id: req.id, ok: false, status: 504, code: "GatewayTimeout", message: e.message };
     if (e instanceof KqlError && e.info.code === "limit") {
       // A size limit, not a bad query: the same code as running out of worker memory.
       return { id: req.id, ok: false, status: 400, code: "QueryResourceLimitError", message: e.message };
@@ -225,6 +234,38 @@ export function answer(cache: TableCache, req: QueryRequest): QueryReply {
     }
     return { id: req.id, ok: false, status: 500, code: "InternalServerError", message: (e as Error).message };
   }
+}
+
+/** A rule replay: the body is the slide result, the sample serialised as query rows are. */
+function answerSlide(cache: TableCache, req: QueryRequest, slide: SlideRequest, started: number): QueryReply {
+  const res = slideRule(req.query, cache.source(), {
+    ...slide,
+    maxResultRows: req.maxResultRows,
+    ...(req.maxIntermediateRows !== undefined ? { maxIntermediateRows: req.maxIntermediateRows } : {}),
+  });
+  const ms = performance.now() - started;
+  const s = res.sample;
+  const body = {
+    ...res,
+    sample: s
+      ? {
+          runTime: s.runTime,
+          columns: s.columns.map((c) => ({ name: c.name, type: c.type })),
+          rows: s.rows.map((r) => r.map((v, i) => serialize(v, s.columns[i]!.type))),
+        }
+      : undefined,
+    executionTime: ms / 1000,
+  };
+  return {
+    id: req.id,
+    ok: true,
+    body: JSON.stringify(body),
+    rows: res.runs,
+    ms,
+    loadMs: cache.loadMs,
+    loaded: cache.loadedTables(),
+    heapUsed: getHeapStatistics().used_heap_size,
+  };
 }
 
 if (!isMainThread && parentPort && (workerData as { kind?: string } | undefined)?.kind === "gsmcp-query-worker") {
