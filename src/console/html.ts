@@ -54,7 +54,7 @@ ${
   viewer
     ? html`<nav aria-label="Main">${NAV.map(([href, label]) => html`<a href="${href}"${active === href ? new Markup(' aria-current="page"') : ""}>${label}</a>`)}</nav>
 <form method="post" action="/logout" class="who"><span id="viewer">${viewer.name}</span> <span class="roles">(${viewer.roles.join(", ") || "no role"})</span>
-<input type="hidden" name="csrf" value="${csrf ?? ""}"><button type="submit">Sign out</button></form>`
+<input type="hidden" name="csrf_token" value="${csrf ?? ""}"><button type="submit">Sign out</button></form>`
     : ""
 }
 </header>
