@@ -62,7 +62,7 @@ function facts(b: ProofBundle): Facts {
       op: a.op,
       decision: a.decision,
       // A client-asserted approval says only that the agent's own MCP client answered yes: shown as such, never as an approver.
-      approver: `${b.keys.find((k) => k.keyid === a.approver)?.name ?? a.approver ?? "—"}${a.client_asserted ? " (client-asserted, not a separate approver)" : ""}`,
+      approver: `${a.approved_by ? `${a.approved_by.name ?? a.approved_by.email ?? a.approved_by.id} (${a.approved_by.id}), key ` : ""}${b.keys.find((k) => k.keyid === a.approver)?.name ?? a.approver ?? "—"}${a.client_asserted ? " (client-asserted, not a separate approver)" : ""}${a.change_ticket ? `, ticket ${a.change_ticket}` : ""}`,
       reason: a.reason ?? "",
       expires: a.expires_at,
     })),

@@ -5,6 +5,7 @@ import receiptSchema from "../../schemas/receipt.schema.json" with { type: "json
 import { dsseVerifiedKeyIds } from "../crypto/dsse.js";
 import { jcs, jcsHash, sha256Hex } from "../crypto/jcs.js";
 import { verifyBytes } from "../crypto/keys.js";
+import { approvalRuleView, requirementProblem } from "../governance/approval-rules.js";
 import { approvalSigningBytes } from "../governance/approvals.js";
 import { type DecisionRequest, decide } from "../governance/decide.js";
 import { WPC_PAYLOAD_TYPE } from "../governance/policy.js";
@@ -45,6 +46,7 @@ export type ProblemCode =
   | "approval_binding"
   | "approval_expired"
   | "approval_reused"
+  | "approval_requirements"
   | "decision_mismatch"
   | "checkpoint_signature"
   | "checkpoint_inclusion"
@@ -339,6 +341,19 @@ export async function verifyBundle(
         receipt: ref(r),
       });
     }
+    // What the rule asks of who decided (separation of duties, MFA, recent sign-in, change ticket), and the receipt
+    // naming the same approver and ticket as the signed approval.
+    const unmet = rule ? requirementProblem(a, approvalRuleView(rule)) : undefined;
+    const misnamed =
+      (r.approved_by ?? undefined) !== a.approved_by?.id || (r.change_ticket ?? undefined) !== a.change_ticket
+        ? `the receipt names approver ${r.approved_by ?? "none"} and ticket ${r.change_ticket ?? "none"}, the approval ${a.approved_by?.id ?? "none"} and ${a.change_ticket ?? "none"}`
+        : undefined;
+    if (unmet || misnamed)
+      fail(aprStep, {
+        code: "approval_requirements",
+        message: `approval ${a.approval_id}: ${unmet ?? misnamed}`,
+        receipt: ref(r),
+      });
     if (Date.parse(r.time) > Date.parse(a.expires_at))
       fail(aprStep, {
         code: "approval_expired",
