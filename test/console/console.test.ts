@@ -40,8 +40,11 @@ describe("approver console over a real OIDC provider", () => {
     return connectStdio({ GSMCP_HOME: f.h.home, GSMCP_CST: token, GSMCP_POLICY: file });
   }
 
+  // The console's clock (sessions, expiry, sign-in age) runs `skew` ms ahead of the real one when a test moves it.
+  let skew = 0;
+
   beforeAll(async () => {
-    f = await startConsoleFixture();
+    f = await startConsoleFixture({ now: () => Date.now() + skew });
     agent = await session("job-console");
     const list = (await call(agent, "sentinel_incidents_list", { status: "Active" })).structuredContent as {
       incidents: { id: string }[];
@@ -292,5 +295,81 @@ describe("approver console over a real OIDC provider", () => {
     await lead.post("/jobs/job-console/resume", { csrf_token: await lead.csrf("/jobs"), reason: "fine" });
     const ok = await call(agent, "sentinel_incidents_get", { incidentId });
     expect(ok.isError, textOf(ok)).toBeFalsy();
+  });
+
+  it("expiry: an approval past its expiry cannot be approved; the inbox lists it as expired", async () => {
+    const r = await call(agent, "sentinel_incidents_update", { incidentId, labels: ["late"] });
+    const id = approvalOf(r)!;
+    skew = 2 * 3600_000; // the approval's TTL is 15 minutes
+    try {
+      const lead = new ConsoleAgent(f);
+      await lead.signIn("lead");
+      const page = await lead.get(`/approvals/${id}`);
+      expect(page.html).toContain('id="status">expired<');
+      expect(page.html).not.toContain('id="decide-form"');
+      expect((await lead.get("/approvals?status=expired")).html).toContain(id);
+      const post = await lead.post(`/approvals/${id}/decide`, {
+        csrf_token: await lead.csrf(),
+        args_hash: (await stored(id))!.args_hash,
+        decision: "approve",
+        reason: "late",
+      });
+      expect(post.status).toBe(409);
+      expect(post.html).toContain("expired");
+      expect((await stored(id))!.decision).toBe("pending");
+    } finally {
+      skew = 0;
+    }
+  });
+
+  it("step-up: a rule demanding MFA and a recent sign-in sends the approver to sign in again; without MFA the sign-in fails", async () => {
+    const wpc = examplePolicy("containment-with-approvals");
+    wpc.policy_name = "containment-step-up";
+    wpc.approvals = wpc.approvals!.map((rule) => ({ ...rule, require_mfa: true, max_auth_age_seconds: 300 }));
+    const file = signTestPolicy(f.h, wpc);
+    const s = await session("job-step-up", { policyFile: file });
+    try {
+      const args = { incidentId, severity: "Informational" };
+      const id = approvalOf(await call(s, "sentinel_incidents_update", args))!;
+      const form = async (a: ConsoleAgent) => ({
+        csrf_token: await a.csrf(),
+        args_hash: (await stored(id))!.args_hash,
+        decision: "approve",
+        reason: "step-up",
+      });
+
+      // Sam has no MFA: the page says so, approving sends him to sign in with MFA, which the provider cannot give.
+      const sam = new ConsoleAgent(f);
+      await sam.signIn("second");
+      expect((await sam.get(`/approvals/${id}`)).html).toContain("requires a multi-factor sign-in");
+      const bounced = await sam.post(`/approvals/${id}/decide`, await form(sam));
+      expect(bounced.status).toBe(303);
+      expect(bounced.location).toBe(`/login?return=${encodeURIComponent(`/approvals/${id}`)}&mfa=1`);
+      const failed = await sam.signIn("second", `/approvals/${id}`, "&mfa=1");
+      expect(failed.status).toBe(401);
+      expect((await stored(id))!.decision).toBe("pending");
+
+      // Lena signed in with MFA, but ten minutes ago: approving sends her to sign in again (max_age), then it works.
+      const lena = new ConsoleAgent(f);
+      await lena.signIn("lead");
+      skew = 10 * 60_000;
+      const stale = await lena.post(`/approvals/${id}/decide`, await form(lena));
+      expect(stale.status).toBe(303);
+      expect(stale.location).toBe(`/login?return=${encodeURIComponent(`/approvals/${id}`)}&max_age=300&mfa=1`);
+      skew = 0;
+      const again = await lena.signIn("lead", `/approvals/${id}`, "&max_age=300&mfa=1");
+      expect(again.status).toBe(303);
+      const ok = await lena.post(`/approvals/${id}/decide`, await form(lena));
+      expect(ok.status).toBe(303);
+      expect(ok.location).toBe(`/approvals/${id}?decided=1`);
+      const a = (await stored(id))!;
+      expect(a.approved_by?.amr).toContain("mfa");
+      expect(Date.parse(a.decided_at!) - Date.parse(a.approved_by!.auth_time!)).toBeLessThanOrEqual(300_000);
+      const ran = await call(s, "sentinel_incidents_update", args);
+      expect(ran.isError, textOf(ran)).toBeFalsy();
+    } finally {
+      skew = 0;
+      await s.close();
+    }
   });
 });
