@@ -4,13 +4,12 @@ import { ApprovalStore, statusOf } from "../governance/approvals.js";
 import { GovernanceError } from "../governance/errors.js";
 import type { StoredApproval } from "../state/contract.js";
 import type { Approval } from "../types/approval.js";
-import type { PageRequest, PageResult } from "./app.js";
-import { requireRole } from "./app.js";
 import { type ApprovalContext, approvalContext, type DiffRow } from "./context.js";
 import { CSRF_FIELD } from "./csrf.js";
 import { html, type Markup } from "./html.js";
 import { field, HttpError } from "./http-util.js";
 import { hasMfa, isRecent, type Person } from "./oidc.js";
+import { type PageRequest, type PageResult, requireRole } from "./page.js";
 
 const TABS = ["pending", "decided", "expired", "all"] as const;
 type Tab = (typeof TABS)[number];

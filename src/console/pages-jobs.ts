@@ -2,11 +2,10 @@ import { policyOf } from "../governance/approval-decide.js";
 import { ApprovalStore, statusOf } from "../governance/approvals.js";
 import { JobStore } from "../governance/jobs.js";
 import type { Receipt } from "../types/receipt.js";
-import type { PageRequest, PageResult } from "./app.js";
-import { requireRole } from "./app.js";
 import { CSRF_FIELD } from "./csrf.js";
 import { html, type Markup } from "./html.js";
 import { field, HttpError } from "./http-util.js";
+import { type PageRequest, type PageResult, requireRole } from "./page.js";
 
 /** Receipts a job page lists (a long job's full record is the proof bundle's). */
 const RECEIPTS_SHOWN = 500;

@@ -3,9 +3,9 @@ import { decide, effectiveScope } from "../governance/decide.js";
 import { loadPolicy, storedPolicyHashes, type VerifiedPolicy } from "../governance/policy.js";
 import { TrustStore } from "../governance/trust.js";
 import { KNOWN_OPS, TOOLS, toolByOp } from "../tools/registry.js";
-import type { PageRequest, PageResult } from "./app.js";
 import { html } from "./html.js";
 import { HttpError } from "./http-util.js";
+import type { PageRequest, PageResult } from "./page.js";
 
 /** Signed policies in this home, verified against its trust store (an unverifiable one is listed with the reason). */
 function policies(p: PageRequest): { hash: string; v?: VerifiedPolicy; error?: string }[] {

@@ -121,6 +121,11 @@ export class SessionStore {
   private evict(): void {
     const t = this.now();
     for (const [id, s] of this.sessions) if (this.expired(s, t)) this.sessions.delete(id);
+    // Anonymous sessions (started sign-ins) go first: a flood of /login requests must not sign people out.
+    for (const [id, s] of this.sessions) {
+      if (this.sessions.size < this.maxSessions) break;
+      if (!s.person) this.sessions.delete(id);
+    }
     while (this.sessions.size >= this.maxSessions) {
       const oldest = this.sessions.keys().next().value;
       if (oldest === undefined) break;

@@ -1,5 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type NotifyConfig, parseNotifyConfig } from "../notify/approval-notice.js";
+import { NotifyError } from "../notify/webhook.js";
 import { parseCidr } from "../server/client-address.js";
 import { GovernanceError } from "./errors.js";
 
@@ -48,6 +50,8 @@ export interface HomeConfig {
   created_at: string;
   /** Limits of `gsmcp serve --transport http` (each optional; `serve` flags override them, see docs/operations.md). */
   http?: HttpConfig;
+  /** Approval webhooks (`gsmcp serve` sends approval_required, `gsmcp console` reminders; see docs/notifications.md). */
+  notify?: NotifyConfig;
 }
 
 /** config.json `http`: the HTTP transport's limits. Rates are requests per second; bursts are requests at once. */
@@ -161,6 +165,41 @@ export function validateHttpConfig(raw: unknown, where = "config.json"): HttpCon
     out[k] = checkHttpField(k as HttpField, v, `${where} http.${k}`);
   }
   return out as HttpConfig;
+}
+
+/** config.json's `notify` block is wrong: the message names every bad field (`config.json notify.<field>`). */
+export class NotifyConfigError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * config.json's `notify` section, checked with the notify schema (every bad field reported; unknown fields refused;
+ * `console_url` required with a webhook). Undefined when there is none. The secret's variable is checked when the
+ * sender is built (`webhookSenderFromConfig`), where the environment is known.
+ */
+export function validateNotifyConfig(raw: unknown, where = "config.json"): NotifyConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw new NotifyConfigError(
+      `${where} "notify" must be an object (got ${JSON.stringify(raw)})`,
+      'e.g. "notify": {"webhook": {"url": "https://…", "secret_env": "GSMCP_WEBHOOK_SECRET"}, "console_url": "https://…"} (see docs/notifications.md)',
+    );
+  try {
+    return parseNotifyConfig(raw);
+  } catch (e) {
+    if (!(e instanceof NotifyError)) throw e;
+    // Each problem starts with the field it names (`notify.webhook.url …`): say which file it is in.
+    const problems = e.message.replace(/^invalid notify configuration: /, "");
+    throw new NotifyConfigError(
+      problems.replace(/(^|; )notify\./g, `$1${where} notify.`),
+      `correct the field(s) named in the notify block of ${where} (see docs/notifications.md)`,
+    );
+  }
 }
 
 /** Opens an initialised home or fails with what to do. */

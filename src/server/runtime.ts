@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SigningKey } from "../crypto/keys.js";
-import { ApprovalStore } from "../governance/approvals.js";
+import { type Approval, ApprovalStore } from "../governance/approvals.js";
 import { type DanglingIntent, danglingIntents } from "../governance/dangling.js";
 import { GovernanceError } from "../governance/errors.js";
-import { type HomeConfig, type HomePaths, requireHome } from "../governance/home.js";
+import { type HomeConfig, type HomePaths, requireHome, validateNotifyConfig } from "../governance/home.js";
 import { JobStore } from "../governance/jobs.js";
 import { Governor } from "../governance/pipeline.js";
 import { loadPolicy, type VerifiedPolicy } from "../governance/policy.js";
@@ -13,6 +13,15 @@ import { rollbackWrite } from "../governance/rollback.js";
 import type { ToolCallResult } from "../governance/stages/types.js";
 import { readTokenRef } from "../governance/token.js";
 import { loadSigningKey, TrustStore } from "../governance/trust.js";
+import { notifyApprovalRequired } from "../notify/approval-notice.js";
+import { WebhookSpool } from "../notify/spool.js";
+import {
+  startSpoolDrain,
+  type WebhookEvent,
+  type WebhookSender,
+  type WebhookSenderOptions,
+  webhookSenderFromConfig,
+} from "../notify/webhook.js";
 import { exportBundle } from "../receipts/bundle.js";
 import { CHECKPOINTS_FILE, Checkpointer } from "../receipts/checkpoint.js";
 import { ReceiptStore } from "../receipts/store.js";
@@ -38,6 +47,95 @@ export interface RuntimeOptions {
   /** Checkpoints of the receipt log: every N receipts (GSMCP_CHECKPOINT_EVERY, default 64), every T ms
    * (GSMCP_CHECKPOINT_INTERVAL_MS, default 10 000); 0 turns either off. One is always made at close. */
   checkpoints?: { every?: number; intervalMs?: number };
+  /**
+   * Send the approval_required webhook of config.json `notify` when a call creates a pending approval, and drain the
+   * webhook spool while the runtime is open (`gsmcp serve`). Off by default: other commands that open a runtime send
+   * nothing. Without a `notify.webhook` block it does nothing.
+   */
+  notify?: boolean | NotifyOptions;
+}
+
+export interface NotifyOptions {
+  /** Where the variable named by notify.webhook.secret_env is read. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** How often the spool is drained. Default 60 s. */
+  drainIntervalMs?: number;
+  /** Sender tuning (backoff, spool policy, clock): tests. URL, secret, timeout, attempts and spool come from the home. */
+  sender?: Partial<Omit<WebhookSenderOptions, "url" | "secret" | "spool" | "timeoutMs" | "maxAttempts">>;
+}
+
+/** The approval_required webhook as `gsmcp serve` sends it. */
+export interface ApprovalNotifier {
+  sender: WebhookSender;
+  /** Fire-and-forget: hands the approval to the sender (which spools it before its first attempt) and returns. */
+  notify(a: Approval): void;
+  /** Settles when the deliveries begun so far have been delivered, spooled or given up. */
+  settled(): Promise<void>;
+  /** Stops the spool drain and waits (at most `graceMs`) for deliveries in progress. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Where webhook deliveries wait: GSMCP_HOME/spool/webhooks (shared with `gsmcp console`, which sends reminders). */
+export const webhookSpoolDir = (paths: HomePaths): string => join(paths.root, "spool", "webhooks");
+
+/**
+ * The approval notifier of a home: undefined without `notify.webhook`. Throws NotifyConfigError for a bad block and
+ * NotifyError when the secret's variable is not set (or too short), so a server refuses to start rather than leave
+ * approvers unaware. Starts draining the spool now (and every `drainIntervalMs`).
+ */
+export function openApprovalNotifier(
+  paths: HomePaths,
+  config: HomeConfig,
+  o: NotifyOptions = {},
+): ApprovalNotifier | undefined {
+  const notify = validateNotifyConfig(config.notify, paths.config);
+  if (!notify?.webhook || !notify.console_url) return undefined;
+  const consoleUrl = notify.console_url;
+  const report = (e: WebhookEvent) => {
+    // Delivered and retried attempts are routine; what an operator must know is a notice that is waiting or lost.
+    if (e.type === "delivered" || e.type === "attempt_failed") return;
+    process.stderr.write(
+      `gsmcp: webhook ${e.event} (delivery ${e.id}) to ${e.target}: ${e.type} after ${e.attempt} attempt(s)${e.error ? ` (${e.error})` : ""}\n`,
+    );
+  };
+  const sender = webhookSenderFromConfig(notify.webhook, {
+    env: o.env ?? process.env,
+    spool: new WebhookSpool(webhookSpoolDir(paths)),
+    ...o.sender,
+    onEvent: (e) => {
+      report(e);
+      o.sender?.onEvent?.(e);
+    },
+  });
+  const inFlight = new Set<Promise<unknown>>();
+  const stopDrain = startSpoolDrain(sender, {
+    ...(o.drainIntervalMs !== undefined ? { intervalMs: o.drainIntervalMs } : {}),
+    onError: (e) => process.stderr.write(`gsmcp: webhook spool drain failed: ${(e as Error).message ?? String(e)}\n`),
+  });
+  const settled = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  return {
+    sender,
+    notify(a) {
+      const p = notifyApprovalRequired(sender.deliver.bind(sender), a, consoleUrl).catch((e) =>
+        process.stderr.write(`gsmcp: approval_required webhook for ${a.approval_id} failed: ${(e as Error).message}\n`),
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+    settled,
+    async close(graceMs = 5_000) {
+      stopDrain();
+      // A delivery still retrying after the grace period stays claimed in the spool; a later drain resumes it.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      });
+      await Promise.race([settled(), grace]);
+      clearTimeout(timer);
+    },
+  };
 }
 
 export interface Runtime {
@@ -65,6 +163,8 @@ export interface Runtime {
   trust: TrustStore;
   telemetry: TelemetrySink;
   policy: VerifiedPolicy | GovernanceError;
+  /** The approval_required webhook, when the runtime was opened with `notify` and config.json has a webhook. */
+  notifier?: ApprovalNotifier;
   /** Signs and publishes a checkpoint of the whole receipt log now (undefined when it did not grow). */
   checkpoint(): Promise<{ note: string; size: number; root: string } | undefined>;
   close(): Promise<void>;
@@ -73,6 +173,11 @@ export interface Runtime {
 /** Builds a governor from GSMCP_HOME and the session's token and policy. A missing home is the only hard error. */
 export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { paths, config } = requireHome(opts.home);
+  // First, before anything is opened: a bad notify block or a missing secret stops here, naming the field.
+  const notifier =
+    opts.notify && !opts.ungoverned
+      ? openApprovalNotifier(paths, config, opts.notify === true ? {} : opts.notify)
+      : undefined;
   const trust = TrustStore.load(paths);
   const receiptKey = loadSigningKey(paths, "receiptSigner");
   const store = await openStore(paths);
@@ -177,6 +282,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
       registry,
       telemetryHealth,
       rollbackState,
+      ...(notifier ? { notifyApproval: (a: Approval) => notifier.notify(a) } : {}),
     });
   const governor = governorFor(token);
   const proofBundle = async (job: string) => {
@@ -209,8 +315,10 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     trust,
     telemetry,
     policy,
+    ...(notifier ? { notifier } : {}),
     checkpoint: () => checkpointer.checkpoint(),
     async close() {
+      await notifier?.close();
       await checkpointer.close();
       await telemetry.close().catch(() => undefined);
       await analyzeKql.close();

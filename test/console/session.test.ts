@@ -117,6 +117,15 @@ describe("SessionStore", () => {
     expect(store.get(a.id)).toBe(a);
     expect(store.get(c.id)).toBe(c);
   });
+
+  it("a flood of started sign-ins evicts anonymous sessions, never a signed-in one", () => {
+    const store = new SessionStore({ maxSessions: 4 });
+    const person = { id: "t:o", oid: "o", sub: "s", iss: "i", roles: [], amr: [] } as never;
+    const signedIn = store.signIn(undefined, person);
+    for (let i = 0; i < 1000; i++) store.create();
+    expect(store.size).toBeLessThanOrEqual(4);
+    expect(store.get(signedIn.id)?.person).toBe(person);
+  });
 });
 
 describe("session cookie", () => {

@@ -6,11 +6,14 @@ import {
   checkHttpField,
   type HttpConfig,
   HttpConfigError,
+  NotifyConfigError,
   requireHome,
   validateHttpConfig,
+  validateNotifyConfig,
 } from "../../governance/home.js";
+import { NotifyError } from "../../notify/webhook.js";
 import { createMcpServer } from "../../server/mcp.js";
-import { openRuntime } from "../../server/runtime.js";
+import { openRuntime, type Runtime, type RuntimeOptions } from "../../server/runtime.js";
 import { CliError, out } from "../output.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -58,6 +61,21 @@ export function httpLimits(config: unknown, o: ServeOptions, where = "config.jso
   }
 }
 
+/**
+ * Opens the runtime that serves, sending approval_required webhooks when config.json has `notify`. A bad notify block
+ * or a missing secret refuses to start (exit 2), naming the field: approvers would otherwise never hear of requests.
+ */
+async function openServingRuntime(o: RuntimeOptions, where: string): Promise<Runtime> {
+  try {
+    return await openRuntime({ ...o, notify: true });
+  } catch (e) {
+    if (e instanceof NotifyConfigError) throw new CliError(e.message, 2, e.fix);
+    if (e instanceof NotifyError)
+      throw new CliError(e.message.startsWith("notify.") ? `${where} ${e.message}` : e.message, 2, e.fix);
+    throw e;
+  }
+}
+
 export function registerServeCommand(program: Command, home: () => string): void {
   program
     .command("serve")
@@ -92,19 +110,29 @@ export function registerServeCommand(program: Command, home: () => string): void
       // HTTP limits are checked before anything is opened: a bad value stops here, naming the flag or field.
       const { paths, config } = requireHome(home());
       const limits = o.transport === "http" ? httpLimits(config.http, o, paths.config) : undefined;
+      try {
+        validateNotifyConfig(config.notify, paths.config);
+      } catch (e) {
+        if (e instanceof NotifyConfigError) throw new CliError(e.message, 2, e.fix);
+        throw e;
+      }
       const ungoverned = process.env.GSMCP_UNGOVERNED === "1";
       if (ungoverned && (backend ?? "local") !== "local") {
         throw new CliError("GSMCP_UNGOVERNED is only for benchmarks against the local workspace", 2, "unset it");
       }
       if (ungoverned)
         process.stderr.write("gsmcp: WARNING: governance is OFF (benchmark baseline, local workspace only)\n");
-      const runtime = await openRuntime({
-        home: home(),
-        ...(process.env.GSMCP_CST ? { tokenRef: process.env.GSMCP_CST } : {}),
-        ...(process.env.GSMCP_POLICY ? { policyRef: process.env.GSMCP_POLICY } : {}),
-        ...(backend ? { backend: backend as "local" | "azure" } : {}),
-        ...(ungoverned ? { ungoverned: true } : {}),
-      });
+      // While it serves, the runtime sends approval_required webhooks and drains their spool; close() stops that.
+      const runtime = await openServingRuntime(
+        {
+          home: home(),
+          ...(process.env.GSMCP_CST ? { tokenRef: process.env.GSMCP_CST } : {}),
+          ...(process.env.GSMCP_POLICY ? { policyRef: process.env.GSMCP_POLICY } : {}),
+          ...(backend ? { backend: backend as "local" | "azure" } : {}),
+          ...(ungoverned ? { ungoverned: true } : {}),
+        },
+        paths.config,
+      );
       const dangling = (await runtime.receipts.danglingIntents()).length;
       if (dangling > 0) {
         process.stderr.write(

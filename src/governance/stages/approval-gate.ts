@@ -67,22 +67,28 @@ export async function approvalGate(
     );
   }
   const shownArgs = env.redactor.redact(args).value;
-  const pending =
-    live ??
-    (await approvals.request(
-      {
-        job: claims.job,
-        agent: claims.sub,
-        op,
-        args_hash: argsHash,
-        args_redacted: shownArgs,
-        policy_hash: policy.hash,
-        rule: rule.name,
-        ...(claims.requested_by ? { requested_by: claims.requested_by } : {}),
-      },
-      rule.ttl_seconds,
-      now,
-    ));
+  // A live pending request is the same request again; otherwise a new one is made.
+  const created = live
+    ? undefined
+    : await approvals.request(
+        {
+          job: claims.job,
+          agent: claims.sub,
+          op,
+          args_hash: argsHash,
+          args_redacted: shownArgs,
+          policy_hash: policy.hash,
+          rule: rule.name,
+          ...(claims.requested_by ? { requested_by: claims.requested_by } : {}),
+        },
+        rule.ttl_seconds,
+        now,
+      );
+  const pending: Approval = live ?? (created as Approval);
+  // Approvers hear of a request once, when it is created and left pending; a call that finds it again says nothing new.
+  const announce = () => {
+    if (created) notifyApproval(env, created);
+  };
   // Only where the policy's rule opts in (mode "interactive") is the user asked in the MCP client; its answer is
   // signed with the client-assertion key and marked client_asserted, never with an approver's key.
   if (rule.mode === "interactive" && elicit && clientAssertionSigner) {
@@ -105,6 +111,8 @@ export async function approvalGate(
         );
       } catch (e) {
         // The decision could not be witnessed under a fail-closed policy: it is not stored and the write does not run.
+        // The request stays pending for an approver.
+        announce();
         return refused(
           new GovernanceError(
             "telemetry_failed",
@@ -128,6 +136,7 @@ export async function approvalGate(
       );
     }
   }
+  announce();
   return refused(
     new GovernanceError(
       "approval_required",
@@ -137,4 +146,13 @@ export async function approvalGate(
     ),
     { approvalId: pending.approval_id },
   );
+}
+
+/** Hands a new pending approval to the notifier without waiting for it or letting it fail the call. */
+function notifyApproval(env: CallEnv, a: Approval): void {
+  try {
+    env.deps.notifyApproval?.(a);
+  } catch {
+    // a notification problem is the notifier's to report; the call's outcome does not depend on it
+  }
 }

@@ -6,7 +6,7 @@ import type { RollbackStateRows } from "../../state/contract.js";
 import type { TelemetrySink } from "../../telemetry/sink.js";
 import type { ToolDef } from "../../tools/types.js";
 import type { CstClaims } from "../../types/cst.js";
-import type { ApprovalStore } from "../approvals.js";
+import type { Approval, ApprovalStore } from "../approvals.js";
 import type { Decision, DecisionRequest, KqlFacts } from "../decide.js";
 import type { GovernanceError } from "../errors.js";
 import type { JobStore } from "../jobs.js";
@@ -97,6 +97,12 @@ export interface GovernorDeps {
   telemetryHealth?: TelemetryHealth;
   /** Real arguments and prior state of writes, for rollback (receipts keep only the redacted forms). */
   rollbackState?: RollbackStateRows;
+  /**
+   * Told once when a call creates a NEW pending approval (the call is refused with approval_required), not when a call
+   * finds its pending approval again. Fire-and-forget: it must not block, and whatever it throws is ignored — the call's
+   * outcome never depends on a notification (`gsmcp serve` sends the approval_required webhook from it).
+   */
+  notifyApproval?: (a: Approval) => void;
 }
 
 /** What every stage may use: the dependencies, the clock and the policy's redactor. */
