@@ -2,7 +2,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { SigningKey } from "../crypto/keys.js";
-import { ApprovalStore } from "../governance/approvals.js";
 import type { HomeConfig, HomePaths } from "../governance/home.js";
 import { loadPolicy } from "../governance/policy.js";
 import { TrustStore } from "../governance/trust.js";
@@ -110,9 +109,4 @@ export async function runConsole(o: RunConsoleOptions): Promise<RunningConsole> 
       await context.close();
     },
   };
-}
-
-/** Pending approvals, for the reminder scheduler. */
-export function pendingApprovals(state: StateStore) {
-  return () => new ApprovalStore(state.approvals).list({ status: "pending" });
 }

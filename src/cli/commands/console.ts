@@ -3,7 +3,6 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey } from "../../governance/trust.js";
-import type { NotifyConfig } from "../../notify/approval-notice.js";
 import { openStore } from "../../state/open.js";
 import { CliError, out } from "../output.js";
 
@@ -78,7 +77,9 @@ export function registerConsoleCommand(program: Command, home: () => string): vo
         port,
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
       });
-      const stopReminders = o.reminders ? await startReminders(paths, config, state, running.url) : undefined;
+      const stopReminders = o.reminders
+        ? (await import("../../console/reminders.js")).startReminders({ paths, config, state, consoleUrl: running.url })
+        : undefined;
       out(`gsmcp console listening on ${running.url} (sign-in: ${oidc.issuer})`);
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
@@ -88,39 +89,4 @@ export function registerConsoleCommand(program: Command, home: () => string): vo
       await running.close();
       await state.close();
     });
-}
-
-/** Reminders before expiry go out from the console (it runs as long as approvers work), when config.json has notify. */
-async function startReminders(
-  paths: ReturnType<typeof requireHome>["paths"],
-  config: ReturnType<typeof requireHome>["config"],
-  state: Awaited<ReturnType<typeof openStore>>,
-  url: string,
-): Promise<(() => void) | undefined> {
-  const notify = (config as { notify?: NotifyConfig }).notify;
-  if (!notify?.webhook) return undefined;
-  const [{ webhookSenderFromConfig, startSpoolDrain }, { WebhookSpool }, { scheduleReminders }, { pendingApprovals }] =
-    await Promise.all([
-      import("../../notify/webhook.js"),
-      import("../../notify/spool.js"),
-      import("../../notify/approval-notice.js"),
-      import("../../console/run.js"),
-    ]);
-  const sender = webhookSenderFromConfig(notify.webhook, {
-    spool: new WebhookSpool(join(paths.root, "spool", "webhooks")),
-  });
-  const stopDrain = startSpoolDrain(sender, { onError: (e) => process.stderr.write(`webhook spool: ${String(e)}\n`) });
-  const reminders = scheduleReminders(
-    pendingApprovals(state),
-    (event, payload, opts) => sender.deliver(event, payload, opts),
-    {
-      beforeSeconds: notify.webhook.reminder_before_seconds ?? 300,
-      consoleUrl: notify.console_url ?? url,
-      stateDir: join(paths.root, "spool", "reminders"),
-    },
-  );
-  return () => {
-    reminders.stop();
-    stopDrain();
-  };
 }
