@@ -193,7 +193,7 @@ export async function approvalContext(a: StoredApproval, deps: ContextDeps): Pro
     return {
       kind: "automationRule",
       ...cur(current),
-      diff: diffFields(current, after, ["displayName", "order", "enabled"]),
+      diff: diffFields(current, after, Object.keys(after)),
       affects,
       errors,
     };
