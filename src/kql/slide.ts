@@ -202,8 +202,8 @@ function buildIndex(t: KqlTable): TimeIndex | undefined {
   return { times: Float64Array.from(idx, (i) => t.rows[i]![ti] as number), order: Uint32Array.from(idx) };
 }
 
-/** First index whose value is ≥ x. */
-function lowerBound(a: Float64Array, x: number): number {
+/** First index of a sorted array whose value is ≥ x. */
+export function lowerBound(a: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

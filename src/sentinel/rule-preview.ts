@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_QUERY_SECONDS, isoDurationMs } from "../governance/decide.js";
-import { fires, runCount, TRIGGER_OPERATORS, type TriggerOperator } from "../kql/slide.js";
+import { fires, lowerBound, runCount, TRIGGER_OPERATORS, type TriggerOperator } from "../kql/slide.js";
 import type { QueryPool } from "../workspace/query-pool.js";
 import type { QueryReads, SentinelBackend } from "./backend.js";
 import { BackendError } from "./errors.js";
@@ -219,17 +219,6 @@ export function clientSlide(
     }
   }
   return { fired, firings, ...(sample ? { sample } : {}) };
-}
-
-function lowerBound(a: number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { connectStdio } from "../../src/server/stdio-client.js";
 import { runCli } from "../helpers/cli.js";
-import { type ConsoleFixture, idOf, startConsoleFixture } from "../helpers/console.js";
+import { type ConsoleFixture, idOf, SPRAY_RULE as RULE, startConsoleFixture } from "../helpers/console.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
 
 // The issue's "done when", in a real browser: a scripted agent under containment-with-approvals asks to close an
@@ -18,16 +18,6 @@ const noChromium = !existsSync(CHROMIUM) && !process.env.CI;
 if (noChromium)
   console.warn(`skipped: approver console browser test: ${CHROMIUM} not found (apt-get install chromium)`);
 const SHOTS = join(process.cwd(), "test-artifacts", "console");
-
-const RULE = {
-  displayName: "Password spray from one address",
-  severity: "Medium",
-  query: "SigninLogs | where ResultType != '0' | summarize failures = count() by IPAddress | where failures > 3",
-  queryFrequency: "PT1H",
-  queryPeriod: "PT1H",
-  triggerOperator: "GreaterThan",
-  triggerThreshold: 0,
-};
 
 describe.skipIf(noChromium)("approver console in Chromium (Playwright)", () => {
   let f: ConsoleFixture;

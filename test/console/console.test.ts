@@ -3,21 +3,17 @@ import { decideApproval } from "../../src/cli/commands/approvals.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import { ApprovalStore } from "../../src/governance/approvals.js";
 import { connectStdio } from "../../src/server/stdio-client.js";
-import { ConsoleAgent, type ConsoleFixture, idOf, startConsoleFixture } from "../helpers/console.js";
+import {
+  ConsoleAgent,
+  type ConsoleFixture,
+  idOf,
+  SPRAY_RULE as RULE,
+  startConsoleFixture,
+} from "../helpers/console.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
 import { receiptsOf, textOf } from "../helpers/state.js";
 
 type Session = Awaited<ReturnType<typeof connectStdio>>;
-
-const RULE = {
-  displayName: "Password spray from one address",
-  severity: "Medium",
-  query: "SigninLogs | where ResultType != '0' | summarize failures = count() by IPAddress | where failures > 3",
-  queryFrequency: "PT1H",
-  queryPeriod: "PT1H",
-  triggerOperator: "GreaterThan",
-  triggerThreshold: 0,
-};
 
 describe("approver console over a real OIDC provider", () => {
   let f: ConsoleFixture;

@@ -123,7 +123,12 @@ describe("decide", () => {
   it("writes gated by an approval carry the approval rule", () => {
     const d = decide(containment, req({ op: "incidents.close", write: true }));
     expect(d.effect).not.toBe("BLOCK");
-    expect(d.approval).toMatchObject({ name: "containment-approval", mode: "explicit", ttl_seconds: 900, approvers: [] });
+    expect(d.approval).toMatchObject({
+      name: "containment-approval",
+      mode: "explicit",
+      ttl_seconds: 900,
+      approvers: [],
+    });
   });
 
   it("workspaces, budgets and suspicious content", () => {

@@ -41,6 +41,17 @@ export const PEOPLE: TestOidcUser[] = [
   { sub: "nobody", name: "Nick Nobody", email: "nobody@contoso.test", roles: [], tid: TENANT, oid: "oid-nobody" },
 ];
 
+/** A detection an agent proposes: a password spray (the seeded workspace holds one burst of it in the last 7 days). */
+export const SPRAY_RULE = {
+  displayName: "Password spray from one address",
+  severity: "Medium",
+  query: "SigninLogs | where ResultType != '0' | summarize failures = count() by IPAddress | where failures > 3",
+  queryFrequency: "PT1H",
+  queryPeriod: "PT1H",
+  triggerOperator: "GreaterThan",
+  triggerThreshold: 0,
+};
+
 export function idOf(sub: string): string {
   const p = PEOPLE.find((x) => x.sub === sub)!;
   return `${p.tid}:${p.oid}`;
