@@ -4,6 +4,7 @@ import { ApprovalStore, statusOf } from "../governance/approvals.js";
 import { GovernanceError } from "../governance/errors.js";
 import type { StoredApproval } from "../state/contract.js";
 import type { Approval } from "../types/approval.js";
+import type { Receipt } from "../types/receipt.js";
 import { type ApprovalContext, approvalContext, type DiffRow } from "./context.js";
 import { CSRF_FIELD } from "./csrf.js";
 import { html, type Markup } from "./html.js";
@@ -74,9 +75,36 @@ ${problem ? html`<p class="error" role="alert" id="error">${problem}</p>` : ""}
 <h2>Arguments (redacted)</h2>
 <pre class="untrusted" id="args">${JSON.stringify(a.args_redacted ?? {}, null, 2)}</pre>
 ${contextSection(context)}
+${await activitySection(p, a.job)}
 ${a.decision !== "pending" ? decisionSection(a) : ""}
 ${status === "pending" ? decideForm(p, a, rule, now) : ""}`;
   return { status: problem ? 409 : 200, title: `Approval ${a.approval_id}`, body, active: "/approvals" };
+}
+
+/** The job's latest calls: what the agent has been doing before it asked. */
+async function activitySection(p: PageRequest, job: string): Promise<Markup> {
+  const recent: Receipt[] = [];
+  for await (const page of jobPages(p.deps.state, job)) {
+    recent.push(...page);
+    recent.splice(0, Math.max(0, recent.length - RECENT));
+  }
+  if (!recent.length) return html``;
+  return html`<h2>What the job has been doing</h2>
+<table id="activity"><caption>The job's last ${recent.length} call(s); <a href="/jobs/${job}">all of them</a></caption>
+<tr><th scope="col">time</th><th scope="col">operation</th><th scope="col">decision</th><th scope="col">outcome</th></tr>
+${recent.map((r) => html`<tr><td>${r.time}</td><td>${r.op}</td><td class="${r.decision.effect}">${r.decision.effect}</td><td>${r.outcome.status}${r.outcome.error ? ` (${r.outcome.error.code})` : ""}</td></tr>`)}</table>`;
+}
+
+const RECENT = 10;
+
+async function* jobPages(state: PageRequest["deps"]["state"], job: string): AsyncGenerator<Receipt[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await state.receipts.jobRange(job, after, 500);
+    if (!rows.length) return;
+    yield rows.map((r) => JSON.parse(r.body) as Receipt);
+    after = rows[rows.length - 1]!.seq;
+  }
 }
 
 function demands(rule: ApprovalRuleView): string {

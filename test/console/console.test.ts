@@ -78,6 +78,8 @@ describe("approver console over a real OIDC provider", () => {
       /<tr class="changed" data-field="status"><th scope="row">status<\/th><td>Active<\/td><td>Closed<\/td>/,
     );
     expect(detail.html).toMatch(/data-field="classification"/);
+    // What the agent did before it asked: its listing call is on the page.
+    expect(detail.html).toMatch(/<table id="activity">[\s\S]*<td>incidents\.list<\/td>/);
 
     const decided = await lead.post(`/approvals/${id}/decide`, {
       csrf_token: await lead.csrf(`/approvals/${id}`),
