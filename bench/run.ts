@@ -17,6 +17,7 @@ const AREAS = [
   "verify",
   "telemetry",
   "store",
+  "preview",
 ];
 const only = process.argv.slice(2);
 
