@@ -51,8 +51,32 @@ export function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx, byNames
   const named = (prefix: string) => it.name ?? (argName ? `${prefix}_${argName}` : `${prefix}_`);
   const pred = (i: number): Fn => argAt(i).fn;
   switch (call.name) {
-    case "count":
-      return counter(it.name ?? "count_");
+    case "count": {
+      // count(X) counts the rows where X is not null; count() every row.
+      if (!call.args[0]) return counter(it.name ?? "count_");
+      const x = argAt(0).fn;
+      return counter(it.name ?? "count_", (r) => x(r) !== null);
+    }
+    case "make_bag":
+    case "make_bag_if": {
+      const f = argAt(0).fn;
+      const p = call.name === "make_bag_if" ? pred(1) : undefined;
+      return {
+        name: named("bag"),
+        type: "dynamic",
+        init: () => ({}) as Record<string, unknown>,
+        step: (s, r) => {
+          if (p && p(r) !== true) return s;
+          const v = f(r);
+          // Property bags merge; a key seen again keeps its first value (Kusto keeps one, unspecified which).
+          if (v && typeof v === "object" && !Array.isArray(v))
+            for (const [k, x] of Object.entries(v))
+              if (!Object.hasOwn(s as object, k)) (s as Record<string, unknown>)[k] = x;
+          return s;
+        },
+        done: (s) => s as KqlValue,
+      };
+    }
     case "countif":
       return counter(it.name ?? "countif_", pred(0));
     case "dcount":
@@ -145,7 +169,8 @@ export function aggregate(it: NamedExpr, columns: KqlColumn[], ctx: Ctx, byNames
       const limit = Math.min(limitArg ? Number(compile(limitArg, [], ctx).fn([])) : 1_048_576, 1_048_576);
       const set = call.name.startsWith("make_set");
       return {
-        name: named(call.name),
+        // Kusto names make_set(X) set_X and make_list(X) list_X.
+        name: named(set ? "set" : "list"),
         type: "dynamic",
         init: () => ({ seen: new Set<unknown>(), out: [] as unknown[], size: 1 }),
         step: (s, r) => {

@@ -11,12 +11,14 @@ export type Expr =
   | { k: "bin"; op: string; l: Expr; r: Expr; pos: number }
   | { k: "not"; e: Expr; pos: number }
   | { k: "neg"; e: Expr; pos: number }
-  | { k: "in"; e: Expr; list: Expr[]; negate: boolean; ci: boolean; pos: number }
+  | { k: "in"; e: Expr; list: Expr[]; tabular?: Tabular; negate: boolean; ci: boolean; pos: number }
   | { k: "call"; name: string; args: Expr[]; pos: number }
   | { k: "member"; e: Expr; key: Expr; pos: number }
   | { k: "dyn"; v: unknown; pos: number }
   | { k: "between"; e: Expr; lo: Expr; hi: Expr; negate: boolean; pos: number }
-  | { k: "star"; pos: number };
+  | { k: "star"; pos: number }
+  /** toscalar(T | ...): the first value of a tabular expression, computed once. */
+  | { k: "toscalar"; t: Tabular; pos: number };
 
 export type ParsePart = { k: "text"; text: string } | { k: "any" } | { k: "col"; name: string; type: string };
 
@@ -29,6 +31,8 @@ export interface SortKey {
 
 export interface NamedExpr {
   name?: string;
+  /** `(a, b) = f(...)`: one output column per name, from a function that returns several. */
+  names?: string[];
   e: Expr;
 }
 
@@ -45,7 +49,8 @@ export type Op =
   | { k: "distinct"; items: NamedExpr[]; star: boolean; pos: number }
   | { k: "render"; pos: number }
   | { k: "join"; kind: string; right: Tabular; on: { left: string; right: string }[]; pos: number }
-  | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
+  | { k: "union"; tables: Tabular[]; withsource?: string; fuzzy?: boolean; pos: number }
+  | { k: "mv-apply"; items: { name?: string; e: Expr; type?: string }[]; ops: Op[]; pos: number }
   | { k: "mv-expand"; items: { name?: string; e: Expr; type?: string }[]; limit?: Expr; pos: number }
   | { k: "project-rename"; renames: { to: string; from: string }[]; pos: number }
   | { k: "project-keep" | "project-reorder"; cols: string[]; pos: number }
@@ -56,8 +61,8 @@ export type Op =
       aggs: NamedExpr[];
       defaults: (Expr | undefined)[];
       on: Expr;
-      from: Expr;
-      to: Expr;
+      from?: Expr;
+      to?: Expr;
       step: Expr;
       by: NamedExpr[];
       pos: number;
@@ -65,9 +70,11 @@ export type Op =
 
 export type Source =
   /** call: `F()`, only a stored function; tableFn: `table("X")`, only a table of the data source. */
-  | { k: "table"; name: string; pos: number; call?: boolean; tableFn?: boolean }
+  | { k: "table"; name: string; pos: number; call?: boolean; tableFn?: boolean; nameParam?: string }
+  /** A let-bound tabular function called with arguments: `f("SigninLogs")`. */
+  | { k: "fncall"; name: string; args: Expr[]; pos: number }
   | { k: "sub"; t: Tabular; pos: number }
-  | { k: "union"; tables: Tabular[]; withsource?: string; pos: number }
+  | { k: "union"; tables: Tabular[]; withsource?: string; fuzzy?: boolean; pos: number }
   | { k: "datatable"; columns: { name: string; type: string }[]; values: Expr[]; pos: number }
   | { k: "range"; name: string; from: Expr; to: Expr; step: Expr; pos: number }
   | { k: "print"; items: NamedExpr[]; pos: number };
@@ -83,7 +90,13 @@ export interface Lambda {
   body: Expr;
 }
 
+/** A let-bound function with a tabular body: `let f = (t:string) { table(t) | where ... };`. */
+export interface TabularLambda {
+  params: { name: string; type: string }[];
+  body: Query;
+}
+
 export interface Query {
-  lets: { name: string; scalar?: Expr; tabular?: Tabular; lambda?: Lambda; pos: number }[];
+  lets: { name: string; scalar?: Expr; tabular?: Tabular; lambda?: Lambda; tabFn?: TabularLambda; pos: number }[];
   body: Tabular;
 }

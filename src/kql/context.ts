@@ -1,6 +1,6 @@
 import { KqlError, positionOf } from "./errors.js";
 import { lookupTable } from "./lookup.js";
-import type { Lambda, Tabular } from "./parser.js";
+import type { Lambda, Tabular, TabularLambda } from "./parser.js";
 import type { KqlColumn, KqlDataSource, KqlExecuteOptions, KqlType, KqlValue } from "./types.js";
 import type { Compiled, Row } from "./values.js";
 
@@ -19,6 +19,8 @@ export interface Ctx {
   scalars: Map<string, { value: KqlValue; type: KqlType }>;
   tabulars: Map<string, Tabular>;
   lambdas: Map<string, Lambda>;
+  /** Let-bound functions with a tabular body, called as a source: `f("SigninLogs")`. */
+  tabFns?: Map<string, TabularLambda>;
   /** Inside a lambda body: its parameters, bound to the caller's compiled arguments. */
   params?: Map<string, Compiled>;
   /** Stored-function nesting depth, to stop recursion. */

@@ -73,6 +73,11 @@ function bindLets(q: Query, ctx: Ctx): void {
       ctx.tabulars.set(l.name, l.tabular);
       continue;
     }
+    if (l.tabFn) {
+      if (!ctx.tabFns) ctx.tabFns = new Map();
+      ctx.tabFns.set(l.name, l.tabFn);
+      continue;
+    }
     const e = l.scalar as Expr;
     if (e.k === "col" && !ctx.scalars.has(e.name) && isTabularName(e.name, ctx)) {
       ctx.tabulars.set(l.name, { source: { k: "table", name: e.name, pos: e.pos }, ops: [] });
@@ -82,6 +87,50 @@ function bindLets(q: Query, ctx: Ctx): void {
     ctx.scalars.set(l.name, { value: c.fn([]), type: c.type });
     ctx.tabulars.delete(l.name);
   }
+}
+
+/** A let-bound tabular function: its parameters become scalar lets of a scope that sees the caller's lets. */
+function callTabularFunction(src: Extract<Source, { k: "fncall" }>, ctx: Ctx): Table {
+  const fn = ctx.tabFns?.get(src.name);
+  if (!fn) fail(ctx, "semantic", `tabular function "${src.name}" is not defined`, src.pos);
+  if (src.args.length !== fn.params.length)
+    fail(ctx, "semantic", `${src.name}() takes ${fn.params.length} argument(s), got ${src.args.length}`, src.pos);
+  if (ctx.depth >= MAX_FUNCTION_DEPTH) fail(ctx, "semantic", `function "${src.name}" nests too deeply`, src.pos);
+  const scalars = new Map(ctx.scalars);
+  const tabulars = new Map(ctx.tabulars);
+  fn.params.forEach((p, i) => {
+    const c = compile(src.args[i]!, [], ctx);
+    scalars.set(p.name, { value: c.fn([]), type: c.type });
+    tabulars.delete(p.name);
+  });
+  const inner: Ctx = {
+    ...ctx,
+    depth: ctx.depth + 1,
+    scalars,
+    tabulars,
+    lambdas: new Map(ctx.lambdas),
+    tabFns: new Map(ctx.tabFns),
+  };
+  bindLets(fn.body, inner);
+  return runTabular(fn.body.body, inner);
+}
+
+/** union legs; with isfuzzy=true a leg naming a table or function that does not exist is skipped, as Kusto does. */
+export function fuzzyParts(tables: Tabular[], fuzzy: boolean, first: number, ctx: Ctx): { t: Table; name: string }[] {
+  const out: { t: Table; name: string }[] = [];
+  tables.forEach((t, i) => {
+    if (!fuzzy) {
+      out.push(unionPart(t, i + first, ctx));
+      return;
+    }
+    try {
+      out.push(unionPart(t, i + first, ctx));
+    } catch (err) {
+      if (!(err instanceof KqlError && err.info.code === "semantic" && / does not exist/.test(err.info.message)))
+        throw err;
+    }
+  });
+  return out;
 }
 
 function isTabularName(name: string, ctx: Ctx): boolean {
@@ -98,17 +147,21 @@ function runTabular(t: Tabular, ctx: Ctx): Table {
 
 function runSource(src: Source, ctx: Ctx): Table {
   switch (src.k) {
-    case "table":
+    case "table": {
+      if (src.nameParam !== undefined) {
+        const p = ctx.scalars.get(src.nameParam);
+        if (!p || typeof p.value !== "string")
+          fail(ctx, "semantic", `table(${src.nameParam}) needs a string parameter or let`, src.pos);
+        return scan(p.value, src.pos, ctx, "table()");
+      }
       return scan(src.name, src.pos, ctx, src.call ? "call" : src.tableFn ? "table()" : "name");
+    }
+    case "fncall":
+      return callTabularFunction(src, ctx);
     case "sub":
       return runTabular(src.t, ctx);
     case "union":
-      return union(
-        src.tables.map((t, i) => unionPart(t, i, ctx)),
-        src.withsource,
-        ctx,
-        src.pos,
-      );
+      return union(fuzzyParts(src.tables, src.fuzzy === true, 0, ctx), src.withsource, ctx, src.pos);
     case "datatable": {
       const columns = src.columns.map((c) => {
         const type = KQL_TYPES[c.type];

@@ -1,5 +1,6 @@
 import { type Ctx, colIndex, fail } from "./context.js";
 import { compileCall } from "./functions.js";
+import { compileTuplePart } from "./functions-tuple.js";
 import type { Expr, Lambda } from "./parser.js";
 import type { KqlColumn, KqlType, KqlValue } from "./types.js";
 import { type Compiled, type Fn, groupKey, hasTerm, lower, text, tryParseJson } from "./values.js";
@@ -56,19 +57,30 @@ export function compile(e: Expr, columns: KqlColumn[], ctx: Ctx): Compiled {
         type: c.type,
       };
     }
+    case "toscalar": {
+      const t = ctx.run(e.t, ctx);
+      const v = t.rows[0]?.[0] ?? null;
+      return { fn: () => v, type: t.columns[0]?.type ?? "dynamic" };
+    }
     case "in": {
       const f = compile(e.e, columns, ctx).fn;
-      const list = constantList(e.list, ctx);
+      // `x in (T | project c)`: the values of the first column of a tabular expression, computed once.
+      const list = e.tabular ? ctx.run(e.tabular, ctx).rows.map((r) => r[0] ?? null) : constantList(e.list, ctx);
       const negate = e.negate;
       if (e.ci) {
         const set = new Set(list.map(lower));
         return { fn: (r) => set.has(lower(f(r))) !== negate, type: "bool" };
       }
       const set = new Set(list.map(groupKey));
+      // Kusto compares a string with a number by the number's text and value alike: "0" in (0, 1) is true.
+      const alt = (v: KqlValue): boolean =>
+        typeof v === "string"
+          ? v.trim() !== "" && set.has(groupKey(Number(v)))
+          : typeof v === "number" && set.has(groupKey(String(v)));
       return {
         fn: (r) => {
           const v = f(r);
-          return v === null ? negate : set.has(groupKey(v)) !== negate;
+          return v === null ? negate : (set.has(groupKey(v)) || alt(v)) !== negate;
         },
         type: "bool",
       };
@@ -76,6 +88,15 @@ export function compile(e: Expr, columns: KqlColumn[], ctx: Ctx): Compiled {
     case "bin":
       return compileBinary(e, columns, ctx);
     case "call": {
+      if (e.name === "__tuple_part") return compileTuplePart(e, (x) => compile(x, columns, ctx), ctx);
+      if (e.name === "column_ifexists") {
+        // column_ifexists("Name", default): the column when the input has it, else the default.
+        const n = e.args[0];
+        if (e.args.length !== 2 || n?.k !== "lit" || typeof n.v !== "string")
+          fail(ctx, "semantic", "column_ifexists() takes a constant column name and a default", e.pos);
+        const has = columns.some((c) => c.name === n.v);
+        return compile(has ? { k: "col", name: n.v, pos: n.pos } : e.args[1]!, columns, ctx);
+      }
       if (e.name === "__has_any" || e.name === "__has_all") {
         const f = compile(e.args[0]!, columns, ctx).fn;
         const terms = constantList(e.args.slice(1), ctx).map(lower);
@@ -170,8 +191,14 @@ function arithmeticType(op: string, l: KqlType, r: KqlType): KqlType | undefined
 }
 
 function compileBinary(e: Extract<Expr, { k: "bin" }>, columns: KqlColumn[], ctx: Ctx): Compiled {
-  const l = compile(e.l, columns, ctx);
-  const r = compile(e.r, columns, ctx);
+  let l = compile(e.l, columns, ctx);
+  let r = compile(e.r, columns, ctx);
+  if (COMPARISONS.has(e.op)) {
+    // Kusto compares a string with a number as numbers (ResultType == 0 over a string column): the string side is
+    // read as a number, and a string that is not one compares as null (false).
+    if (CATEGORY[l.type] === "string" && CATEGORY[r.type] === "number") l = asNumber(l);
+    else if (CATEGORY[l.type] === "number" && CATEGORY[r.type] === "string") r = asNumber(r);
+  }
   const L = l.fn;
   const R = r.fn;
   const rightConst = e.r.k === "lit" || e.r.k === "dyn";
@@ -281,6 +308,21 @@ function compileBinary(e: Extract<Expr, { k: "bin" }>, columns: KqlColumn[], ctx
     default:
       fail(ctx, "unsupported", `operator "${e.op}" is not supported by the local engine`, e.pos);
   }
+}
+
+const COMPARISONS = new Set(["==", "!=", "<", "<=", ">", ">="]);
+
+function asNumber(c: Compiled): Compiled {
+  const f = c.fn;
+  return {
+    fn: (r) => {
+      const v = f(r);
+      if (typeof v !== "string" || v.trim() === "") return null;
+      const n = Number(v);
+      return Number.isNaN(n) ? null : n;
+    },
+    type: "real",
+  };
 }
 
 const CATEGORY: Record<KqlType, string> = {

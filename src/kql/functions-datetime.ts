@@ -84,7 +84,90 @@ function binImpl(args: Compiled[], e: Call, ctx: Ctx): Compiled {
   };
 }
 
+const PART_MS: Record<string, number> = {
+  week: 7 * 86_400_000,
+  day: 86_400_000,
+  hour: 3_600_000,
+  minute: 60_000,
+  second: 1000,
+  millisecond: 1,
+};
+
+/** datetime_diff(part, a, b): how many part boundaries lie between b and a (calendar parts for year/quarter/month). */
+function datetimeDiff(part: string, a: number, b: number): number | null {
+  const A = new Date(a);
+  const B = new Date(b);
+  const months = (A.getUTCFullYear() - B.getUTCFullYear()) * 12 + (A.getUTCMonth() - B.getUTCMonth());
+  if (part === "year") return A.getUTCFullYear() - B.getUTCFullYear();
+  if (part === "quarter")
+    return (
+      Math.floor(A.getUTCMonth() / 3) - Math.floor(B.getUTCMonth() / 3) + (A.getUTCFullYear() - B.getUTCFullYear()) * 4
+    );
+  if (part === "month") return months;
+  const unit = PART_MS[part];
+  if (!unit) return null;
+  // Weeks start on Sunday (1970-01-04 was one); other parts count boundaries from the epoch.
+  const shift = part === "week" ? 3 * 86_400_000 : 0;
+  return Math.floor((a + shift) / unit) - Math.floor((b + shift) / unit);
+}
+
+function datetimePart(part: string, t: number): number | null {
+  const d = new Date(t);
+  switch (part) {
+    case "year":
+      return d.getUTCFullYear();
+    case "quarter":
+      return Math.floor(d.getUTCMonth() / 3) + 1;
+    case "month":
+      return d.getUTCMonth() + 1;
+    case "day":
+      return d.getUTCDate();
+    case "dayofyear":
+      return Math.floor((t - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
+    case "hour":
+      return d.getUTCHours();
+    case "minute":
+      return d.getUTCMinutes();
+    case "second":
+      return d.getUTCSeconds();
+    case "millisecond":
+      return d.getUTCMilliseconds();
+    default:
+      return null;
+  }
+}
+
 export const DATETIME_FUNCTIONS: FunctionTable = {
+  datetime_diff: {
+    min: 3,
+    max: 3,
+    impl: (args) => {
+      const [p, a, b] = args.map((x) => x.fn) as [Fn, Fn, Fn];
+      return {
+        fn: (r) => {
+          const x = a(r);
+          const y = b(r);
+          if (typeof x !== "number" || typeof y !== "number") return null;
+          return datetimeDiff(String(p(r)).toLowerCase(), x, y);
+        },
+        type: "long",
+      };
+    },
+  },
+  datetime_part: {
+    min: 2,
+    max: 2,
+    impl: (args) => {
+      const [p, a] = args.map((x) => x.fn) as [Fn, Fn];
+      return {
+        fn: (r) => {
+          const x = a(r);
+          return typeof x === "number" ? datetimePart(String(p(r)).toLowerCase(), x) : null;
+        },
+        type: "long",
+      };
+    },
+  },
   ago: {
     min: 1,
     max: 1,

@@ -20,6 +20,35 @@ function packImpl(args: Compiled[], e: Call, ctx: Ctx): Compiled {
 }
 
 export const DYNAMIC_FUNCTIONS: FunctionTable = {
+  /** set_difference(a, b, ...): the distinct elements of a that are in none of the others. */
+  set_difference: {
+    min: 2,
+    max: 64,
+    impl: (args) => {
+      const fs = args.map((a) => a.fn);
+      return {
+        fn: (r) => {
+          const first = fs[0]!(r);
+          if (!Array.isArray(first)) return null;
+          const drop = new Set<string>();
+          for (const f of fs.slice(1)) {
+            const v = f(r);
+            if (Array.isArray(v)) for (const x of v) drop.add(JSON.stringify(x));
+          }
+          const seen = new Set<string>();
+          const out: unknown[] = [];
+          for (const x of first) {
+            const k = JSON.stringify(x);
+            if (drop.has(k) || seen.has(k)) continue;
+            seen.add(k);
+            out.push(x);
+          }
+          return out as KqlValue;
+        },
+        type: "dynamic",
+      };
+    },
+  },
   parse_json: {
     min: 1,
     max: 1,

@@ -46,6 +46,8 @@ export const AGGREGATION_NAMES: ReadonlySet<string> = new Set([
   "make_set_if",
   "make_list",
   "make_list_if",
+  "make_bag",
+  "make_bag_if",
   "take_any",
   "any",
   "arg_max",

@@ -11,9 +11,22 @@ type MakeSeriesOp = Extract<Op, { k: "make-series" }>;
 /** make-series aggs [default=v] on T from A to B step S by keys: one row per key with one array per aggregate. */
 export function makeSeries(op: MakeSeriesOp, t: Table, ctx: Ctx): Table {
   const on = compile(op.on, t.columns, ctx).fn;
-  const from = Number(constant(op.from, ctx));
-  const to = Number(constant(op.to, ctx));
   const step = Number(constant(op.step, ctx));
+  // Without from/to, the axis spans the bins that hold data: from the first value's bin to past the last one's.
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  if (!op.from || !op.to)
+    for (const r of t.rows) {
+      const v = on(r);
+      if (typeof v === "number") {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  if (!(step > 0)) fail(ctx, "semantic", "make-series needs a positive step", op.pos);
+  if (lo === Number.POSITIVE_INFINITY) lo = hi = 0;
+  const from = op.from ? Number(constant(op.from, ctx)) : Math.floor(lo / step) * step;
+  const to = op.to ? Number(constant(op.to, ctx)) : Math.floor(hi / step) * step + step;
   if (!(step > 0) || !(to > from)) fail(ctx, "semantic", "make-series needs from < to and a positive step", op.pos);
   const n = Math.ceil((to - from) / step);
   checkSize(ctx, n, "make-series", op.pos, "(a larger step or a shorter from..to)");

@@ -1,11 +1,13 @@
 import { type Ctx, checkSize, colIndex, fail, KQL_TYPES, type Table } from "./context.js";
+import { KqlError } from "./errors.js";
 import { compile, constant } from "./expr.js";
+import { TUPLE_FUNCTIONS } from "./functions-tuple.js";
 import { carryIngestionTime as carry } from "./ingestion.js";
 import { join } from "./join.js";
 import { lookupTable } from "./lookup.js";
 import { makeSeries } from "./make-series.js";
-import { outputNames } from "./naming.js";
-import type { Op, SortKey, Tabular } from "./parser.js";
+import { derivedName, outputNames } from "./naming.js";
+import type { Expr, NamedExpr, Op, SortKey, Tabular } from "./parser.js";
 import { compileRegex, firstMatch, RE2JS } from "./regex.js";
 import { dedupeNames, summarize } from "./summarize.js";
 import type { KqlColumn, KqlType, KqlValue } from "./types.js";
@@ -80,7 +82,9 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
     case "render":
       return t;
     case "union":
-      return union([{ t, name: "" }, ...op.tables.map((x, i) => unionPart(x, i + 1, ctx))], op.withsource, ctx, op.pos);
+      return union([{ t, name: "" }, ...unionLegs(op.tables, op.fuzzy === true, ctx)], op.withsource, ctx, op.pos);
+    case "mv-apply":
+      return mvApply(op, t, ctx);
     case "join":
       return join(op, t, ctx.run(op.right, ctx), ctx);
     case "mv-expand":
@@ -213,7 +217,32 @@ function count(e: Parameters<typeof constant>[0], ctx: Ctx, pos: number): number
   return n;
 }
 
-function extend(items: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ctx): Table {
+/** `extend (a, b) = f(...)` becomes one item per name, each taking its part of f's tuple (functions-tuple.ts). */
+function untuple(items: NamedExpr[], ctx: Ctx): NamedExpr[] {
+  return items.flatMap((it) => {
+    if (!it.names) return [it];
+    const e = it.e;
+    if (e.k !== "call" || !TUPLE_FUNCTIONS[e.name])
+      fail(
+        ctx,
+        "unsupported",
+        "unsupported tuple assignment: only series_fit_line and series_decompose_anomalies return several columns",
+        e.pos,
+      );
+    return it.names.map((name, i) => ({
+      name,
+      e: {
+        k: "call" as const,
+        name: "__tuple_part",
+        args: [{ k: "lit" as const, v: i, type: "long" as const, pos: e.pos }, e],
+        pos: e.pos,
+      },
+    }));
+  });
+}
+
+function extend(tupled: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ctx): Table {
+  const items = untuple(tupled, ctx);
   const names = outputNames(
     items,
     t.columns.map((c) => c.name),
@@ -387,8 +416,9 @@ function mvExpand(op: Extract<Op, { k: "mv-expand" }>, t: Table, ctx: Ctx): Tabl
   const columns = [...t.columns];
   const plan = op.items.map((it) => {
     const c = compile(it.e, t.columns, ctx);
-    const name = it.name ?? (it.e.k === "col" ? it.e.name : undefined);
-    if (!name) fail(ctx, "semantic", "mv-expand of an expression needs a name (Name = expression)", op.pos);
+    const name = it.name ?? expandedName(it.e);
+    if (!name)
+      fail(ctx, "unsupported", "unsupported mv-expand of an unnamed expression (write Name = expression)", op.pos);
     let type: KqlType = "dynamic";
     if (it.type) {
       const tt = KQL_TYPES[it.type];
@@ -421,6 +451,62 @@ function mvExpand(op: Extract<Op, { k: "mv-expand" }>, t: Table, ctx: Ctx): Tabl
     }
   }
   return { columns, rows };
+}
+
+/**
+ * The column an unnamed mv-expand writes: a column or cast of one keeps its name (`todynamic(X)` → X), a dynamic
+ * path its derived name, and a path off a call its last key (`parse_json(X).y` → y).
+ */
+function expandedName(e: Expr): string | undefined {
+  const d = derivedName(e);
+  if (d) return d;
+  if (e.k === "call" && (e.name === "parse_json" || e.name === "todynamic") && e.args[0]?.k === "col")
+    return e.args[0].name;
+  if (e.k === "member" && e.key.k === "lit" && typeof e.key.v === "string") return e.key.v;
+  return undefined;
+}
+
+function unionLegs(tables: Tabular[], fuzzy: boolean, ctx: Ctx): { t: Table; name: string }[] {
+  const out: { t: Table; name: string }[] = [];
+  tables.forEach((x, i) => {
+    try {
+      out.push(unionPart(x, i + 1, ctx));
+    } catch (err) {
+      // isfuzzy=true: a leg naming a table or function that does not exist is skipped, as Kusto does.
+      if (
+        !(fuzzy && err instanceof KqlError && err.info.code === "semantic" && / does not exist/.test(err.info.message))
+      )
+        throw err;
+    }
+  });
+  return out;
+}
+
+/**
+ * mv-apply items on (ops): for each input row, the items are expanded (as mv-expand does) into a small table the
+ * subquery runs over; its output rows follow, each with the input row's other columns.
+ */
+function mvApply(op: Extract<Op, { k: "mv-apply" }>, t: Table, ctx: Ctx): Table {
+  const expand: Extract<Op, { k: "mv-expand" }> = { k: "mv-expand", items: op.items, pos: op.pos };
+  const run = (x: Table): Table => op.ops.reduce((acc, o) => apply(o, acc, ctx), x);
+  // The output schema is the subquery's over no rows, so every row's result lines up with it.
+  const shape = run(mvExpand(expand, { columns: t.columns, rows: [] }, ctx));
+  const rows: Row[] = [];
+  for (const r of t.rows) {
+    const sub = run(mvExpand(expand, { columns: t.columns, rows: [r] }, ctx));
+    checkSize(ctx, rows.length + sub.rows.length, "mv-apply", op.pos, "before the mv-apply");
+    for (const s of sub.rows) {
+      const out: Row = carry(
+        r,
+        shape.columns.map((c) => {
+          const i = sub.columns.findIndex((x) => x.name === c.name);
+          return i < 0 ? null : (s[i] ?? null);
+        }),
+      );
+      rows.push(out);
+    }
+  }
+  return { columns: shape.columns, rows };
 }
 
 function elements(v: KqlValue): unknown[] {

@@ -1,4 +1,4 @@
-import type { Expr, NamedExpr } from "./ast.js";
+import type { Expr, NamedExpr, Tabular } from "./ast.js";
 import { TokenCursor } from "./parser-cursor.js";
 import { parseDatetime, parseTimespan } from "./values.js";
 
@@ -19,7 +19,31 @@ const STRING_OPERATORS = new Set([
   "hassuffix",
 ]);
 
-export class ExprParser extends TokenCursor {
+/** Deprecated spellings real content still uses, read as their current names (as Kusto does). */
+export const LEGACY_ALIASES: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
+  makeset: "make_set",
+  makelist: "make_list",
+  makeset_if: "make_set_if",
+  makelist_if: "make_list_if",
+  parsejson: "parse_json",
+  argmin: "arg_min",
+  argmax: "arg_max",
+});
+
+export abstract class ExprParser extends TokenCursor {
+  /** Names bound by `let` to tabular values or tabular functions, so `x in (T)` and `let y = f(...)` read as tables. */
+  protected readonly tabularNames = new Set<string>();
+  protected abstract tabular(): Tabular;
+
+  /** After `in (`: a tabular expression (`T | ...`, a tabular let name, a subquery) rather than a value list. */
+  protected inTabularAhead(): boolean {
+    const t = this.t;
+    if (t.kind !== "ident") return false;
+    const next = this.peek().text;
+    if (next === "|") return true;
+    return this.tabularNames.has(t.text) && next === ")";
+  }
+
   protected namedList(): NamedExpr[] {
     const out: NamedExpr[] = [this.named()];
     while (this.accept(",")) out.push(this.named());
@@ -27,6 +51,19 @@ export class ExprParser extends TokenCursor {
   }
 
   protected named(): NamedExpr {
+    if (this.t.text === "(" && this.peek().kind === "ident" && [",", ")"].includes(this.peek(2).text)) {
+      // `(a, b, c) = f(...)`: a function returning several columns, named in order.
+      let j = 1;
+      while (this.peek(j).kind === "ident" && this.peek(j + 1).text === ",") j += 2;
+      if (this.peek(j).kind === "ident" && this.peek(j + 1).text === ")" && this.peek(j + 2).text === "=") {
+        this.i++;
+        const names = [this.ident().text];
+        while (this.accept(",")) names.push(this.ident().text);
+        this.eat(")");
+        this.eat("=");
+        return { names, e: this.expr() };
+      }
+    }
     if (this.t.kind === "ident" && this.peek().text === "=") {
       const name = this.ident().text;
       this.eat("=");
@@ -81,6 +118,11 @@ export class ExprParser extends TokenCursor {
       if (ci) this.i++;
       this.eat("(");
       const list: Expr[] = [];
+      if (w === "in" && this.inTabularAhead()) {
+        const t = this.tabular();
+        this.eat(")");
+        return { k: "in", e: l, list: [], tabular: t, negate, ci, pos };
+      }
       if (this.t.text !== ")") {
         list.push(this.expr());
         while (this.accept(",")) list.push(this.expr());
@@ -192,21 +234,37 @@ export class ExprParser extends TokenCursor {
             this.fail("syntax", `invalid timespan literal "${raw}"`, pos);
           return { k: "lit", v: ms, type: "timespan", pos };
         }
+        if (lower === "typeof" && this.t.kind === "ident" && this.peek().text === ")") {
+          // typeof(string) as an argument (extractjson's result type): the type's name.
+          const name = this.toks[this.i++]!.text.toLowerCase();
+          this.eat(")");
+          return { k: "lit", v: name, type: "string", pos };
+        }
         if (lower === "dynamic") {
           const v = this.dynamicValue();
           this.eat(")");
           return { k: "dyn", v, pos };
         }
         const args: Expr[] = [];
+        if (lower === "toscalar" && (this.inTabularAhead() || (this.t.text as string) === "(")) {
+          // toscalar(T | ...): the first column of the first row of a tabular expression.
+          const sub = this.tabular();
+          this.eat(")");
+          return { k: "toscalar", t: sub, pos };
+        }
         if ((this.t.text as string) !== ")") {
           args.push(this.callArg());
           while (this.accept(",")) args.push(this.callArg());
         }
         this.eat(")");
-        e = { k: "call", name: lower, args, pos };
+        e = { k: "call", name: LEGACY_ALIASES[lower] ?? lower, args, pos };
       } else e = { k: "col", name: t.text, pos };
       // Member access on dynamic values: d.a.b, d["x"], d[0].
       for (;;) {
+        if (this.t.text === "." && this.peek().text === "[") {
+          this.i++; // d.[0] and d.["key"] are d[0] and d["key"]
+          continue;
+        }
         if (this.t.text === "." && this.peek().kind === "ident") {
           const p2 = this.t.pos;
           this.i++;

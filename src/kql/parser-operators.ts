@@ -19,17 +19,19 @@ const JOIN_KINDS = [
 ];
 
 export abstract class OperatorParser extends ExprParser {
-  /** A source and its pipeline: defined by the source grammar, which reads the operators through operator(). */
-  protected abstract tabular(): Tabular;
-
-  protected unionBody(): { k: "union"; tables: Tabular[]; withsource?: string } {
+  protected unionBody(): { k: "union"; tables: Tabular[]; withsource?: string; fuzzy?: boolean } {
     let withsource: string | undefined;
+    let fuzzy = false;
     for (;;) {
       if (this.isWord("withsource")) {
         this.i++;
         this.eat("=");
         withsource = this.ident().text;
-      } else if (this.isWord("kind") || this.isWord("isfuzzy")) {
+      } else if (this.isWord("isfuzzy")) {
+        this.i++;
+        this.eat("=");
+        fuzzy = this.ident().text.toLowerCase() === "true";
+      } else if (this.isWord("kind")) {
         this.i++;
         this.eat("=");
         this.i++;
@@ -39,7 +41,7 @@ export abstract class OperatorParser extends ExprParser {
       this.fail("unsupported", "union * (wildcard) is not supported by the local engine");
     const tables = [this.unionItem()];
     while (this.accept(",")) tables.push(this.unionItem());
-    return { k: "union", tables, ...(withsource ? { withsource } : {}) };
+    return { k: "union", tables, ...(withsource ? { withsource } : {}), ...(fuzzy ? { fuzzy } : {}) };
   }
 
   private unionItem(): Tabular {
@@ -53,6 +55,16 @@ export abstract class OperatorParser extends ExprParser {
     if (this.t.kind === "op" && this.t.text === "*")
       this.fail("unsupported", "wildcard table names are not supported by the local engine", t.pos);
     return { source: { k: "table", name: t.text, pos: t.pos }, ops: [] };
+  }
+
+  /** An aggregate list that may end with a comma before `by` (Kusto accepts `summarize a = count(), by X`). */
+  private aggList(): NamedExpr[] {
+    const out: NamedExpr[] = [this.named()];
+    while (this.accept(",")) {
+      if (this.isWord("by")) break;
+      out.push(this.named());
+    }
+    return out;
   }
 
   protected operator(): Op {
@@ -76,7 +88,7 @@ export abstract class OperatorParser extends ExprParser {
         return { k: "project-away", cols, pos };
       }
       case "summarize": {
-        const aggs = this.isWord("by") ? [] : this.namedList();
+        const aggs = this.isWord("by") ? [] : this.aggList();
         const by = this.accept("by") ? this.namedList() : [];
         return { k: "summarize", aggs, by, pos };
       }
@@ -111,7 +123,11 @@ export abstract class OperatorParser extends ExprParser {
       case "union":
         return { ...this.unionBody(), pos };
       case "mv-expand":
+      case "mvexpand":
         return this.mvExpand(pos);
+      case "mv-apply":
+      case "mvapply":
+        return this.mvApply(pos);
       case "project-rename": {
         const renames: { to: string; from: string }[] = [];
         do {
@@ -134,15 +150,39 @@ export abstract class OperatorParser extends ExprParser {
           defaults.push(dflt);
         } while (this.accept(","));
         this.eat("on");
-        const on = this.expr();
-        this.eat("from");
-        const from = this.expr();
-        this.eat("to");
-        const to = this.expr();
-        this.eat("step");
-        const step = this.expr();
+        const on = this.add(); // not expr(): `on T in range(...)` must not read as the in operator
+        let from: Expr | undefined;
+        let to: Expr | undefined;
+        let step: Expr;
+        if (this.accept("in")) {
+          // on T in range(from, to, step)
+          if (!this.isWord("range")) this.fail("syntax", `expected "range" but found "${this.t.text}"`);
+          this.i++;
+          this.eat("(");
+          from = this.expr();
+          this.eat(",");
+          to = this.expr();
+          this.eat(",");
+          step = this.expr();
+          this.eat(")");
+        } else {
+          if (this.accept("from")) from = this.expr();
+          if (this.accept("to")) to = this.expr();
+          this.eat("step");
+          step = this.expr();
+        }
         const by = this.accept("by") ? this.namedList() : [];
-        return { k: "make-series", aggs, defaults, on, from, to, step, by, pos };
+        return {
+          k: "make-series",
+          aggs,
+          defaults,
+          on,
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          step,
+          by,
+          pos,
+        };
       }
       case "distinct":
         if (this.t.kind === "op" && this.t.text === "*") {
@@ -170,7 +210,7 @@ export abstract class OperatorParser extends ExprParser {
       }
       this.eat("=");
       const v = this.ident().text.toLowerCase();
-      if (isKind) kind = v;
+      if (isKind) kind = v === "anti" ? "leftanti" : v === "semi" ? "leftsemi" : v;
     }
     const kinds = lookup ? ["leftouter", "inner"] : JOIN_KINDS;
     if (!kinds.includes(kind))
@@ -265,6 +305,30 @@ export abstract class OperatorParser extends ExprParser {
       }
     }
     return { e, desc, nullsFirst };
+  }
+
+  /** mv-apply [Name =] Expr [to typeof(T)], ... on ( operators ): a subquery over each row's expanded arrays. */
+  private mvApply(pos: number): Op {
+    for (const w of ["kind", "with_itemindex", "limit", "itemIndex"])
+      if (this.isWord(w)) this.fail("unsupported", `unsupported mv-apply ${w}`, this.t.pos);
+    const items: { name?: string; e: Expr; type?: string }[] = [];
+    do {
+      const it = this.named();
+      let type: string | undefined;
+      if (this.accept("to")) {
+        this.eat("typeof");
+        this.eat("(");
+        type = this.ident().text.toLowerCase();
+        this.eat(")");
+      }
+      items.push({ ...(it.name ? { name: it.name } : {}), e: it.e, ...(type ? { type } : {}) });
+    } while (this.accept(","));
+    this.eat("on");
+    this.eat("(");
+    const ops: Op[] = [this.operator()];
+    while (this.accept("|")) ops.push(this.operator());
+    this.eat(")");
+    return { k: "mv-apply", items, ops, pos };
   }
 
   private mvExpand(pos: number): Op {

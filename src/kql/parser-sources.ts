@@ -5,7 +5,6 @@ import { OperatorParser } from "./parser-operators.js";
 // range and print, each followed by its `| operator` chain. Cross-cluster and other sources are rejected.
 
 const UNSUPPORTED_OPERATORS = new Set([
-  "mv-apply",
   "evaluate",
   "search",
   "find",
@@ -48,6 +47,12 @@ export class SourceParser extends OperatorParser {
       this.i += 4;
       return { k: "table", name, pos, tableFn: true };
     }
+    if (lower === "table" && this.peek().text === "(" && this.peek(2).kind === "ident" && this.peek(3).text === ")") {
+      // table(p) inside a tabular function: the table named by the parameter's value.
+      const nameParam = this.peek(2).text;
+      this.i += 4;
+      return { k: "table", name: "", pos, tableFn: true, nameParam };
+    }
     if (
       UNSUPPORTED_OPERATORS.has(lower) ||
       ["table", "cluster", "database", "workspace", "app", "adx", "resource", "external_table"].includes(lower)
@@ -69,9 +74,19 @@ export class SourceParser extends OperatorParser {
     if (lower === "print") return { k: "print", items: this.namedList(), pos };
     if (this.t.text === "(") {
       // A stored function invoked without arguments, e.g. AgentSecurityEvent(); with arguments it is unsupported.
-      if (this.peek().text === ")") {
+      if (this.peek().text === ")" && !this.tabularNames.has(first.text)) {
         this.i += 2;
         return { k: "table", name: first.text, pos, call: true };
+      }
+      if (this.tabularNames.has(first.text)) {
+        this.i++;
+        const args: Expr[] = [];
+        if ((this.t.text as string) !== ")") {
+          args.push(this.expr());
+          while (this.accept(",")) args.push(this.expr());
+        }
+        this.eat(")");
+        return { k: "fncall", name: first.text, args, pos };
       }
       this.fail(
         "unsupported",

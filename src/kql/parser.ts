@@ -6,7 +6,18 @@ import { StatementParser } from "./parser-statements.js";
 // (let bindings), parser-sources (tabular sources), parser-operators (the `|` operators), parser-expressions
 // (scalar expressions), all on parser-cursor (the token stream); the tree itself is in ast.ts.
 
-export type { Expr, Lambda, NamedExpr, Op, ParsePart, Query, SortKey, Source, Tabular } from "./ast.js";
+export type {
+  Expr,
+  Lambda,
+  NamedExpr,
+  Op,
+  ParsePart,
+  Query,
+  SortKey,
+  Source,
+  Tabular,
+  TabularLambda,
+} from "./ast.js";
 
 export function parseKql(text: string): Query {
   return new StatementParser(text).query();

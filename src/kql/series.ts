@@ -59,6 +59,15 @@ function lineFit(ys: number[]): number[] {
  * (−1) is treated as "none", and only the flag series (not score/baseline) is returned.
  */
 export function seriesDecomposeAnomalies(series: (number | null)[], threshold = 1.5, seasonality = -1): number[] {
+  return decomposeAnomalies(series, threshold, seasonality).flags;
+}
+
+/** The three series of series_decompose_anomalies: flags, scores (series_outliers of the residual) and baseline. */
+export function decomposeAnomalies(
+  series: (number | null)[],
+  threshold = 1.5,
+  seasonality = -1,
+): { flags: number[]; scores: number[]; baseline: number[] } {
   const ys = series.map((x) => (x !== null && Number.isFinite(x) ? x : 0));
   const trend = lineFit(ys);
   const detrended = ys.map((y, i) => y - trend[i]!);
@@ -75,5 +84,10 @@ export function seriesDecomposeAnomalies(series: (number | null)[], threshold = 
     }
   }
   const residual = ys.map((y, i) => y - trend[i]! - seasonal[i]!);
-  return seriesOutliers(residual).map((s) => (s > threshold ? 1 : s < -threshold ? -1 : 0));
+  const scores = seriesOutliers(residual);
+  return {
+    flags: scores.map((s) => (s > threshold ? 1 : s < -threshold ? -1 : 0)),
+    scores,
+    baseline: ys.map((_, i) => trend[i]! + seasonal[i]!),
+  };
 }

@@ -10,7 +10,9 @@ type Case = [query: string, tables: string[], forbidden?: string[], ok?: boolean
 const ALL = [
   "AgentSecurityEvent_CL",
   "AuditLogs",
+  "CommonSecurityLog",
   "DeviceProcessEvents",
+  "OfficeActivity",
   "SecurityAlert",
   "SecurityIncident",
   "SigninLogs",

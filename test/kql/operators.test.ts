@@ -81,8 +81,8 @@ describe("summarize", () => {
       "countif_",
       "dcountif_UserPrincipalName",
       "min_Score",
-      "make_set_IPAddress",
-      "make_list_Score",
+      "set_IPAddress",
+      "list_Score",
       "avg_Score",
       "sumif_Score",
     ]);
