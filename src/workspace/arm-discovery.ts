@@ -1,7 +1,7 @@
 import { ArmError, type ArmRequest } from "./arm-core.js";
 import { entities } from "./arm-entities.js";
 import { providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
-import { listIndicators, queryIndicators } from "./arm-threat-intel.js";
+import { createIndicator, indicator, listIndicators, queryIndicators } from "./arm-threat-intel.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { WorkspaceStore } from "./store.js";
 
@@ -16,15 +16,26 @@ export function handleDiscovery(store: WorkspaceStore, ids: WorkspaceIds, req: A
   const [collection, id, sub] = req.segments;
   switch (collection) {
     case "alertRuleTemplates":
-      return readOnlyCollection(store, ids, req, "alertRuleTemplates", "Microsoft.SecurityInsights/AlertRuleTemplates");
+      // AlertRuleTemplate is a plain Resource in the spec: no etag.
+      return readOnlyCollection(
+        store,
+        ids,
+        req,
+        "alertRuleTemplates",
+        "Microsoft.SecurityInsights/AlertRuleTemplates",
+        {
+          etag: false,
+        },
+      );
     case "dataConnectors":
-      return readOnlyCollection(store, ids, req, "dataConnectors", "Microsoft.SecurityInsights/dataConnectors");
+      return readOnlyCollection(store, ids, req, "dataConnectors", "Microsoft.SecurityInsights/dataConnectors", {});
     case "entities":
       return entities(store, ids, req);
     case "threatIntelligence":
       if (id !== "main") throw new ArmError(404, "NotFound", `threat intelligence container "${id}" not found`);
-      if (sub === "indicators") return listIndicators(store, ids, req);
+      if (sub === "indicators") return req.segments[3] ? indicator(store, ids, req) : listIndicators(store, ids, req);
       if (sub === "queryIndicators") return queryIndicators(store, ids, req);
+      if (sub === "createIndicator") return createIndicator(store, ids, req);
       throw new ArmError(404, "NotFound", `no operation "${sub ?? ""}" on threatIntelligence/main`);
     default:
       return undefined;
@@ -38,13 +49,14 @@ function readOnlyCollection(
   req: ArmRequest,
   kind: string,
   armType: string,
+  opts: { etag?: boolean },
 ): Result {
   const [, id, sub] = req.segments;
   if (sub) throw new ArmError(404, "NotFound", `no sub-resource "${sub}" on ${kind}`);
   requireMethod(req, "GET", kind);
   const prefix = `${providerPrefix(ids)}/${kind}`;
-  if (!id) return { status: 200, body: { value: store.list(kind).map((r) => resourceView(prefix, armType, r)) } };
+  if (!id) return { status: 200, body: { value: store.list(kind).map((r) => resourceView(prefix, armType, r, opts)) } };
   const r = store.get(kind, id);
   if (!r) throw new ArmError(404, "NotFound", `${kind} ${id} not found`);
-  return { status: 200, body: resourceView(prefix, armType, r) };
+  return { status: 200, body: resourceView(prefix, armType, r, opts) };
 }

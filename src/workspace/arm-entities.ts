@@ -17,7 +17,7 @@ type Result = { status: number; body?: unknown };
 const ENTITY_TYPE = "Microsoft.SecurityInsights/Entities";
 
 function entityView(store: WorkspaceStore, ids: WorkspaceIds, r: StoredResource): Record<string, unknown> {
-  const view = resourceView(`${providerPrefix(ids)}/entities`, ENTITY_TYPE, r);
+  const view = resourceView(`${providerPrefix(ids)}/entities`, ENTITY_TYPE, r, { etag: false });
   const e = entityRef(r);
   if (e.kind !== "Ip") return view;
   // An IP entity carries the TI context of indicators that match it, as the real entity page does.

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ArmError, type ArmRequest } from "./arm-core.js";
-import { handleCollection, providerPrefix, view } from "./arm-resources.js";
+import { assertSpecBody, handleCollection, providerPrefix, view } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { WorkspaceStore } from "./store.js";
 
@@ -11,11 +11,13 @@ import type { WorkspaceStore } from "./store.js";
 const SAVED_SEARCH = {
   kind: "savedSearches",
   armType: "Microsoft.OperationalInsights/savedSearches",
-  validate: () => undefined,
+  // Microsoft.OperationalInsights: not a SecurityInsights model; PUT is checked by hand below.
+  model: "SavedSearch",
 };
 const BOOKMARK = {
   kind: "bookmarks",
   armType: "Microsoft.SecurityInsights/Bookmarks",
+  model: "Bookmark",
   validate: (b: Record<string, unknown>) => bookmarkProblem(b),
 };
 
@@ -102,6 +104,7 @@ export function handleBookmarks(
   const body = (req.body ?? {}) as { etag?: string; properties?: Record<string, unknown> };
   if (typeof body.properties !== "object" || body.properties === null)
     throw new ArmError(400, "BadRequest", "request body must have properties");
+  assertSpecBody(BOOKMARK.model, body);
   const problem = bookmarkProblem(body);
   if (problem) throw new ArmError(400, "BadRequest", problem);
   const existing = store.get(BOOKMARK.kind, id);

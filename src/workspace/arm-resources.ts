@@ -2,90 +2,104 @@ import { randomUUID } from "node:crypto";
 import type { KqlValue } from "../kql/types.js";
 import { ArmError, type ArmRequest } from "./arm-core.js";
 import type { WorkspaceIds } from "./ids.js";
+import { describeProblems, validateBody } from "./spec/validate.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
 
 // Generic ARM CRUD for the SecurityInsights child resources beyond incidents: incident comments, alert rules,
 // automation rules, watchlists and watchlist items. Each kind declares its ARM type and what a valid body needs.
 
-interface Kind {
+export interface Kind {
   /** Store kind. */
   kind: string;
   armType: string;
-  /** Required properties (validated on PUT). */
-  validate(body: Record<string, unknown>): string | undefined;
+  /** The SDK model a PUT body must satisfy (validated as Azure does: spec/validate.ts). */
+  model: string;
+  /** Further checks of the local workspace beyond the spec (what it does not serve). */
+  validate?(body: Record<string, unknown>): string | undefined;
   /** Resource-level fields kept outside `properties` (e.g. alert rule `kind`). */
   topLevel?: string[];
+  /** Sets the server-managed properties (timestamps, ids) of a PUT, from the stored `prior` properties. */
+  stamp?(props: Record<string, unknown>, prior: Record<string, unknown> | undefined, name: string, now: string): void;
 }
 
-const req = (props: Record<string, unknown>, names: string[]) =>
-  names.find((n) => props[n] === undefined || props[n] === "");
+/** Server-managed fields of a PUT: the client's copies are replaced. */
+const keepCreated =
+  (created: string, updated: string) =>
+  (props: Record<string, unknown>, prior: Record<string, unknown> | undefined, _name: string, now: string) => {
+    props[created] = prior?.[created] ?? now;
+    props[updated] = now;
+  };
 
 export const KINDS: Record<string, Kind> = {
   comments: {
     kind: "comments",
     armType: "Microsoft.SecurityInsights/Incidents/Comments",
+    model: "IncidentComment",
     validate: (b) =>
-      typeof (b.properties as Record<string, unknown>)?.message === "string" &&
       ((b.properties as Record<string, unknown>).message as string).length <= 30000
         ? undefined
-        : "properties.message is required (at most 30000 characters)",
+        : "properties.message is longer than 30000 characters",
+    stamp: keepCreated("createdTimeUtc", "lastModifiedTimeUtc"),
   },
   alertRules: {
     kind: "alertRules",
     armType: "Microsoft.SecurityInsights/alertRules",
+    model: "AlertRule",
     topLevel: ["kind"],
-    validate: (b) => {
-      if (b.kind !== "Scheduled")
-        return `kind must be "Scheduled" (other rule kinds are not served by the local workspace)`;
-      const missing = req((b.properties ?? {}) as Record<string, unknown>, [
-        "displayName",
-        "query",
-        "queryFrequency",
-        "queryPeriod",
-        "severity",
-        "triggerOperator",
-        "triggerThreshold",
-      ]);
-      if (missing) return `properties.${missing} is required`;
-      if (typeof (b.properties as Record<string, unknown>).enabled !== "boolean")
-        return "properties.enabled is required";
-      return undefined;
+    validate: (b) =>
+      b.kind === "Scheduled"
+        ? undefined
+        : `kind "${String(b.kind)}" is valid, but only Scheduled rules are served by the local workspace`,
+    stamp: (props, _prior, _name, now) => {
+      props.lastModifiedUtc = now;
     },
   },
   automationRules: {
     kind: "automationRules",
     armType: "Microsoft.SecurityInsights/AutomationRules",
-    validate: (b) => {
-      const missing = req((b.properties ?? {}) as Record<string, unknown>, [
-        "displayName",
-        "order",
-        "triggeringLogic",
-        "actions",
-      ]);
-      return missing ? `properties.${missing} is required` : undefined;
-    },
+    model: "AutomationRule",
+    stamp: keepCreated("createdTimeUtc", "lastModifiedTimeUtc"),
   },
   watchlists: {
     kind: "watchlists",
     armType: "Microsoft.SecurityInsights/Watchlists",
-    validate: (b) => {
-      const missing = req((b.properties ?? {}) as Record<string, unknown>, [
-        "displayName",
-        "provider",
-        "itemsSearchKey",
-      ]);
-      return missing ? `properties.${missing} is required` : undefined;
+    model: "Watchlist",
+    stamp: (props, prior, name, now) => {
+      keepCreated("created", "updated")(props, prior, name, now);
+      // The resource name is the watchlist's alias.
+      props.watchlistAlias = name;
+      props.watchlistId = prior?.watchlistId ?? randomUUID();
     },
   },
   watchlistItems: {
     kind: "watchlistItems",
     armType: "Microsoft.SecurityInsights/Watchlists/WatchlistItems",
-    validate: (b) =>
-      typeof (b.properties as Record<string, unknown>)?.itemsKeyValue === "object"
-        ? undefined
-        : "properties.itemsKeyValue is required",
+    model: "WatchlistItem",
+    stamp: (props, prior, name, now) => {
+      keepCreated("created", "updated")(props, prior, name, now);
+      props.watchlistItemId = name;
+    },
+  },
+  relations: {
+    kind: "relations",
+    armType: "Microsoft.SecurityInsights/Incidents/relations",
+    model: "Relation",
+    stamp: (props) => {
+      // The related resource's name and type are read from its ARM id (e.g. a bookmark of this workspace).
+      const rid = String(props.relatedResourceId);
+      const m = /\/providers\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(rid);
+      props.relatedResourceName = m?.[3] ?? rid.split("/").pop();
+      props.relatedResourceType = m ? `${m[1]}/${m[2]}` : undefined;
+      delete props.relatedResourceKind;
+    },
   },
 };
+
+/** Refuses a PUT/POST body the spec rejects, with ARM's 400 (every problem in the message). */
+export function assertSpecBody(model: string, body: unknown): void {
+  const problems = validateBody(model, body, "request");
+  if (problems.length) throw new ArmError(400, "BadRequest", `Invalid ${model}: ${describeProblems(problems)}`);
+}
 
 export function view(prefix: string, k: Kind, r: StoredResource): Record<string, unknown> {
   return { id: `${prefix}/${r.name}`, name: r.name, type: k.armType, etag: r.etag, ...r.body };
@@ -115,7 +129,8 @@ export function handleCollection(
       const body = (r.body ?? {}) as Record<string, unknown>;
       if (typeof body.properties !== "object" || body.properties === null)
         throw new ArmError(400, "BadRequest", "request body must have properties");
-      const problem = k.validate(body);
+      assertSpecBody(k.model, body);
+      const problem = k.validate?.(body);
       if (problem) throw new ArmError(400, "BadRequest", problem);
       const ifMatch = (r.headers["if-match"] as string | undefined) ?? (body.etag as string | undefined);
       if (existing && ifMatch && ifMatch !== "*" && ifMatch !== existing.etag) {
@@ -127,11 +142,7 @@ export function handleCollection(
       }
       const now = new Date().toISOString();
       const props = { ...(body.properties as Record<string, unknown>) };
-      if (k.kind === "comments") {
-        props.createdTimeUtc =
-          (existing?.body.properties as Record<string, unknown> | undefined)?.createdTimeUtc ?? now;
-        props.lastModifiedTimeUtc = now;
-      } else props.lastModifiedUtc = now;
+      k.stamp?.(props, existing?.body.properties as Record<string, unknown> | undefined, id, now);
       const stored: Record<string, unknown> = { properties: props };
       for (const f of k.topLevel ?? []) stored[f] = body[f];
       store.put(k.kind, id, stored, `"${randomUUID()}"`, parent);
@@ -155,10 +166,24 @@ export function requireMethod(req: ArmRequest, method: string, what: string): vo
     throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on ${what}; use ${method}`);
 }
 
-/** An ARM view of a stored resource, without fields the workspace keeps for itself. */
-export function resourceView(prefix: string, armType: string, r: StoredResource): Record<string, unknown> {
+/**
+ * An ARM view of a stored resource, without fields the workspace keeps for itself. `etag: false` for resource types
+ * the spec gives no etag (entities, alert rule templates: Resource, not ResourceWithEtag).
+ */
+export function resourceView(
+  prefix: string,
+  armType: string,
+  r: StoredResource,
+  opts: { etag?: boolean } = {},
+): Record<string, unknown> {
   const { alertIds: _internal, ...body } = r.body;
-  return { id: `${prefix}/${r.name}`, name: r.name, type: armType, etag: r.etag, ...body };
+  return {
+    id: `${prefix}/${r.name}`,
+    name: r.name,
+    type: armType,
+    ...(opts.etag === false ? {} : { etag: r.etag }),
+    ...body,
+  };
 }
 
 /** Case-insensitive comparison key of a log or resource value. */

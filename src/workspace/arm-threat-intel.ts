@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { ArmError, type ArmRequest, compileFilter, compileOrder } from "./arm-core.js";
-import { lower, providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
+import { assertSpecBody, lower, providerPrefix, requireMethod, resourceView } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
 
@@ -224,4 +225,84 @@ export function queryIndicators(store: WorkspaceStore, ids: WorkspaceIds, req: A
     body.nextLink = `${req.baseUrl}${providerPrefix(ids)}/threatIntelligence/main/queryIndicators?${q.toString()}`;
   }
   return { status: 200, body };
+}
+
+/** Fields of an indicator the service sets: the client's copies are ignored. */
+function stampIndicator(
+  props: Record<string, unknown>,
+  prior: Record<string, unknown> | undefined,
+  name: string,
+  now: string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...props, lastUpdatedTimeUtc: now, modified: now };
+  out.created = prior?.created ?? props.created ?? now;
+  out.validFrom = props.validFrom ?? prior?.validFrom ?? now;
+  out.friendlyName = props.displayName ?? prior?.friendlyName ?? name;
+  out.threatIntelligenceTags = props.threatIntelligenceTags ?? prior?.threatIntelligenceTags ?? [];
+  // The stored indicator keeps the parsed value of a simple STIX pattern ([type:value = 'x']), so lookups by IP or
+  // domain find it as they find the seeded ones.
+  const m = /^\[\s*([\w-]+:[\w.'-]+)\s*=\s*'([^']*)'\s*\]$/.exec(String(props.pattern ?? ""));
+  if (m) out.parsedPattern = [{ patternTypeKey: m[1], patternTypeValues: [{ valueType: "0", value: m[2] }] }];
+  return out;
+}
+
+function putIndicator(store: WorkspaceStore, ids: WorkspaceIds, name: string, body: unknown, created: boolean): Result {
+  assertSpecBody("ThreatIntelligenceIndicatorModel", body);
+  const b = body as { kind?: string; properties?: Record<string, unknown> };
+  if (b.kind !== "indicator") throw new ArmError(400, "BadRequest", `kind must be "indicator"`);
+  const prior = store.get("tiIndicators", name);
+  const props = stampIndicator(
+    b.properties ?? {},
+    prior?.body.properties as Record<string, unknown> | undefined,
+    name,
+    new Date().toISOString(),
+  );
+  store.put("tiIndicators", name, { kind: "indicator", properties: props }, `"${randomUUID()}"`);
+  return { status: created && !prior ? 201 : 200, body: indicatorView(ids, store.get("tiIndicators", name)!) };
+}
+
+/** POST threatIntelligence/main/createIndicator: a new indicator with a service-chosen name. */
+export function createIndicator(store: WorkspaceStore, ids: WorkspaceIds, req: ArmRequest): Result {
+  requireMethod(req, "POST", "createIndicator");
+  return putIndicator(store, ids, randomUUID(), req.body, true);
+}
+
+/** One indicator: GET / PUT / DELETE threatIntelligence/main/indicators/{name}, and its appendTags / replaceTags. */
+export function indicator(store: WorkspaceStore, ids: WorkspaceIds, req: ArmRequest): Result {
+  const name = req.segments[3]!;
+  const op = req.segments[4];
+  const existing = store.get("tiIndicators", name);
+  const missing = () => new ArmError(404, "NotFound", `threat intelligence indicator ${name} not found`);
+  if (op === "appendTags" || op === "replaceTags") {
+    requireMethod(req, "POST", op);
+    if (!existing) throw missing();
+    assertSpecBody(op === "appendTags" ? "ThreatIntelligenceAppendTags" : "ThreatIntelligenceIndicatorModel", req.body);
+    const b = req.body as { threatIntelligenceTags?: string[]; properties?: { threatIntelligenceTags?: string[] } };
+    const props = { ...(existing.body.properties as Record<string, unknown>) };
+    const current = (props.threatIntelligenceTags as string[] | undefined) ?? [];
+    props.threatIntelligenceTags =
+      op === "appendTags"
+        ? [...new Set([...current, ...(b.threatIntelligenceTags ?? [])])]
+        : (b.properties?.threatIntelligenceTags ?? []);
+    props.lastUpdatedTimeUtc = new Date().toISOString();
+    store.put("tiIndicators", name, { ...existing.body, properties: props }, `"${randomUUID()}"`);
+    // appendTags answers 200 with no body; replaceTags with the indicator.
+    return op === "appendTags"
+      ? { status: 200 }
+      : { status: 200, body: indicatorView(ids, store.get("tiIndicators", name)!) };
+  }
+  if (op !== undefined) throw new ArmError(404, "NotFound", `no operation "${op}" on a threat intelligence indicator`);
+  switch (req.method) {
+    case "GET":
+      if (!existing) throw missing();
+      return { status: 200, body: indicatorView(ids, existing) };
+    case "PUT":
+      return putIndicator(store, ids, name, req.body, true);
+    case "DELETE":
+      if (!existing) return { status: 204 };
+      store.delete("tiIndicators", name);
+      return { status: 200 };
+    default:
+      throw new ArmError(405, "MethodNotAllowed", `${req.method} is not allowed on a threat intelligence indicator`);
+  }
 }

@@ -1,6 +1,19 @@
 import { seedGuid } from "./seed-determinism.js";
 import type { IncidentSpec } from "./seed-incident-specs.js";
 import { iso, type SeedRun } from "./seed-run.js";
+import { KILL_CHAIN_INTENTS } from "./spec/facts.js";
+
+/**
+ * A security alert's intent is a kill-chain intent (KillChainIntent in the spec), not an ATT&CK tactic: tactics with
+ * the same name map to themselves, the early-stage ones to Probing / Exploitation, the rest to Unknown.
+ */
+function intentOf(tactic: string | undefined): string {
+  if (!tactic) return "Unknown";
+  if ((KILL_CHAIN_INTENTS as readonly string[]).includes(tactic)) return tactic;
+  if (tactic === "Reconnaissance" || tactic === "ResourceDevelopment" || tactic === "PreAttack") return "Probing";
+  if (tactic === "InitialAccess") return "Exploitation";
+  return "Unknown";
+}
 
 // Stores the incidents and their alerts (with their SecurityIncident and SecurityAlert log rows), and the comment on
 // the phishing incident that carries injected instructions.
@@ -11,6 +24,7 @@ export function seedIncidents(run: SeedRun, specs: IncidentSpec[]): void {
   let number = 1000;
   for (const [idx, spec] of specs.entries()) {
     const name = seedGuid(seed, `incident-${idx}`);
+    const incidentNumber = number++;
     const created = now - spec.ageHours * 3_600_000;
     const alertIds: string[] = [];
     for (const [j, a] of spec.alerts.entries()) {
@@ -36,7 +50,7 @@ export function seedIncidents(run: SeedRun, specs: IncidentSpec[]): void {
             systemAlertId: alertId,
             compromisedEntity: a.entity,
             confidenceLevel: "Unknown",
-            intent: a.tactics[0],
+            intent: intentOf(a.tactics[0]),
             friendlyName: a.name,
             alertType: a.name.replace(/\W+/g, ""),
           },
@@ -67,14 +81,16 @@ export function seedIncidents(run: SeedRun, specs: IncidentSpec[]): void {
     }
     const classification =
       spec.status === "Closed" ? pick(["TruePositive", "BenignPositive", "FalsePositive"]) : undefined;
+    // Azure always sends the owner with its ownerType ("Unknown" while unassigned).
     const owner =
       spec.status === "New"
-        ? {}
+        ? { ownerType: "Unknown" }
         : {
             assignedTo: "SOC Tier 1",
             userPrincipalName: "soc-tier1@contoso.com",
             email: "soc-tier1@contoso.com",
             objectId: seedGuid(seed, "owner"),
+            ownerType: "User",
           };
     const properties = {
       title: spec.title,
@@ -84,12 +100,14 @@ export function seedIncidents(run: SeedRun, specs: IncidentSpec[]): void {
       ...(classification ? { classification, classificationComment: "Closed by analyst after review." } : {}),
       owner,
       labels: spec.labels.map((labelName) => ({ labelName, labelType: "User" })),
-      incidentNumber: number++,
+      incidentNumber,
       createdTimeUtc: iso(created),
       lastModifiedTimeUtc: iso(created + 60_000),
       firstActivityTimeUtc: iso(created - spec.alerts.length * 120_000),
       lastActivityTimeUtc: iso(created),
       relatedAnalyticRuleIds: [spec.ruleId],
+      providerName: "Azure Sentinel",
+      providerIncidentId: String(incidentNumber),
       incidentUrl: `https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/${name}`,
       additionalData: {
         alertsCount: spec.alerts.length,
