@@ -171,7 +171,28 @@ export class SdkBackend implements SentinelBackend {
   }
 
   async putAnalyticsRule(rule: AnalyticsRule, expectedEtag?: string): Promise<AnalyticsRule> {
+    // PUT replaces the whole rule: an update starts from the rule as Sentinel holds it, so what our fields do not
+    // cover (suppression, entity mappings, incident configuration, grouping, custom details, techniques) survives.
+    const existing = await wrap(() => this.clients.securityInsights.alertRules.get(...this.rg, rule.id)).then(
+      (r) => (r.kind === "Scheduled" ? (r as ScheduledAlertRule) : undefined),
+      (e: unknown) => {
+        if (e instanceof BackendError && e.failure === "not_found") return undefined;
+        throw e;
+      },
+    );
+    const {
+      id: _id,
+      name: _name,
+      type: _type,
+      systemData: _sys,
+      lastModifiedUtc: _mod,
+      etag: _etag,
+      ...kept
+    } = (existing ?? {}) as ScheduledAlertRule;
     const body: ScheduledAlertRule = {
+      suppressionDuration: "PT5H",
+      suppressionEnabled: false,
+      ...kept,
       kind: "Scheduled",
       ...(expectedEtag ? { etag: expectedEtag } : {}),
       displayName: rule.displayName,
@@ -183,8 +204,6 @@ export class SdkBackend implements SentinelBackend {
       queryPeriod: rule.queryPeriod,
       triggerOperator: rule.triggerOperator,
       triggerThreshold: rule.triggerThreshold,
-      suppressionDuration: "PT5H",
-      suppressionEnabled: false,
       tactics: rule.tactics,
     } as ScheduledAlertRule;
     const r = await wrap(() => this.clients.securityInsights.alertRules.createOrUpdate(...this.rg, rule.id, body));
