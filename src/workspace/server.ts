@@ -59,6 +59,60 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function jsonBody(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new ArmError(400, "BadArgumentError", "request body is not valid JSON");
+  }
+}
+
+function timeoutOf(prefer: string): number {
+  const wait = /(?:^|[,;\s])wait=(\d+)/.exec(prefer)?.[1];
+  return Math.min(MAX_QUERY_SECONDS, Math.max(1, wait ? Number(wait) : DEFAULT_QUERY_SECONDS));
+}
+
+/**
+ * POST /v1/$batch: each request runs as its own query (in order, each in a pool worker); a request's failure is its
+ * own response (status and error body), as the Log Analytics API answers, never the batch's.
+ */
+async function runBatch(pool: QueryPool, workspaceId: string, body: unknown, signal: AbortSignal) {
+  const requests = (body as { requests?: unknown } | undefined)?.requests;
+  if (!Array.isArray(requests) || requests.length === 0)
+    throw new ArmError(400, "BadArgumentError", "body must include a non-empty requests array");
+  if (requests.length > MAX_BATCH)
+    throw new ArmError(400, "BadArgumentError", `a batch holds at most ${MAX_BATCH} requests`);
+  const responses = [];
+  for (const r of requests as {
+    id?: unknown;
+    body?: unknown;
+    workspace?: unknown;
+    path?: unknown;
+    headers?: Record<string, string>;
+  }[]) {
+    const id = typeof r?.id === "string" ? r.id : String(r?.id ?? "");
+    try {
+      if (r.path !== undefined && r.path !== "/query")
+        throw new ArmError(400, "BadArgumentError", `request ${id}: path must be /query`);
+      if (r.workspace !== workspaceId)
+        throw new ArmError(404, "WorkspaceNotFoundError", `workspace ${String(r.workspace)} not found`);
+      const prefer = String(r.headers?.prefer ?? r.headers?.Prefer ?? "");
+      const answer = await runQuery(pool, r.body, {
+        timeoutSeconds: timeoutOf(prefer),
+        statistics: /(?:^|[,;\s])include-statistics=true/.test(prefer),
+        signal,
+      });
+      responses.push({ id, status: 200, body: JSON.parse(answer.body) as unknown });
+    } catch (e) {
+      if (!(e instanceof ArmError)) throw e;
+      responses.push({ id, status: e.status, body: { error: { code: e.code, message: e.message } } });
+    }
+  }
+  return { responses };
+}
+
+const MAX_BATCH = 10;
+
 /** HTTPS on 127.0.0.1: the ARM SecurityInsights subset, the Log Analytics query API and the Logs Ingestion API. */
 export async function startServer(opts: {
   store: WorkspaceStore;
@@ -136,28 +190,35 @@ export async function startServer(opts: {
       return send(res, r.status, r.body);
     }
     const q = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(path);
-    if (q && req.method === "POST") {
+    if (q && (req.method === "POST" || req.method === "GET")) {
       if (q[1] !== ids.workspaceId) throw new ArmError(404, "WorkspaceNotFoundError", `workspace ${q[1]} not found`);
-      let body: unknown;
-      try {
-        body = JSON.parse(raw.toString("utf8"));
-      } catch {
-        throw new ArmError(400, "BadArgumentError", "request body is not valid JSON");
-      }
+      // GET carries the query and timespan as URL parameters; POST as a JSON body.
+      const body =
+        req.method === "GET"
+          ? {
+              query: url.searchParams.get("query") ?? undefined,
+              timespan: url.searchParams.get("timespan") ?? undefined,
+            }
+          : jsonBody(raw);
       const prefer = String(req.headers.prefer ?? "");
-      const wait = /(?:^|[,;\s])wait=(\d+)/.exec(prefer)?.[1];
-      const timeoutSeconds = Math.min(MAX_QUERY_SECONDS, Math.max(1, wait ? Number(wait) : DEFAULT_QUERY_SECONDS));
       // The client going away (its own deadline, cancellation) drops the query or terminates its worker.
       const gone = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) gone.abort();
       });
       const answer = await runQuery(pool, body, {
-        timeoutSeconds,
+        timeoutSeconds: timeoutOf(prefer),
         statistics: /(?:^|[,;\s])include-statistics=true/.test(prefer),
         signal: gone.signal,
       });
       return sendText(res, 200, answer.body);
+    }
+    if (path === "/v1/$batch" && req.method === "POST") {
+      const gone = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      return send(res, 200, await runBatch(pool, ids.workspaceId, jsonBody(raw), gone.signal));
     }
     const ing = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/.exec(path);
     if (ing && req.method === "POST") {
