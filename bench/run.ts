@@ -18,6 +18,7 @@ const AREAS = [
   "telemetry",
   "store",
   "preview",
+  "coverage",
 ];
 const only = process.argv.slice(2);
 

@@ -1,21 +1,10 @@
 // Prints the share of surveyed real Sentinel queries whose constructs the local KQL engine runs, before and now.
-// Data: src/kql/survey.json (counts from docs/kql-survey.md; no query text). Run: npx tsx scripts/kql-coverage.ts
-import { readFileSync } from "node:fs";
+// Data: src/kql/survey.json (see docs/kql-survey.md; no query text). Run: npx tsx scripts/kql-coverage.ts
+import { surveyCoverage } from "../src/kql/coverage.js";
 
-interface Survey {
-  queries: string[][];
-  supportedBefore: string[];
-  supportedNow: string[];
-}
-const survey = JSON.parse(readFileSync(new URL("../src/kql/survey.json", import.meta.url), "utf8")) as Survey;
-const before = new Set(survey.supportedBefore);
-const now = new Set([...survey.supportedBefore, ...survey.supportedNow]);
-const share = (ok: Set<string>) => survey.queries.filter((q) => q.every((c) => ok.has(c))).length;
-const n = survey.queries.length;
-const pct = (k: number) => `${((100 * k) / n).toFixed(0)} %`;
-const missing = new Map<string, number>();
-for (const q of survey.queries) for (const c of q) if (!now.has(c)) missing.set(c, (missing.get(c) ?? 0) + 1);
-console.log(`KQL construct coverage over ${n} surveyed queries`);
-console.log(`  before: ${share(before)}/${n} (${pct(share(before))})`);
-console.log(`  now:    ${share(now)}/${n} (${pct(share(now))})`);
-for (const [c, k] of [...missing].sort((a, b) => b[1] - a[1])) console.log(`  unsupported: ${c} (${k} queries)`);
+const c = surveyCoverage();
+const pct = (k: number) => `${((100 * k) / c.queries).toFixed(0)} %`;
+console.log(`KQL construct coverage over ${c.queries} surveyed queries`);
+console.log(`  before: ${c.before}/${c.queries} (${pct(c.before)})`);
+console.log(`  now:    ${c.now}/${c.queries} (${pct(c.now)})`);
+for (const [construct, k] of c.missing) console.log(`  unsupported: ${construct} (${k} queries)`);
