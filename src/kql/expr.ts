@@ -64,8 +64,11 @@ export function compile(e: Expr, columns: KqlColumn[], ctx: Ctx): Compiled {
     }
     case "in": {
       const f = compile(e.e, columns, ctx).fn;
-      // `x in (T | project c)`: the values of the first column of a tabular expression, computed once.
-      const list = e.tabular ? ctx.run(e.tabular, ctx).rows.map((r) => r[0] ?? null) : constantList(e.list, ctx);
+      // `x in (T | project c)`: the values of the first column of a tabular expression, computed once; arrays in it
+      // are flattened as in a value list (`in (T | summarize make_set(c))`).
+      const list = e.tabular
+        ? ctx.run(e.tabular, ctx).rows.flatMap((r) => (Array.isArray(r[0]) ? (r[0] as KqlValue[]) : [r[0] ?? null]))
+        : constantList(e.list, ctx);
       const negate = e.negate;
       if (e.ci) {
         const set = new Set(list.map(lower));
@@ -198,6 +201,9 @@ function compileBinary(e: Extract<Expr, { k: "bin" }>, columns: KqlColumn[], ctx
     // read as a number, and a string that is not one compares as null (false).
     if (CATEGORY[l.type] === "string" && CATEGORY[r.type] === "number") l = asNumber(l);
     else if (CATEGORY[l.type] === "number" && CATEGORY[r.type] === "string") r = asNumber(r);
+    // A dynamic compared with a string compares its JSON text (`where TargetResources != "[]"`), as Kusto does.
+    else if (l.type === "dynamic" && CATEGORY[r.type] === "string") l = asJsonText(l);
+    else if (CATEGORY[l.type] === "string" && r.type === "dynamic") r = asJsonText(r);
   }
   const L = l.fn;
   const R = r.fn;
@@ -322,6 +328,17 @@ function asNumber(c: Compiled): Compiled {
       return Number.isNaN(n) ? null : n;
     },
     type: "real",
+  };
+}
+
+function asJsonText(c: Compiled): Compiled {
+  const f = c.fn;
+  return {
+    fn: (r) => {
+      const v = f(r);
+      return v === null ? null : typeof v === "object" ? JSON.stringify(v) : String(v);
+    },
+    type: "string",
   };
 }
 

@@ -60,6 +60,46 @@ export const DYNAMIC_FUNCTIONS: FunctionTable = {
     impl: unary("dynamic", (v) => (typeof v === "string" ? (tryParseJson(v) as KqlValue) : v)),
   },
   array_length: { min: 1, max: 1, impl: unary("long", (v) => (Array.isArray(v) ? v.length : null)) },
+  /** array_concat(a, b, ...): one array of all elements; null when any argument is not an array. */
+  array_concat: {
+    min: 1,
+    max: 64,
+    impl: (args, e, ctx) => {
+      const fs = args.map((a) => a.fn);
+      return {
+        fn: (r) => {
+          const out: unknown[] = [];
+          for (const f of fs) {
+            const v = f(r);
+            if (!Array.isArray(v)) return null;
+            out.push(...v);
+          }
+          return checkDynamic(ctx, out as KqlValue, "array_concat()", e.pos);
+        },
+        type: "dynamic",
+      };
+    },
+  },
+  /** array_slice(a, start, end): elements start..end inclusive; negative indexes count from the end. */
+  array_slice: {
+    min: 3,
+    max: 3,
+    impl: (args) => {
+      const [a, s, t] = args.map((x) => x.fn) as [Fn, Fn, Fn];
+      return {
+        fn: (r) => {
+          const v = a(r);
+          const start = s(r);
+          const end = t(r);
+          if (!Array.isArray(v) || typeof start !== "number" || typeof end !== "number") return null;
+          const from = start < 0 ? Math.max(0, v.length + start) : start;
+          const to = end < 0 ? v.length + end : Math.min(end, v.length - 1);
+          return (from > to ? [] : v.slice(from, to + 1)) as KqlValue;
+        },
+        type: "dynamic",
+      };
+    },
+  },
   bag_keys: {
     min: 1,
     max: 1,

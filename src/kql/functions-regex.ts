@@ -80,6 +80,88 @@ export const REGEX_FUNCTIONS: FunctionTable = {
       return { fn: (r) => firstMatch(re, str(s(r)))?.[g] ?? null, type: "string" };
     },
   },
+  // countof(text, search [, kind]): "normal" counts every occurrence, overlapping ones too ("aaaa" holds "aa" 3
+  // times); "regex" counts non-overlapping matches (2).
+  countof: {
+    min: 2,
+    max: 3,
+    impl: (args, e, ctx) => {
+      const kind = args.length === 3 ? String(constArg(args, 2)) : "normal";
+      if (kind !== "normal" && kind !== "regex")
+        fail(ctx, "semantic", `countof() kind must be "normal" or "regex", got "${kind}"`, e.pos);
+      const text = args[0]!.fn;
+      if (kind === "regex") {
+        const re = regex(constPattern(args, 1, e, ctx), e, ctx);
+        return {
+          fn: (r) => {
+            const m = re.matcher(str(text(r)));
+            let n = 0;
+            while (m.find()) n++;
+            return n;
+          },
+          type: "long",
+        };
+      }
+      const search = args[1]!.fn;
+      return {
+        fn: (r) => {
+          const t = str(text(r));
+          const q = str(search(r));
+          if (!q) return 0;
+          let n = 0;
+          for (let i = t.indexOf(q); i >= 0; i = t.indexOf(q, i + 1)) n++;
+          return n;
+        },
+        type: "long",
+      };
+    },
+  },
+  // Legacy name of replace_regex, with the arguments in the old order: replace(regex, rewrite, text).
+  replace: {
+    min: 3,
+    max: 3,
+    impl: (args, e, ctx) => {
+      const re = regex(constPattern(args, 0, e, ctx), e, ctx);
+      const [, b, s] = args.map((x) => x.fn) as [Fn, Fn, Fn];
+      return {
+        fn: (r) => replaceAll(re, str(s(r)), str(b(r)), MAX_STRING_LENGTH) ?? stringLimit(ctx, "replace()", e.pos),
+        type: "string",
+      };
+    },
+  },
+  // extract_all(regex, [groups,] text): every match; one group gives an array of strings, several an array of arrays.
+  extract_all: {
+    min: 2,
+    max: 3,
+    impl: (args, e, ctx) => {
+      const re = regex(constPattern(args, 0, e, ctx), e, ctx);
+      const groupCount = re.groupCount();
+      if (groupCount < 1 || groupCount > 16)
+        fail(ctx, "semantic", "the regex of extract_all() must have between 1 and 16 capture groups", e.pos);
+      const picked = args.length === 3 ? constArg(args, 1) : undefined;
+      const groups = Array.isArray(picked)
+        ? picked.map((g) => Number(g))
+        : Array.from({ length: groupCount }, (_, i) => i + 1);
+      if (groups.some((g) => !Number.isInteger(g) || g < 0 || g > groupCount))
+        fail(ctx, "semantic", `extract_all() capture groups must be numbers from 0 to ${groupCount}`, e.pos);
+      const s = args[args.length - 1]!.fn;
+      return {
+        fn: (r) => {
+          const text = s(r);
+          if (text === null || text === undefined) return null;
+          const out: unknown[] = [];
+          const m = re.matcher(str(text));
+          while (m.find()) {
+            out.push(groups.length === 1 ? m.group(groups[0]!) : groups.map((g) => m.group(g)));
+            if (m.end() === m.start() && m.end() >= str(text).length) break;
+            if (out.length > MAX_STRING_LENGTH) break;
+          }
+          return out.length ? out : null;
+        },
+        type: "dynamic",
+      };
+    },
+  },
   __matches: {
     min: 2,
     max: 2,

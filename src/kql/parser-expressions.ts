@@ -28,6 +28,7 @@ export const LEGACY_ALIASES: Readonly<Record<string, string>> = Object.assign(Ob
   parsejson: "parse_json",
   argmin: "arg_min",
   argmax: "arg_max",
+  arraylength: "array_length",
 });
 
 export abstract class ExprParser extends TokenCursor {
