@@ -1,6 +1,6 @@
 import { type Ctx, fail } from "./context.js";
 import type { Expr } from "./parser.js";
-import { decomposeAnomalies } from "./series.js";
+import { decomposeAnomalies, leastSquares } from "./series.js";
 import type { KqlValue } from "./types.js";
 import type { Compiled, Fn } from "./values.js";
 
@@ -19,15 +19,7 @@ const seriesNumbers = (v: KqlValue): number[] | null =>
 export function seriesFitLine(ys: number[]): KqlValue[] {
   const n = ys.length;
   if (n === 0) return [null, null, null, null, null, []];
-  const mx = (n - 1) / 2;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (i - mx) * (ys[i]! - my);
-    sxx += (i - mx) ** 2;
-  }
-  const slope = sxx ? sxy / sxx : 0;
+  const { slope, meanX: mx, meanY: my } = leastSquares(ys);
   const interception = my - slope * mx;
   const fit = ys.map((_, i) => interception + slope * i);
   const ssTot = ys.reduce((a, y) => a + (y - my) ** 2, 0);

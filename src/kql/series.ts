@@ -35,20 +35,25 @@ export function seriesOutliers(
   });
 }
 
-/** Least-squares line through (i, y_i): Kusto's default "linefit" trend. */
-function lineFit(ys: number[]): number[] {
+/** Least-squares line through (i, y_i) for i = 0, 1, …: slope and mean (the line passes (mean x, mean y)). */
+export function leastSquares(ys: number[]): { slope: number; meanX: number; meanY: number } {
   const n = ys.length;
-  if (n === 0) return [];
-  const mx = (n - 1) / 2;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const meanX = (n - 1) / 2;
+  const meanY = n ? ys.reduce((a, b) => a + b, 0) / n : 0;
   let sxy = 0;
   let sxx = 0;
   for (let i = 0; i < n; i++) {
-    sxy += (i - mx) * (ys[i]! - my);
-    sxx += (i - mx) ** 2;
+    sxy += (i - meanX) * (ys[i]! - meanY);
+    sxx += (i - meanX) ** 2;
   }
-  const slope = sxx ? sxy / sxx : 0;
-  return ys.map((_, i) => my + slope * (i - mx));
+  return { slope: sxx ? sxy / sxx : 0, meanX, meanY };
+}
+
+/** Kusto's default "linefit" trend: the least-squares line's values. */
+function lineFit(ys: number[]): number[] {
+  if (ys.length === 0) return [];
+  const { slope, meanX, meanY } = leastSquares(ys);
+  return ys.map((_, i) => meanY + slope * (i - meanX));
 }
 
 /**

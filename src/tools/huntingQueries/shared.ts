@@ -1,25 +1,6 @@
 import { z } from "zod";
+import { ATTACK_TACTICS } from "../../sentinel/attack-tactics.js";
 import type { SavedSearchSummary } from "../../sentinel/backend.js";
-
-export const ATTACK_TACTICS = [
-  "Reconnaissance",
-  "ResourceDevelopment",
-  "InitialAccess",
-  "Execution",
-  "Persistence",
-  "PrivilegeEscalation",
-  "DefenseEvasion",
-  "CredentialAccess",
-  "Discovery",
-  "LateralMovement",
-  "Collection",
-  "Exfiltration",
-  "CommandAndControl",
-  "Impact",
-  "PreAttack",
-  "ImpairProcessControl",
-  "InhibitResponseFunction",
-] as const;
 
 export const attackTactic = z.enum(ATTACK_TACTICS);
 

@@ -1,3 +1,5 @@
+import { ATTACK_TACTICS } from "../../sentinel/attack-tactics.js";
+
 // Facts of the Microsoft.SecurityInsights 2022-09-01-preview OpenAPI specification that the SDK's generated mappers
 // lose, written down in our own words. The mappers drop `required` inside flattened `properties` bags and model
 // extensible enums (x-ms-enum modelAsString) as plain strings; Azure's service still enforces both.
@@ -23,26 +25,6 @@ export interface ModelFacts {
 }
 
 const SEVERITY = ["High", "Medium", "Low", "Informational"] as const;
-/** AttackTactic (common/AlertTypes.json). */
-export const ATTACK_TACTICS = [
-  "Reconnaissance",
-  "ResourceDevelopment",
-  "InitialAccess",
-  "Execution",
-  "Persistence",
-  "PrivilegeEscalation",
-  "DefenseEvasion",
-  "CredentialAccess",
-  "Discovery",
-  "LateralMovement",
-  "Collection",
-  "Exfiltration",
-  "CommandAndControl",
-  "Impact",
-  "PreAttack",
-  "ImpairProcessControl",
-  "InhibitResponseFunction",
-] as const;
 /** KillChainIntent (common/EntityTypes.json): a security alert's intent; not the tactic list. */
 export const KILL_CHAIN_INTENTS = [
   "Unknown",

@@ -1,0 +1,20 @@
+/** Sentinel's AttackTactic enum (MITRE ATT&CK tactics as SecurityInsights names them; common/AlertTypes.json). */
+export const ATTACK_TACTICS = [
+  "Reconnaissance",
+  "ResourceDevelopment",
+  "InitialAccess",
+  "Execution",
+  "Persistence",
+  "PrivilegeEscalation",
+  "DefenseEvasion",
+  "CredentialAccess",
+  "Discovery",
+  "LateralMovement",
+  "Collection",
+  "Exfiltration",
+  "CommandAndControl",
+  "Impact",
+  "PreAttack",
+  "ImpairProcessControl",
+  "InhibitResponseFunction",
+] as const;
