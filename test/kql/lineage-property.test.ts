@@ -69,21 +69,26 @@ const FILLERS = [
   "UserPrincipalName",
 ];
 
-// Functions whose first argument names a date part. Microsoft's language service never returns from ParseAndAnalyze
-// for some non-literal parts (e.g. datetime_diff(1h, x, 1h)); in the server the analysis runs in a worker with a
-// deadline (test/security/analyzer-hang.test.ts), here it would hang the test, so the part is always a literal.
-const PART_FIRST = new Set(["datetime_diff", "datetime_part"]);
+// Functions whose first argument must be a constant of a given form, given here so that calls exist at all:
+// a regex with a capture group (extract_all), a date part. For date parts also because Microsoft's language service
+// never returns from ParseAndAnalyze for some non-literal parts (e.g. datetime_diff(1h, x, 1h)); in the server the
+// analysis runs in a worker with a deadline (test/security/analyzer-hang.test.ts), here it would hang the test.
+const FIRST_ARGUMENT: Record<string, string> = {
+  datetime_diff: "'day'",
+  datetime_part: "'day'",
+  extract_all: "@'(.)'",
+};
 
 /** Calls of `name` with one source in every argument position, the other positions filled with constants. */
 function calls(name: string, min: number, max: number): string[] {
   const out: string[] = [];
-  const part = PART_FIRST.has(name);
+  const first = Object.hasOwn(FIRST_ARGUMENT, name) ? FIRST_ARGUMENT[name] : undefined;
   for (let n = Math.max(min, 1); n <= Math.min(max, 3); n++)
-    for (let pos = part ? 1 : 0; pos < n; pos++)
+    for (let pos = first ? 1 : 0; pos < n; pos++)
       for (const src of SOURCES)
         for (const fill of n === 1 ? [""] : FILLERS)
           out.push(
-            `${name}(${Array.from({ length: n }, (_, i) => (i === pos ? src : part && i === 0 ? "'day'" : fill)).join(", ")})`,
+            `${name}(${Array.from({ length: n }, (_, i) => (i === pos ? src : first && i === 0 ? first : fill)).join(", ")})`,
           );
   return out;
 }
