@@ -307,10 +307,8 @@ export abstract class OperatorParser extends ExprParser {
     return { e, desc, nullsFirst };
   }
 
-  /** mv-apply [Name =] Expr [to typeof(T)], ... on ( operators ): a subquery over each row's expanded arrays. */
-  private mvApply(pos: number): Op {
-    for (const w of ["kind", "with_itemindex", "limit", "itemIndex"])
-      if (this.isWord(w)) this.fail("unsupported", `unsupported mv-apply ${w}`, this.t.pos);
+  /** The `[Name =] Expr [to typeof(T)], ...` list mv-expand and mv-apply share. */
+  private expandItems(): { name?: string; e: Expr; type?: string }[] {
     const items: { name?: string; e: Expr; type?: string }[] = [];
     do {
       const it = this.named();
@@ -323,6 +321,14 @@ export abstract class OperatorParser extends ExprParser {
       }
       items.push({ ...(it.name ? { name: it.name } : {}), e: it.e, ...(type ? { type } : {}) });
     } while (this.accept(","));
+    return items;
+  }
+
+  /** mv-apply [Name =] Expr [to typeof(T)], ... on ( operators ): a subquery over each row's expanded arrays. */
+  private mvApply(pos: number): Op {
+    for (const w of ["kind", "with_itemindex", "limit", "itemIndex"])
+      if (this.isWord(w)) this.fail("unsupported", `unsupported mv-apply ${w}`, this.t.pos);
+    const items = this.expandItems();
     this.eat("on");
     this.eat("(");
     const ops: Op[] = [this.operator()];
@@ -334,18 +340,7 @@ export abstract class OperatorParser extends ExprParser {
   private mvExpand(pos: number): Op {
     if (this.isWord("kind") || this.isWord("bagexpansion") || this.isWord("with_itemindex"))
       this.fail("unsupported", `mv-expand ${this.t.text}= is not supported by the local engine`, this.t.pos);
-    const items: { name?: string; e: Expr; type?: string }[] = [];
-    do {
-      const it = this.named();
-      let type: string | undefined;
-      if (this.accept("to")) {
-        this.eat("typeof");
-        this.eat("(");
-        type = this.ident().text.toLowerCase();
-        this.eat(")");
-      }
-      items.push({ ...(it.name ? { name: it.name } : {}), e: it.e, ...(type ? { type } : {}) });
-    } while (this.accept(","));
+    const items = this.expandItems();
     const limit = this.accept("limit") ? this.expr() : undefined;
     return { k: "mv-expand", items, ...(limit ? { limit } : {}), pos };
   }
