@@ -4,16 +4,15 @@
  * The file names the environment variable that holds the client secret (`client_secret_env`), never the secret.
  * Every problem is reported at once, each naming its field and the fix.
  */
+
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { isLoopbackHost } from "../server/client-address.js";
 
 const ENTRA_ORIGIN = "https://login.microsoftonline.com";
 
 /** Hosts for which an http:// issuer or redirect URI is tolerated (local test providers only). */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){3}$/.test(h);
-}
+export { isLoopbackHost };
 
 function httpsOrLoopback(value: string): boolean {
   try {

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
-import { isIP } from "node:net";
+import { isLoopbackHost } from "../server/client-address.js";
 import { VERSION } from "../version.js";
 import { assertDeliveryId, type DeadEntry, type SpoolEntry, type WebhookSpool } from "./spool.js";
 
@@ -47,14 +47,6 @@ export class NotifyError extends Error {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // URL policy
-
-const isLoopbackHost = (host: string): boolean => {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (isIP(h) === 4) return h.startsWith("127.");
-  if (isIP(h) === 6) return h === "::1" || h === "0:0:0:0:0:0:0:1";
-  return false;
-};
 
 /** The URL without credentials, query or fragment: safe for messages and logs. */
 export function redactUrl(url: string): string {

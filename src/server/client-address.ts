@@ -21,6 +21,25 @@ export function normalizeAddress(a: string): string {
   return s;
 }
 
+/** Addresses the CLI binds to without further checks (serve --transport http, console). */
+export const LOOPBACK_BIND_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * A URL host that is this machine: localhost, 127.0.0.0/8, ::1. Where plain http is tolerated (test webhooks, test
+ * OIDC providers). Not *.localhost: outside browsers, the system resolver may send those names anywhere.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = normalizeAddress(host);
+  if (h === "localhost") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  if (isIP(h) === 6) return IPV6_LOOPBACK.check(h, "ipv6");
+  return false;
+}
+
+// BlockList compares parsed addresses, so 0:0:0:0:0:0:0:1 is ::1 too.
+const IPV6_LOOPBACK = new BlockList();
+IPV6_LOOPBACK.addAddress("::1", "ipv6");
+
 /** One X-Forwarded-For hop as an address: "1.2.3.4", "1.2.3.4:5678", "[::1]:80" or "::1"; undefined otherwise. */
 function hopAddress(hop: string): string | undefined {
   let s = hop.trim();

@@ -3,10 +3,9 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { requireHome } from "../../governance/home.js";
 import { loadSigningKey } from "../../governance/trust.js";
+import { LOOPBACK_BIND_HOSTS } from "../../server/client-address.js";
 import { openStore } from "../../state/open.js";
 import { CliError, out } from "../output.js";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 interface ConsoleOptions {
   host: string;
@@ -38,7 +37,7 @@ export function registerConsoleCommand(program: Command, home: () => string): vo
           2,
           "e.g. --public-url https://approvals.contoso.com",
         );
-      if (!LOOPBACK.has(o.host) && !o.publicUrl)
+      if (!LOOPBACK_BIND_HOSTS.has(o.host) && !o.publicUrl)
         throw new CliError(
           `--host ${o.host} is not loopback`,
           2,

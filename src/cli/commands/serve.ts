@@ -12,11 +12,10 @@ import {
   validateNotifyConfig,
 } from "../../governance/home.js";
 import { NotifyError } from "../../notify/webhook.js";
+import { LOOPBACK_BIND_HOSTS } from "../../server/client-address.js";
 import { createMcpServer } from "../../server/mcp.js";
 import { openRuntime, type Runtime, type RuntimeOptions } from "../../server/runtime.js";
 import { CliError, out } from "../output.js";
-
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 interface ServeOptions {
   transport: string;
@@ -143,7 +142,7 @@ export function registerServeCommand(program: Command, home: () => string): void
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);
       }
       if (o.transport === "http") {
-        if (!LOOPBACK.has(o.host) && !o.allowRemote) {
+        if (!LOOPBACK_BIND_HOSTS.has(o.host) && !o.allowRemote) {
           throw new CliError(
             `--host ${o.host} is not loopback`,
             2,
