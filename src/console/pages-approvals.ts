@@ -1,5 +1,5 @@
 import { decideWitnessed, policyOf } from "../governance/approval-decide.js";
-import { type ApprovalRuleView, approvalRuleView, needsPerson } from "../governance/approval-rules.js";
+import { type ApprovalRuleView, approvalRuleView } from "../governance/approval-rules.js";
 import { ApprovalStore, statusOf } from "../governance/approvals.js";
 import { GovernanceError } from "../governance/errors.js";
 import type { StoredApproval } from "../state/contract.js";
@@ -263,7 +263,7 @@ export async function decideApprovalForm(p: PageRequest, id: string, form: URLSe
         key: p.deps.approverKey,
         reason,
         ...(ticket ? { changeTicket: ticket } : {}),
-        approvedBy: approvedBy(p.person, rule),
+        approvedBy: approvedBy(p.person),
         now: new Date(now),
       },
     );
@@ -275,7 +275,7 @@ export async function decideApprovalForm(p: PageRequest, id: string, form: URLSe
 }
 
 /** The person as the signed approval records them (no tokens, only identity and how they signed in). */
-function approvedBy(person: Person, rule: ApprovalRuleView | undefined): NonNullable<Approval["approved_by"]> {
+function approvedBy(person: Person): NonNullable<Approval["approved_by"]> {
   return {
     id: person.id,
     iss: person.iss,
@@ -284,6 +284,5 @@ function approvedBy(person: Person, rule: ApprovalRuleView | undefined): NonNull
     ...(person.amr.length ? { amr: person.amr.map((x) => x.slice(0, 40)) } : {}),
     ...(person.auth_time ? { auth_time: new Date(person.auth_time * 1000).toISOString() } : {}),
     roles: person.roles,
-    ...(rule && needsPerson(rule) ? {} : {}),
   };
 }

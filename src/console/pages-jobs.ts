@@ -17,8 +17,11 @@ function budget(used: number, max: number | undefined): string {
 export async function jobsPage(p: PageRequest): Promise<PageResult> {
   const jobs = new JobStore(p.deps.state.jobs);
   const list = await jobs.list();
+  // Each policy verified once per page, however many jobs share it.
+  const hashes = new Set(list.map((j) => j.policy_hash));
+  const policies = new Map([...hashes].map((h) => [h, policyOf(p.deps.paths, h)]));
   const rows = await Promise.all(
-    list.map(async (j) => ({ j, flags: await jobs.flags(j.job), wpc: policyOf(p.deps.paths, j.policy_hash) })),
+    list.map(async (j) => ({ j, flags: await jobs.flags(j.job), wpc: policies.get(j.policy_hash) })),
   );
   const body = rows.length
     ? html`<table id="jobs"><caption>${rows.length} job(s)</caption>
