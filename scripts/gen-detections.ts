@@ -17,6 +17,33 @@ function iso(d: string): string {
   return m[2] === "d" ? `P${m[1]}D` : `PT${m[1]}${m[2]!.toUpperCase()}`;
 }
 
+/** The rule's incident settings, durations in ISO 8601 (as the Azure-Sentinel YAML writes lookbackDuration). */
+function incidentConfiguration(r: DetectionRule): Record<string, unknown> {
+  const c = r.incidentConfiguration;
+  if (!c)
+    return {
+      createIncident: true,
+      groupingConfiguration: {
+        enabled: true,
+        matchingMethod: "AllEntities",
+        lookbackDuration: "PT1H",
+        reopenClosedIncident: false,
+      },
+    };
+  const g = c.groupingConfiguration;
+  return {
+    createIncident: c.createIncident,
+    ...(g
+      ? {
+          groupingConfiguration: {
+            ...g,
+            lookbackDuration: g.lookbackDuration.startsWith("P") ? g.lookbackDuration : iso(g.lookbackDuration),
+          },
+        }
+      : {}),
+  };
+}
+
 export function armTemplate(r: DetectionRule): Record<string, unknown> {
   return {
     $schema: "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
@@ -45,15 +72,10 @@ export function armTemplate(r: DetectionRule): Record<string, unknown> {
           tactics: r.tactics,
           techniques: r.relevantTechniques,
           entityMappings: r.entityMappings,
-          incidentConfiguration: {
-            createIncident: true,
-            groupingConfiguration: {
-              enabled: true,
-              matchingMethod: "AllEntities",
-              lookbackDuration: "PT1H",
-              reopenClosedIncident: false,
-            },
-          },
+          ...(r.customDetails ? { customDetails: r.customDetails } : {}),
+          ...(r.alertDetailsOverride ? { alertDetailsOverride: r.alertDetailsOverride } : {}),
+          eventGroupingSettings: r.eventGroupingSettings ?? { aggregationKind: "SingleAlert" },
+          incidentConfiguration: incidentConfiguration(r),
           templateVersion: r.version,
         },
       },

@@ -1,7 +1,17 @@
-import { Command, CommanderError, Help } from "commander";
+import { Command, CommanderError, Help, InvalidArgumentError } from "commander";
 import { resolveHome } from "../governance/home.js";
+import type { CliErrorOutput } from "../types/cli/error.js";
+import type { InitOutput } from "../types/cli/init.js";
 import { VERSION } from "../version.js";
-import { out, printError } from "./output.js";
+import { EXIT, out, printError, printJson, setJsonMode } from "./output.js";
+
+/** `init --seed`: an integer, else a usage error naming the flag. */
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`"${v}" is not an integer (e.g. --seed 7)`);
+  return n;
+}
 
 type Register = (program: Command, home: () => string) => void;
 
@@ -27,7 +37,7 @@ export const COMMANDS: Record<string, LazyCommand> = {
   },
   policy: {
     term: "policy",
-    description: "hash, sign, verify, lint and explain Work Policy Contracts",
+    description: "hash, sign, verify, lint and explain Work Policy Contracts, and derive their Azure roles",
     load: async () => (await import("./commands/policy.js")).registerPolicyCommands,
   },
   token: {
@@ -61,7 +71,7 @@ export const COMMANDS: Record<string, LazyCommand> = {
     load: async () => (await import("./commands/proof.js")).registerProofCommands,
   },
   rollback: {
-    term: "rollback <receipt>",
+    term: "rollback [options] <receipt>",
     description: "restore the state a write changed, from the prior state in its intent receipt (receipted)",
     load: async () => (await import("./commands/rollback.js")).registerRollbackCommand,
   },
@@ -110,7 +120,18 @@ function commandName(argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * `--json` before any `--`: the command prints its result as JSON, and a failure as one JSON error object on stdout
+ * (docs/cli-json.md), also when commander rejects the command line before any action runs.
+ */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const json = wantsJson(argv);
+  setJsonMode(json);
   // Everything gsmcp writes (keys, trust, policies, state, telemetry, proofs) is the owner's alone, whichever module
   // writes it: new files 0600, new directories 0700 (`gsmcp doctor` reports anything wider).
   process.umask(0o077);
@@ -121,7 +142,11 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .option("--home <dir>", "state directory (default: $GSMCP_HOME or ./.gsmcp)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // With --json the error is printed once, as JSON, below; help and version still go to stdout as text.
+      ...(json ? { outputError: () => {} } : {}),
+    })
     .configureHelp({ subcommandTerm: (cmd) => listed.get(cmd) ?? new Help().subcommandTerm(cmd) });
   const home = () =>
     resolveHome(
@@ -132,10 +157,20 @@ export async function main(argv: string[]): Promise<number> {
     .command("init")
     .description("create keys, trust store, signed example policies and the seeded local workspace")
     .option("--force", "recreate an existing home (discards its keys, receipts and workspace)")
-    .option("--seed <n>", "seed for the demo data", (v) => Number.parseInt(v, 10))
-    .action(async (o: { force?: boolean; seed?: number }) => {
+    .option("--seed <n>", "seed for the demo data (an integer)", parseSeed)
+    .option("--json", "JSON output (schemas/cli/init.schema.json)")
+    .action(async (o: { force?: boolean; seed?: number; json?: boolean }) => {
       const { initHome } = await import("./commands/init.js");
-      const r = await initHome(home(), o);
+      const r = await initHome(home(), {
+        ...(o.force ? { force: true } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      });
+      if (o.json)
+        return printJson({
+          home: r.home,
+          policies: r.policies,
+          workspaces: r.workspaces.map((w) => ({ ...w, default: w.name === r.config.workspace_name })),
+        } satisfies InitOutput);
       out(`initialised ${r.home}`);
       for (const p of r.policies) out(`  signed policy ${p.name} ${p.hash}`);
       for (const w of r.workspaces ?? [])
@@ -155,7 +190,18 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return EXIT.ok;
+      if (json)
+        printJson({
+          error: {
+            code: "usage",
+            message: e.message.replace(/^error: /, ""),
+            fix: name && Object.hasOwn(COMMANDS, name) ? `see gsmcp ${name} --help` : "see gsmcp --help",
+          },
+        } satisfies CliErrorOutput);
+      return EXIT.usage;
+    }
     return printError(e);
   }
 }

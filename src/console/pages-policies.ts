@@ -83,7 +83,7 @@ export function manifestsPage(_p: PageRequest): PageResult {
 <tr><th scope="col">operation</th><th scope="col">title</th><th scope="col">effects</th><th scope="col">Azure role (action)</th><th scope="col">approval by default</th><th scope="col">rollback</th></tr>
 ${TOOLS.map(
   (t) =>
-    html`<tr><td>${t.op}</td><td>${t.title}</td><td>${t.effects.readOnly ? "read" : t.effects.destructive ? "destructive write" : "write"}</td><td>${t.rbac.role} (<code>${t.rbac.action}</code>)</td><td>${t.approvalDefault}</td><td>${t.rollback.posture}: ${t.rollback.description}</td></tr>`,
+    html`<tr><td>${t.op}</td><td>${t.title}</td><td>${t.effects.readOnly ? "read" : t.effects.destructive ? "destructive write" : "write"}</td><td>${t.rbac.role} (<code>${t.rbac.actions.join(", ") || "none"}</code>)</td><td>${t.approvalDefault}</td><td>${t.rollback.posture}: ${t.rollback.description}</td></tr>`,
 )}</table>`;
   return { title: "Tool manifests", body, active: "/manifests" };
 }

@@ -95,6 +95,7 @@ export const CODES: Record<GovernanceCode, CodeRow> = {
   telemetry_failed: { errorCode: 507, severity: 4, mcp: "tool_result" },
   backend_error: { errorCode: 502, severity: 2, mcp: "tool_result" },
   tool_output_invalid: { errorCode: 500, severity: 4, mcp: "tool_result" },
+  cancelled: { errorCode: 499, severity: 1, mcp: "tool_result" },
   internal_error: { errorCode: 500, severity: 3, mcp: "tool_result" },
 };
 
@@ -109,7 +110,7 @@ const BACKEND_CODES = {
   timeout: "kql_query_timeout",
   limit: "kql_query_limit",
   not_found: "backend_error",
-  cancelled: "backend_error",
+  cancelled: "cancelled",
   failed: "backend_error",
 } as const satisfies Record<BackendError["failure"], GovernanceCode>;
 

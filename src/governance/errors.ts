@@ -45,6 +45,8 @@ export type GovernanceCode =
   | "backend_error"
   /** A tool's result did not match its declared outputSchema: withheld (a defect, not the caller's fault). */
   | "tool_output_invalid"
+  /** The client cancelled the call (MCP notifications/cancelled) before its result was sealed; a write only before it ran. */
+  | "cancelled"
   | "internal_error";
 
 /** A structured refusal: what is wrong (`message`) and what to do about it (`fix`). */

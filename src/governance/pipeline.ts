@@ -8,6 +8,7 @@ import { Redactor } from "./redact.js";
 import { admit } from "./stages/admit.js";
 import { approvalGate, type Elicitor } from "./stages/approval-gate.js";
 import { SessionAuth } from "./stages/authenticate.js";
+import { cancelledAt } from "./stages/cancel.js";
 import { analyzeForPolicy, decideCall } from "./stages/decide-call.js";
 import { CallTelemetry } from "./stages/emit.js";
 import { execute } from "./stages/execute.js";
@@ -18,12 +19,21 @@ import { errorResult } from "./stages/result.js";
 import { sealOutput } from "./stages/seal.js";
 import type { CallEnv, Caller, CallMeta, CallRecord, GovernorDeps, Refusal, ToolCallResult } from "./stages/types.js";
 
-export type { CallMeta, GovernorDeps, TelemetryHealth, ToolCallResult } from "./stages/types.js";
+export type {
+  CallMeta,
+  GovernorDeps,
+  ProgressPhase,
+  ProgressSink,
+  TelemetryHealth,
+  ToolCallResult,
+} from "./stages/types.js";
 
 /**
- * The governed call: authenticate → admit → decide → approval gate → execute → seal → emit. Each stage is its own
- * module (src/governance/stages/) returning Ok or a Refusal; every refusal is sealed into a receipt and events like a
- * result. One Governor per session (its token); stores, backend and telemetry are shared by the server's sessions.
+ * The governed call: authenticate → admit → decide → reserve → approval gate → execute → seal → emit. Each stage is its
+ * own module (src/governance/stages/) returning Ok or a Refusal; every refusal is sealed into a receipt and events like
+ * a result. A cancellation (meta.signal) is checked at each boundary and seals the call as `cancelled` (a read: until
+ * its result is sealed; a write: until execute begins — see stages/cancel.ts). One Governor per session (its token);
+ * stores, backend and telemetry are shared by the server's sessions.
  */
 export class Governor {
   readonly env: CallEnv;
@@ -92,12 +102,15 @@ export class Governor {
 
   private async governedCall(name: string, rawArgs: unknown, meta: CallMeta): Promise<ToolCallResult> {
     const args = (rawArgs ?? {}) as Record<string, unknown>;
+    const { signal, progress } = meta;
     const record: CallRecord = { op: opFor(name), tool: name, args, meta, started: performance.now() };
 
     const auth = await this.auth.authenticate();
     if (!auth.ok) return this.refuse(record, auth);
     const caller = auth.caller;
     record.caller = caller;
+    const beforeAdmit = cancelledAt(signal, "before admission");
+    if (beforeAdmit) return this.refuse(record, beforeAdmit);
 
     const admitted = await admit(name, args, caller, {
       jobs: this.deps.jobs,
@@ -106,20 +119,40 @@ export class Governor {
     });
     if (!admitted.ok) return this.refuse(record, admitted);
     const { tool } = admitted;
+    const beforeDecide = cancelledAt(signal, "before the decision");
+    if (beforeDecide) return this.refuse(record, beforeDecide);
 
+    progress?.("analysing");
     const decided = await decideCall(tool, admitted.args, caller, this.env, admitted.job);
     if (!decided.ok) return this.refuse(record, decided);
     const { decision, request, facts, workspace } = decided;
     Object.assign(record, { decision, request, workspace });
+    const afterDecide = cancelledAt(signal, "after the decision");
+    if (afterDecide) return this.refuse(record, afterDecide);
 
     const reserved = await reserveCall(caller, request, this.env);
     if (!reserved.ok) return this.refuse(record, reserved);
     record.reservedCall = true;
+    // From here the receipt carries the decision and counts the reserved slot, whatever stops the call.
+    const beforeGate = cancelledAt(signal, "before the approval gate");
+    if (beforeGate) return this.refuse(record, beforeGate);
 
-    const gate = await approvalGate(caller, tool.op, admitted.args, decision, this.env, this.elicit, (e) =>
-      this.telemetry.publish(e),
+    const gate = await approvalGate(
+      caller,
+      tool.op,
+      admitted.args,
+      decision,
+      this.env,
+      this.elicit,
+      (e) => this.telemetry.publish(e),
+      { ...(signal ? { signal } : {}), ...(progress ? { progress } : {}) },
     );
-    if (!gate.ok) return this.refuse(record, { ...gate, decision: { ...decision, effect: "BLOCK" } });
+    // A cancelled approval wait keeps the decision as made: the policy did not block it, the client stopped asking.
+    if (!gate.ok)
+      return this.refuse(
+        record,
+        gate.status === "cancelled" ? gate : { ...gate, decision: { ...decision, effect: "BLOCK" } },
+      );
     if (gate.approvalId)
       Object.assign(record, {
         approvalId: gate.approvalId,
@@ -128,12 +161,34 @@ export class Governor {
         changeTicket: gate.changeTicket,
       });
 
+    // The last moment a write can be cancelled: once execute begins it runs to its outcome receipt.
+    const beforeExecute = cancelledAt(signal, "before execution");
+    if (beforeExecute) return this.refuse(record, beforeExecute);
+
+    progress?.(
+      "running",
+      tool.effects.readOnly ? undefined : "the write is being sent to Sentinel; it can no longer be cancelled",
+    );
     const executed = await execute(
-      { tool, args: admitted.args, caller, decision, request, facts, record, governance: this.governanceView(caller) },
+      {
+        tool,
+        args: admitted.args,
+        caller,
+        decision,
+        request,
+        facts,
+        record,
+        governance: this.governanceView(caller),
+        ...(signal ? { signal } : {}),
+        ...(progress ? { progress } : {}),
+      },
       this.env,
     );
     if (!executed.ok) return this.refuse(record, executed);
     if (executed.intent) Object.assign(record, { phase: "outcome", intentReceiptId: executed.intent.receipt_id });
+    // A read whose client left while it finished: nothing is returned, so nothing is counted as handed over.
+    const afterRead = tool.effects.readOnly ? cancelledAt(signal, "after running") : undefined;
+    if (afterRead) return this.refuse(record, afterRead);
 
     const sealed = sealOutput(tool, executed.output, decision, this.env);
     if (!sealed.ok) return this.refuse(record, sealed);

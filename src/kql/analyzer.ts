@@ -86,13 +86,38 @@ function globalsFor(schema: KqlSchema): Any {
     (t) =>
       new sym.TableSymbol.$ctor7(t.name, `(${t.columns.map((c) => `${quote(c.name)}:${c.type}`).join(", ")})`, null),
   );
-  for (const f of schema.functions ?? [])
-    members.push(new sym.FunctionSymbol.$ctor16(f.name, "()", `{ ${f.body} }`, null));
+  for (const f of schema.functions ?? []) {
+    const { params, body } = splitStoredFunction(f.body);
+    members.push(new sym.FunctionSymbol.$ctor16(f.name, params, `{ ${body} }`, null));
+  }
   const db = new sym.DatabaseSymbol.ctor("workspace", members);
   const globals = K.GlobalState.Default.WithDatabase(db);
   if (globalsCache.size > 32) globalsCache.clear();
   globalsCache.set(key, globals);
   return globals;
+}
+
+/**
+ * A stored function body as saved: `query`, or `(p:type, ...) { query }` for a function with parameters. Returns the
+ * parameter list (`()` when none) and the query.
+ */
+export function splitStoredFunction(text: string): { params: string; body: string; declarations: string } {
+  const m = /^\s*(\((?:[^()]*)\))\s*\{([\s\S]*)\}\s*$/.exec(text);
+  if (!m) return { params: "()", body: text, declarations: "" };
+  const params = m[1]!;
+  // Each parameter as a typed let, so the body analyses on its own (the binder needs every name bound).
+  const declarations = params
+    .slice(1, -1)
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const [name, type] = p.split(":").map((x) => x.trim()) as [string, string | undefined];
+      const value = (type ?? "string").toLowerCase() === "string" ? '""' : `${type}(null)`;
+      return `let ${name} = ${value};\n`;
+    })
+    .join("");
+  return { params, body: m[2]!, declarations };
 }
 
 /** Functions that reach outside the workspace (other workspaces, apps, clusters, databases, resources, files). */
@@ -244,7 +269,8 @@ function analyze(query: string, schema: KqlSchema, depth: number, options: KqlAn
       });
       continue;
     }
-    const inner = analyze(f.body, schema, depth + 1);
+    const split = splitStoredFunction(f.body);
+    const inner = analyze(split.declarations + split.body, schema, depth + 1);
     for (const t of inner.tables) tables.add(t);
     for (const fn of inner.functions) functions.add(fn);
     for (const x of inner.forbidden) flag(`${x.construct}`, 0);
@@ -296,7 +322,10 @@ function lineageFor(
   if (!seeds.size) return undefined;
   const functionBodies = (schema.functions ?? [])
     .filter((f) => functions.has(f.name))
-    .map((f) => K.KustoCode.ParseAndAnalyze(f.body, globalsFor(schema)));
+    .map((f) => {
+      const split = splitStoredFunction(f.body);
+      return K.KustoCode.ParseAndAnalyze(split.declarations + split.body, globalsFor(schema));
+    });
   return analyzeLineage({
     K,
     Bridge: BridgeRt,

@@ -48,6 +48,8 @@ export type Op =
   | { k: "count"; pos: number }
   | { k: "distinct"; items: NamedExpr[]; star: boolean; pos: number }
   | { k: "render"; pos: number }
+  /** serialize [Name = Expr, ...]: marks the rows as ordered (window functions may run), then extends like extend. */
+  | { k: "serialize"; items: NamedExpr[]; pos: number }
   | { k: "join"; kind: string; right: Tabular; on: { left: string; right: string }[]; pos: number }
   | { k: "union"; tables: Tabular[]; withsource?: string; fuzzy?: boolean; pos: number }
   | { k: "mv-apply"; items: { name?: string; e: Expr; type?: string }[]; ops: Op[]; pos: number }
@@ -71,7 +73,10 @@ export type Op =
 export type Source =
   /** call: `F()`, only a stored function; tableFn: `table("X")`, only a table of the data source. */
   | { k: "table"; name: string; pos: number; call?: boolean; tableFn?: boolean; nameParam?: string }
-  /** A let-bound tabular function called with arguments: `f("SigninLogs")`. */
+  /**
+   * A tabular function called with arguments: a let-bound one (`f("SigninLogs")`) or, when no let binds the name, a
+   * stored function with parameters (`_GetWatchlist('AgentAllowlist')`).
+   */
   | { k: "fncall"; name: string; args: Expr[]; pos: number }
   | { k: "sub"; t: Tabular; pos: number }
   | { k: "union"; tables: Tabular[]; withsource?: string; fuzzy?: boolean; pos: number }

@@ -8,6 +8,17 @@ import type { Compiled, Row } from "./values.js";
 export interface Table {
   columns: KqlColumn[];
   rows: Row[];
+  /**
+   * The rows are serialized (their order is safe for window functions: prev, next, row_number, row_cumsum). Set by
+   * sort, top, serialize and range; kept by the operators Kusto says preserve it; see window.ts.
+   */
+  serialized?: boolean;
+}
+
+/** The rows a window function reads and the index of the row being evaluated (set by the operator's loop). */
+export interface RowWindow {
+  rows: Row[];
+  i: number;
 }
 
 /** Everything one query run needs: its text (for positions), data, options and let-bound names. */
@@ -27,6 +38,8 @@ export interface Ctx {
   depth: number;
   /** What the query read, recorded at the point of reading (shared by every nested context of one query). */
   reads: { tables: Set<string>; storedFunctions: Set<string> };
+  /** While an operator over serialized rows compiles and evaluates its expressions: the rows and current index. */
+  win?: RowWindow;
   /** Runs a tabular expression; passed in so operators (join, union) need not import the engine. */
   run(t: Tabular, ctx: Ctx): Table;
 }

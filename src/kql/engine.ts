@@ -1,10 +1,10 @@
 import { type Ctx, checkSize, fail, KQL_TYPES, type Table } from "./context.js";
 import { KqlError } from "./errors.js";
 import { compile, constant } from "./expr.js";
-import { adoptIngestionTimes } from "./ingestion.js";
+import { adoptIngestionTimes, ingestionTimeOf } from "./ingestion.js";
 import { outputNames } from "./naming.js";
 import { apply, union, unionPart } from "./operators.js";
-import { type Expr, parseKql, type Query, type Source, type Tabular } from "./parser.js";
+import { type Expr, parseKql, type Query, type Source, type Tabular, type TabularLambda } from "./parser.js";
 import type { KqlDataSource, KqlExecuteOptions, KqlResult } from "./types.js";
 import type { Row } from "./values.js";
 
@@ -91,13 +91,16 @@ function bindLets(q: Query, ctx: Ctx): void {
 
 /** A let-bound tabular function: its parameters become scalar lets of a scope that sees the caller's lets. */
 function callTabularFunction(src: Extract<Source, { k: "fncall" }>, ctx: Ctx): Table {
-  const fn = ctx.tabFns?.get(src.name);
+  const local = ctx.tabFns?.get(src.name);
+  const stored = local ? undefined : storedWithParameters(src, ctx);
+  const fn = local ?? stored?.fn;
   if (!fn) fail(ctx, "semantic", `tabular function "${src.name}" is not defined`, src.pos);
   if (src.args.length !== fn.params.length)
     fail(ctx, "semantic", `${src.name}() takes ${fn.params.length} argument(s), got ${src.args.length}`, src.pos);
   if (ctx.depth >= MAX_FUNCTION_DEPTH) fail(ctx, "semantic", `function "${src.name}" nests too deeply`, src.pos);
-  const scalars = new Map(ctx.scalars);
-  const tabulars = new Map(ctx.tabulars);
+  // A let-bound function sees the caller's lets; a stored function's body only its own (and its parameters).
+  const scalars = stored ? new Map() : new Map(ctx.scalars);
+  const tabulars = stored ? new Map() : new Map(ctx.tabulars);
   fn.params.forEach((p, i) => {
     const c = compile(src.args[i]!, [], ctx);
     scalars.set(p.name, { value: c.fn([]), type: c.type });
@@ -105,14 +108,43 @@ function callTabularFunction(src: Extract<Source, { k: "fncall" }>, ctx: Ctx): T
   });
   const inner: Ctx = {
     ...ctx,
+    ...(stored ? { text: stored.text } : {}),
     depth: ctx.depth + 1,
     scalars,
     tabulars,
-    lambdas: new Map(ctx.lambdas),
-    tabFns: new Map(ctx.tabFns),
+    lambdas: stored ? new Map() : new Map(ctx.lambdas),
+    tabFns: stored ? new Map() : new Map(ctx.tabFns),
   };
   bindLets(fn.body, inner);
   return runTabular(fn.body.body, inner);
+}
+
+const storedParsed = new Map<string, { fn: TabularLambda; text: string }>();
+
+/**
+ * A stored function with parameters (Log Analytics' `functionParameters`; Sentinel's `_GetWatchlist(alias)`): its
+ * body is saved as `(p:type, ...) { query }`, parsed once per body text.
+ */
+function storedWithParameters(
+  src: Extract<Source, { k: "fncall" }>,
+  ctx: Ctx,
+): { fn: TabularLambda; text: string } | undefined {
+  const body = ctx.source.storedFunction?.(src.name);
+  if (body === undefined) return undefined;
+  if (!body.trimStart().startsWith("("))
+    fail(ctx, "semantic", `stored function "${src.name}" takes no arguments: write ${src.name}()`, src.pos);
+  let hit = storedParsed.get(body);
+  if (!hit) {
+    const text = `let ${src.name} = ${body};\nprint 0`;
+    const q = parseKql(text);
+    const fn = q.lets[0]?.tabFn;
+    if (!fn) fail(ctx, "semantic", `stored function "${src.name}" does not have a tabular body`, src.pos);
+    hit = { fn, text };
+    if (storedParsed.size > 64) storedParsed.clear();
+    storedParsed.set(body, hit);
+  }
+  ctx.reads.storedFunctions.add(src.name);
+  return hit;
 }
 
 /** union legs; with isfuzzy=true a leg naming a table or function that does not exist is skipped, as Kusto does. */
@@ -139,7 +171,9 @@ function isTabularName(name: string, ctx: Ctx): boolean {
   );
 }
 
-function runTabular(t: Tabular, ctx: Ctx): Table {
+function runTabular(t: Tabular, octx: Ctx): Table {
+  // A nested tabular expression (toscalar, `in (T)`, a subquery) starts outside any operator's row window.
+  const ctx = octx.win ? { ...octx, win: undefined } : octx;
   let table = runSource(t.source, ctx);
   for (const op of t.ops) table = apply(op, table, ctx);
   return table;
@@ -184,7 +218,7 @@ function runSource(src: Source, ctx: Ctx): Table {
       checkSize(ctx, Math.floor((to - start) / step) + 1, "range", src.pos, "(a smaller to, or a larger step)");
       const rows: Row[] = [];
       for (let v = start; v <= to; v += step) rows.push([v]);
-      return { columns: [{ name: src.name, type: from.type }], rows };
+      return { columns: [{ name: src.name, type: from.type }], rows, serialized: true };
     }
     case "print": {
       const names = outputNames(src.items).map((n, i) => (/^Column\d+$/.test(n) ? `print_${i}` : n));
@@ -211,12 +245,22 @@ function scan(name: string, pos: number, ctx: Ctx, how: "name" | "call" | "table
   if (t) {
     ctx.reads.tables.add(t.name);
     adoptIngestionTimes(t);
-    const span = ctx.opts.timespan;
+    const span = ctx.opts.unboundedTables?.includes(t.name) ? undefined : ctx.opts.timespan;
     const ti = t.columns.findIndex((c) => c.name === "TimeGenerated");
-    if (span && ti >= 0) {
+    const by = ctx.opts.ingestedBy;
+    if ((span && ti >= 0) || by !== undefined) {
       const rows: Row[] = [];
-      const { start, end } = span;
+      const start = span && ti >= 0 ? span.start : Number.NEGATIVE_INFINITY;
+      const end = span && ti >= 0 ? span.end : Number.POSITIVE_INFINITY;
       for (const r of t.rows) {
+        if (by !== undefined) {
+          const at = ingestionTimeOf(r);
+          if (at !== null && at > by) continue;
+        }
+        if (ti < 0 || !span) {
+          rows.push(r);
+          continue;
+        }
         const v = r[ti];
         if (typeof v === "number" && v >= start && v < end) rows.push(r);
       }

@@ -4,6 +4,7 @@ import { compileTuplePart } from "./functions-tuple.js";
 import type { Expr, Lambda } from "./parser.js";
 import type { KqlColumn, KqlType, KqlValue } from "./types.js";
 import { type Compiled, type Fn, groupKey, hasTerm, lower, text, tryParseJson } from "./values.js";
+import { compileWindowCall, WINDOW_FUNCTIONS } from "./window.js";
 
 // The expression compiler: each expression becomes one closure over a row array, built once per query.
 
@@ -114,6 +115,7 @@ export function compile(e: Expr, columns: KqlColumn[], ctx: Ctx): Compiled {
       }
       const lambda = ctx.lambdas.get(e.name);
       if (lambda) return callLambda(e, lambda, columns, ctx);
+      if (WINDOW_FUNCTIONS.has(e.name)) return compileWindowCall(e, (x) => compile(x, columns, ctx), ctx);
       return compileCall(
         e,
         e.args.map((a) => (a.k === "star" ? { fn: () => null, type: "dynamic" as KqlType } : compile(a, columns, ctx))),

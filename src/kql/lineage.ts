@@ -54,6 +54,9 @@ const LIST_OPERATORS = new Set([
   "ProjectRenameOperator",
   "DistinctOperator",
   "PrintOperator",
+  // serialize [a = e, ...] extends like extend; a window function (prev/next) names its column, so a value read from
+  // another row is tainted by that column exactly as on its own row.
+  "SerializeOperator",
 ]);
 const NAME_CARRYING = new Set(["JoinOperator", "LookupOperator", "UnionOperator"]);
 const PREDICATE_OPERATORS: Record<string, string> = lookupTable({

@@ -12,10 +12,21 @@ import { compileRegex, firstMatch, RE2JS } from "./regex.js";
 import { dedupeNames, summarize } from "./summarize.js";
 import type { KqlColumn, KqlType, KqlValue } from "./types.js";
 import { compareValues, parseDatetime, parseTimespan, type Row, text, tryParseJson } from "./values.js";
+import { outputSerialized, usesWindow, windowFor } from "./window.js";
 
 // Tabular operators: each takes a table and returns a new one (rows are shared, never mutated).
 
 export function apply(op: Op, t: Table, ctx: Ctx): Table {
+  const out = applyOp(op, t, ctx);
+  const serialized = outputSerialized(op.k, t.serialized === true);
+  // A new object when the flag changes: an operator may return its input table, which must not be altered.
+  return (out.serialized ?? false) === serialized ? out : { ...out, serialized };
+}
+
+function applyOp(op: Op, t: Table, octx: Ctx): Table {
+  // Expressions of where/project/extend/serialize over serialized rows may read other rows (window.ts); no other
+  // operator evaluates row by row in order, so the others compile without a window (window functions fail there).
+  const { ctx, win } = windowFor(op.k === "where" || op.k === "project" ? t : { ...t, serialized: false }, octx);
   switch (op.k) {
     case "where": {
       const c = compile(op.e, t.columns, ctx);
@@ -24,7 +35,10 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       const p = c.fn;
       const rows: Row[] = [];
       const src = t.rows;
-      for (let i = 0; i < src.length; i++) if (p(src[i]!) === true) rows.push(src[i]!);
+      for (let i = 0; i < src.length; i++) {
+        if (win) win.i = i;
+        if (p(src[i]!) === true) rows.push(src[i]!);
+      }
       return { columns: t.columns, rows };
     }
     case "take":
@@ -35,16 +49,19 @@ export function apply(op: Op, t: Table, ctx: Ctx): Table {
       const fs = fns.map((c) => c.fn);
       return {
         columns: dedupeNames(fns.map((c, i) => ({ name: names[i]!, type: c.type }))),
-        rows: t.rows.map((r) =>
-          carry(
+        rows: t.rows.map((r, i) => {
+          if (win) win.i = i;
+          return carry(
             r,
             fs.map((f) => f(r)),
-          ),
-        ),
+          );
+        }),
       };
     }
     case "extend":
-      return extend(op.items, t, ctx);
+      return extendSerial(op.items, t, octx);
+    case "serialize":
+      return op.items.length ? extendSerial(op.items, { ...t, serialized: true }, octx) : t;
     case "project-away": {
       const drop = new Set(op.cols.map((c) => colIndex(t.columns, c, ctx, op.pos)));
       const keep = t.columns.map((_, i) => i).filter((i) => !drop.has(i));
@@ -241,7 +258,19 @@ function untuple(items: NamedExpr[], ctx: Ctx): NamedExpr[] {
   });
 }
 
-function extend(tupled: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ctx): Table {
+/**
+ * extend, with window functions: `extend a = X, b = prev(a)` reads `a` of the previous row, so over serialized rows an
+ * extend whose items call window functions runs as one extend per item (each sees the rows the one before built).
+ */
+function extendSerial(tupled: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ctx): Table {
+  if (!t.serialized || tupled.length < 2 || !tupled.some((it) => usesWindow(it.e))) return extend(tupled, t, ctx);
+  let cur = t;
+  for (const it of tupled) cur = { ...extend([it], cur, ctx), serialized: true };
+  return cur;
+}
+
+function extend(tupled: Extract<Op, { k: "extend" }>["items"], t: Table, octx: Ctx): Table {
+  const { ctx, win } = windowFor(t, octx);
   const items = untuple(tupled, ctx);
   const names = outputNames(
     items,
@@ -268,6 +297,7 @@ function extend(tupled: Extract<Op, { k: "extend" }>["items"], t: Table, ctx: Ct
   const rows: Row[] = new Array(src.length);
   const nf = fns.length;
   for (let i = 0; i < src.length; i++) {
+    if (win) win.i = i;
     const out = carry(src[i]!, src[i]!.slice());
     for (let j = 0; j < nf; j++) {
       const v = fns[j]!(out);

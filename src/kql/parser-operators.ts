@@ -82,6 +82,10 @@ export abstract class OperatorParser extends ExprParser {
         return { k: "project", items: this.namedList(), pos };
       case "extend":
         return { k: "extend", items: this.namedList(), pos };
+      case "serialize": {
+        const atEnd = this.t.kind === "eof" || this.t.text === "|" || this.t.text === ";" || this.t.text === ")";
+        return { k: "serialize", items: atEnd ? [] : this.namedList(), pos };
+      }
       case "project-away": {
         const cols = [this.ident().text];
         while (this.accept(",")) cols.push(this.ident().text);

@@ -10,7 +10,6 @@ const UNSUPPORTED_OPERATORS = new Set([
   "find",
   "as",
   "invoke",
-  "serialize",
   "scan",
   "partition",
   "fork",
@@ -73,26 +72,20 @@ export class SourceParser extends OperatorParser {
     }
     if (lower === "print") return { k: "print", items: this.namedList(), pos };
     if (this.t.text === "(") {
-      // A stored function invoked without arguments, e.g. AgentSecurityEvent(); with arguments it is unsupported.
+      // A stored function invoked without arguments, e.g. AgentSecurityEvent().
       if (this.peek().text === ")" && !this.tabularNames.has(first.text)) {
         this.i += 2;
         return { k: "table", name: first.text, pos, call: true };
       }
-      if (this.tabularNames.has(first.text)) {
-        this.i++;
-        const args: Expr[] = [];
-        if ((this.t.text as string) !== ")") {
-          args.push(this.expr());
-          while (this.accept(",")) args.push(this.expr());
-        }
-        this.eat(")");
-        return { k: "fncall", name: first.text, args, pos };
+      // A let-bound tabular function, or a stored function with parameters (resolved when the query runs).
+      this.i++;
+      const args: Expr[] = [];
+      if ((this.t.text as string) !== ")") {
+        args.push(this.expr());
+        while (this.accept(",")) args.push(this.expr());
       }
-      this.fail(
-        "unsupported",
-        `function call "${first.text}(...)" with arguments as a table is not supported by the local engine`,
-        pos,
-      );
+      this.eat(")");
+      return { k: "fncall", name: first.text, args, pos };
     }
     return { k: "table", name: first.text, pos };
   }

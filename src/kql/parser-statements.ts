@@ -72,6 +72,16 @@ export class StatementParser extends SourceParser {
     const lower = t.text;
     if (t.kind === "ident" && ["datatable", "range", "print", "union"].includes(lower)) return true;
     if (t.kind === "ident" && this.tabularNames.has(t.text)) return true;
+    // `let X = F(args) | ...`: a tabular function call (e.g. the stored _GetWatchlist('Alias')) piped on.
+    if (t.kind === "ident" && next.text === "(") {
+      let depth = 0;
+      for (let j = 1; ; j++) {
+        const x = this.peek(j);
+        if (x.kind === "eof") return false;
+        if (x.text === "(") depth++;
+        else if (x.text === ")" && --depth === 0) return this.peek(j + 1).text === "|";
+      }
+    }
     if (t.text === "(") return next.kind === "ident" && this.peek(2).text === "|";
     return (
       t.kind === "ident" &&

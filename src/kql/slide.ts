@@ -32,6 +32,10 @@ export interface SlideOptions {
   /** Per run, as KqlExecuteOptions. */
   maxResultRows?: number;
   maxIntermediateRows?: number;
+  /** Each run sees only the rows ingested by its run time (KqlExecuteOptions.ingestedBy), as Sentinel would have. */
+  asIngested?: boolean;
+  /** Tables the rule's window does not bound (KqlExecuteOptions.unboundedTables), e.g. ["Watchlist"]. */
+  unboundedTables?: readonly string[];
 }
 
 export interface SlideFiring {
@@ -94,7 +98,7 @@ export function slideRule(query: string, source: KqlDataSource, opts: SlideOptio
       message: `the schedule has ${runs} runs, over the limit of ${MAX_SLIDE_RUNS}; use a larger queryFrequency`,
     });
   const run = prepareKql(query);
-  const windowed = new WindowedSource(source);
+  const windowed = new WindowedSource(source, opts.unboundedTables ?? []);
   const maxFirings = opts.maxFirings ?? 200;
   const tables = new Set<string>();
   const functions = new Set<string>();
@@ -111,6 +115,8 @@ export function slideRule(query: string, source: KqlDataSource, opts: SlideOptio
       timespan: span,
       ...(opts.maxResultRows !== undefined ? { maxResultRows: opts.maxResultRows } : {}),
       ...(opts.maxIntermediateRows !== undefined ? { maxIntermediateRows: opts.maxIntermediateRows } : {}),
+      ...(opts.unboundedTables ? { unboundedTables: opts.unboundedTables } : {}),
+      ...(opts.asIngested ? { ingestedBy: t } : {}),
     });
     for (const x of res.reads.tables) tables.add(x);
     for (const x of res.reads.storedFunctions) functions.add(x);
@@ -145,7 +151,10 @@ class WindowedSource implements KqlDataSource {
   window = { start: 0, end: 0 };
   private readonly indexes = new Map<KqlTable, { rows: number; index: TimeIndex | undefined }>();
 
-  constructor(private readonly base: KqlDataSource) {}
+  constructor(
+    private readonly base: KqlDataSource,
+    private readonly unbounded: readonly string[],
+  ) {}
 
   tableNames(): string[] {
     return this.base.tableNames();
@@ -157,7 +166,7 @@ class WindowedSource implements KqlDataSource {
 
   table(name: string): KqlTable | undefined {
     const t = this.base.table(name);
-    if (!t) return undefined;
+    if (!t || this.unbounded.includes(name)) return t;
     let hit = this.indexes.get(t);
     if (!hit || hit.rows !== t.rows.length) {
       hit = { rows: t.rows.length, index: buildIndex(t) };

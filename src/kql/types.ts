@@ -57,6 +57,16 @@ export interface KqlExecuteOptions {
    * TimeGenerated (epoch ms) lies in [start, end). Tables without TimeGenerated are not filtered.
    */
   timespan?: { start: number; end: number };
+  /**
+   * Tables the timespan does not bound (e.g. ["Watchlist"]: Sentinel analytics rules look watchlists up whatever the
+   * rule's query period). Default: none.
+   */
+  unboundedTables?: readonly string[];
+  /**
+   * The workspace as it stood at this time (epoch ms): rows ingested later (by their hidden ingestion time) are not
+   * yet visible. Rows without an ingestion time are always visible. Default: every row.
+   */
+  ingestedBy?: number;
   /** Stop with an error when a result would exceed this many rows (guards memory). */
   maxResultRows?: number;
   /**

@@ -23,6 +23,11 @@ export interface NotifyConfig {
   webhook?: WebhookConfig;
   /** Base URL of the approver console: links are `${console_url}/approvals/${approval_id}`. */
   console_url?: string;
+  /**
+   * Where POST /admin/incidents/{id}/notify sends incident notices (ServiceNow/Jira-style): its own URL and secret,
+   * and its own spool (src/notify/incident-notice.ts). Without it that endpoint answers 503.
+   */
+  incident_webhook?: Omit<WebhookConfig, "reminder_before_seconds">;
 }
 
 const urlField = (field: string) =>
@@ -55,6 +60,10 @@ export const NotifyConfigSchema = z
   .object({
     webhook: WebhookConfigSchema.optional(),
     console_url: urlField("notify.console_url").optional(),
+    incident_webhook: WebhookConfigSchema.omit({ reminder_before_seconds: true })
+      .extend({ url: urlField("notify.incident_webhook.url") })
+      .strict()
+      .optional(),
   })
   .strict();
 

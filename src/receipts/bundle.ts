@@ -72,7 +72,17 @@ export interface ExportOptions {
   out: string;
   attach?: string[];
   now?: Date;
+  /**
+   * Progress for a bar (`proof export`): phase "log", the seq reached of the log's head (the job's receipts are read
+   * in seq order); phase "checkpoint", the seq reached of the checkpoint's size (its proofs hash the whole log).
+   */
+  onProgress?: ExportProgress;
 }
+
+export type ExportProgress = (p: { phase: "log" | "checkpoint"; done: number; total: number }) => void;
+
+/** Rows between progress reports. */
+const PROGRESS_EVERY = 500;
 
 /**
  * Writes a job's proof bundle to `out`, streaming receipts from the store page by page so memory stays bounded by the
@@ -140,7 +150,10 @@ export async function exportBundle(o: ExportOptions): Promise<{ receipts: number
     };
     writeSync(fd, `${JSON.stringify(head).slice(0, -1)},"receipts":[`);
     let first = true;
+    const headSeq = o.onProgress ? (await log.head()).seq : 0;
     for await (const row of pages((after, n) => log.jobRange(o.job, after, n))) {
+      if (o.onProgress && leaves.length % PROGRESS_EVERY === 0)
+        o.onProgress({ phase: "log", done: Math.min(row.seq, headSeq), total: headSeq });
       const r = JSON.parse(row.body) as Receipt;
       leaves.push(receiptLeaf(r));
       writeSync(fd, `${first ? "" : ","}${row.body}`);
@@ -151,7 +164,8 @@ export async function exportBundle(o: ExportOptions): Promise<{ receipts: number
       { job: o.job, tree_size: leaves.length, root_hash: root, timestamp: now.toISOString() },
       o.receiptKey,
     );
-    const checkpoint = await bundleCheckpoint(o.store, o.paths, o.job);
+    o.onProgress?.({ phase: "log", done: headSeq, total: headSeq });
+    const checkpoint = await bundleCheckpoint(o.store, o.paths, o.job, o.onProgress);
     writeSync(
       fd,
       `],"tree_head":${JSON.stringify(treeHead)}${checkpoint ? `,"checkpoint":${JSON.stringify(checkpoint)}` : ""}}\n`,
@@ -171,6 +185,7 @@ export async function bundleCheckpoint(
   store: StateStore,
   paths: HomePaths,
   job: string,
+  onProgress?: ExportProgress,
 ): Promise<BundleCheckpoint | undefined> {
   const file = join(paths.root, CHECKPOINTS_FILE);
   if (!existsSync(file)) return undefined;
@@ -185,6 +200,8 @@ export async function bundleCheckpoint(
   for await (const row of pages((after, n) => store.receipts.range(after, n))) {
     if (row.seq > latest.size) break;
     if (row.seq !== leaves.length + 1) return undefined;
+    if (onProgress && row.seq % PROGRESS_EVERY === 0)
+      onProgress({ phase: "checkpoint", done: row.seq, total: latest.size });
     const r = JSON.parse(row.body) as Receipt;
     leaves.push(logLeaf(r));
     if (r.job === job) ofJob.push(row.seq);

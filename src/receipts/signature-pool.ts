@@ -13,6 +13,8 @@ const PARALLEL_MIN = 2_000;
 export interface SignatureCheckOptions {
   /** Worker threads to use: 1 verifies on the calling thread. Default: the machine's available parallelism. */
   workers?: number;
+  /** Signatures checked so far (every 500 on this thread, every chunk from workers), for a progress bar. */
+  onChecked?: (checked: number) => void;
 }
 
 export function defaultWorkers(): number {
@@ -34,7 +36,9 @@ export async function badSignatures(
     const bad: number[] = [];
     receipts.forEach((r, i) => {
       if (!verifyReceiptSignature(r, keys)) bad.push(i);
+      if (opts.onChecked && (i + 1) % 500 === 0) opts.onChecked(i + 1);
     });
+    opts.onChecked?.(receipts.length);
     return bad;
   }
   const keyData = [...keys].map(([keyid, k]) => ({ keyid, der: k.export({ format: "der", type: "spki" }) }));
@@ -42,9 +46,16 @@ export async function badSignatures(
   try {
     // Chunks go out round-robin as they are canonicalised, so workers start at once and the clones stay small.
     const pending: Promise<number[]>[] = [];
+    let checked = 0;
     for (let from = 0, n = 0; from < receipts.length; from += CHUNK, n++) {
       const texts = receipts.slice(from, from + CHUNK).map(canonical);
-      pending.push(pool[n % workers]!.check(texts).then((bad) => bad.map((i) => i + from)));
+      pending.push(
+        pool[n % workers]!.check(texts).then((bad) => {
+          checked += texts.length;
+          opts.onChecked?.(checked);
+          return bad.map((i) => i + from);
+        }),
+      );
     }
     return (await Promise.all(pending)).flat();
   } finally {

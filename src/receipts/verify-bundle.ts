@@ -102,6 +102,8 @@ export interface VerifyOptions extends SignatureCheckOptions {
   witnesses?: { name: string; text: string }[];
   /** The SOC's copy of the AgentSecurityEvents (JSON lines): the job's events against its receipts and approvals. */
   events?: string[];
+  /** Receipts done of all, per phase (signatures, receipts, decisions), as the work happens (`proof verify`'s bar). */
+  onProgress?: (p: { phase: "signatures" | "receipts" | "decisions"; done: number; total: number }) => void;
 }
 
 const jwsHash = (jws: string) => `sha256:${sha256Hex(jws)}`;
@@ -157,7 +159,14 @@ export async function verifyBundle(
   const keys = (role: string) => roleKeys.get(role) ?? new Map<string, KeyObject>();
   // Receipt signatures are the bulk of the work: start them now (on worker threads for large bundles) and collect
   // the result in step 4, after the checks that run here meanwhile.
-  const signatures = badSignatures(b.receipts, canonical, keys("receipt_signers"), opts);
+  const total = b.receipts.length;
+  const progress = (phase: "signatures" | "receipts" | "decisions", done: number) => {
+    if (opts.onProgress && (done % 500 === 0 || done === total)) opts.onProgress({ phase, done, total });
+  };
+  const signatures = badSignatures(b.receipts, canonical, keys("receipt_signers"), {
+    ...opts,
+    ...(opts.onProgress ? { onChecked: (done: number) => progress("signatures", done) } : {}),
+  });
 
   // 2. Policies: signed by a policy signer, hash matches the canonical payload.
   const polStep = step("policy");
@@ -239,7 +248,9 @@ export async function verifyBundle(
   const recStep = step("receipts");
   const seen = new Set<string>();
   let prev: Receipt | undefined;
+  let recDone = 0;
   for (const r of b.receipts) {
+    progress("receipts", recDone++);
     const schemaProblems = validateAgainst(receiptSchema, r);
     if (schemaProblems.length)
       fail(recStep, { code: "schema", message: `receipt is malformed: ${schemaProblems[0]}`, receipt: ref(r) });
@@ -276,6 +287,7 @@ export async function verifyBundle(
     }
     prev = r;
   }
+  progress("receipts", total);
   recStep.notes.push(
     "the receipt chain is global to the server: links are checked between receipts with consecutive seq; gaps are other jobs' receipts, covered by the signed tree head",
   );
@@ -385,7 +397,9 @@ export async function verifyBundle(
   // 7. Decisions: re-evaluate each recorded decision under the bundled policy; a different answer is a failure.
   const decStep = step("decisions");
   let checked = 0;
+  let decDone = 0;
   for (const r of b.receipts) {
+    progress("decisions", decDone++);
     const input = r.decision_input as DecisionRequest | undefined;
     const wpc = policies.get(r.policy_hash);
     if (!input || !wpc || r.phase === "outcome") continue;
@@ -403,6 +417,7 @@ export async function verifyBundle(
     }
     checked++;
   }
+  progress("decisions", total);
   decStep.notes.push(`${checked} decisions re-evaluated`);
 
   // 4 (continued). The receipt signatures started after step 1.

@@ -15,11 +15,19 @@ export interface ChainProblem {
  * key's validity window, when the key carries one: see TrustStore), and every link
  * (prev_hash = hash of the previous receipt, seq strictly consecutive from 1).
  */
-export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): ChainProblem[] {
+export function verifyChain(
+  receipts: Receipt[],
+  keys: Map<string, KeyObject>,
+  /** Called every PROGRESS_EVERY receipts and at the end: receipts checked of all (`gsmcp receipts verify`'s bar). */
+  onProgress?: (p: { phase: "receipts"; done: number; total: number }) => void,
+): ChainProblem[] {
   const problems: ChainProblem[] = [];
   let prevHash = GENESIS_HASH;
   let expectSeq = 1;
+  let done = 0;
   for (const r of receipts) {
+    if (onProgress && done++ % PROGRESS_EVERY === 0)
+      onProgress({ phase: "receipts", done: done - 1, total: receipts.length });
     if (r.seq !== expectSeq) {
       problems.push({
         seq: r.seq,
@@ -50,8 +58,12 @@ export function verifyChain(receipts: Receipt[], keys: Map<string, KeyObject>): 
     prevHash = receiptHash(r);
     expectSeq = r.seq + 1;
   }
+  onProgress?.({ phase: "receipts", done: receipts.length, total: receipts.length });
   return problems;
 }
+
+/** How often verifyChain reports progress (in receipts). */
+const PROGRESS_EVERY = 500;
 
 export interface StoredRow {
   seq: number;
@@ -66,6 +78,7 @@ export interface StoredRow {
 export function verifyStoredRows(
   rows: StoredRow[],
   keys: Map<string, KeyObject>,
+  onProgress?: Parameters<typeof verifyChain>[2],
 ): { count: number; problems: ChainProblem[]; receipts: Receipt[] } {
   const receipts: Receipt[] = [];
   const problems: ChainProblem[] = [];
@@ -84,7 +97,7 @@ export function verifyStoredRows(
       problems.push({ seq, receipt_id, code: "unparseable", message: "receipt body is not valid JSON" });
     }
   }
-  problems.push(...verifyChain(receipts, keys));
+  problems.push(...verifyChain(receipts, keys, onProgress));
   return { count: rows.length, problems, receipts };
 }
 

@@ -48,9 +48,18 @@ interface Line {
   e: Partial<AgentSecurityEvent>;
 }
 
-/** Events that report a call run with its approval (the write was executed, whatever Sentinel answered). */
+/**
+ * Events that report a call run with its approval (the write was executed, whatever Sentinel answered). A refused
+ * call, and one cancelled before it ran (a write is cancellable only before execute), did not use it.
+ */
 function reportsUse(e: Partial<AgentSecurityEvent>): boolean {
-  return e.EventType === "ToolInvocation" && !!e.ApprovalId && !String(e.ToolResult ?? "").startsWith("refused");
+  const result = String(e.ToolResult ?? "");
+  return (
+    e.EventType === "ToolInvocation" &&
+    !!e.ApprovalId &&
+    !result.startsWith("refused") &&
+    !result.startsWith("cancelled")
+  );
 }
 
 /**

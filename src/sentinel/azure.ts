@@ -1,3 +1,4 @@
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import { SecurityInsights } from "@azure/arm-securityinsight";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
@@ -57,6 +58,7 @@ export function openAzureBackend(entry?: WorkspaceEntry): SdkBackend {
   return new SdkBackend(ids, {
     securityInsights: new SecurityInsights(credential, ids.subscriptionId),
     operationalInsights: new OperationalInsightsManagementClient(credential, ids.subscriptionId),
+    authorization: new AuthorizationManagementClient(credential, ids.subscriptionId),
     logsQuery: new LogsQueryClient(credential),
     ...(dce && dcr
       ? {

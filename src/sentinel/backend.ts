@@ -1,3 +1,4 @@
+import type { AuthorizationManagementClient } from "@azure/arm-authorization";
 import type { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import type { SecurityInsights } from "@azure/arm-securityinsight";
 import type { LogsIngestionClient } from "@azure/monitor-ingestion";
@@ -62,6 +63,13 @@ export interface QueryTable {
 export interface QueryReads {
   tables: string[];
   storedFunctions: string[];
+}
+
+/** What a user can read about the local query workers (governance_whoami): see SentinelBackend.queryWorkers. */
+export interface QueryWorkerActivity {
+  running: number;
+  queued: number;
+  terminated: number;
 }
 
 export interface QueryOptions {
@@ -215,7 +223,8 @@ export interface SentinelBackend {
   putBookmark(id: string, bookmark: BookmarkInput): Promise<BookmarkSummary>;
   deleteBookmark(id: string): Promise<void>;
   getEntity(id: string): Promise<EntityDetail>;
-  entityTimeline(id: string, req: TimelineRequest): Promise<EntityTimeline>;
+  /** `opts.abortSignal` aborts the request (the call was cancelled). */
+  entityTimeline(id: string, req: TimelineRequest, opts?: { abortSignal?: AbortSignal }): Promise<EntityTimeline>;
   entityInsights(id: string, req: InsightsRequest): Promise<EntityInsights>;
   /** At most `top` indicators. */
   listIndicators(top: number): Promise<IndicatorSummary[]>;
@@ -225,15 +234,35 @@ export interface SentinelBackend {
   listDataConnectors(): Promise<DataConnectorSummary[]>;
   /** Runs KQL with `timespan` (ISO 8601 duration) as the API's hard time bound. */
   queryLogs(query: string, timespan: string, opts?: QueryOptions): Promise<QueryTable>;
+  /**
+   * The embedded workspace's query workers (absent for Azure, whose queries run in Azure): queries running and waiting
+   * now, and workers terminated so far because a query passed its timeout or was cancelled.
+   */
+  queryWorkers?(): QueryWorkerActivity;
   /** Sends AgentSecurityEvents to the workspace's Logs Ingestion endpoint (when configured). */
   ingestEvents?(events: Record<string, unknown>[]): Promise<void>;
+  /**
+   * What this backend's own identity may do on the workspace (Microsoft.Authorization/permissions at workspace scope,
+   * one entry per role assignment): the permission check (src/rbac/check.ts) compares it with the policy.
+   */
+  permissions?(): Promise<WorkspacePermission[]>;
   close(): Promise<void>;
+}
+
+/** One entry of the permissions API's answer (Azure's field names). */
+export interface WorkspacePermission {
+  actions?: string[];
+  notActions?: string[];
+  dataActions?: string[];
+  notDataActions?: string[];
 }
 
 export interface SdkClients {
   securityInsights: SecurityInsights;
   /** Microsoft.OperationalInsights management (saved searches). */
   operationalInsights: OperationalInsightsManagementClient;
+  /** Microsoft.Authorization (the identity's permissions on the workspace). */
+  authorization?: AuthorizationManagementClient;
   logsQuery: LogsQueryClient;
   /** Logs Ingestion client with the DCR immutable id and stream it sends to. */
   ingestion?: { client: LogsIngestionClient; dcrImmutableId: string; stream: string };

@@ -25,7 +25,7 @@ async function openLocalBackend(dir: string): Promise<SentinelBackend> {
   ]);
   const handle = await startWorkspace(dir, { port: 0 });
   const clients = createLocalClients(handle);
-  return new SdkBackend(
+  const backend = new SdkBackend(
     {
       subscriptionId: handle.ids.subscriptionId,
       resourceGroup: handle.ids.resourceGroup,
@@ -42,4 +42,11 @@ async function openLocalBackend(dir: string): Promise<SentinelBackend> {
     },
     () => handle.close(),
   );
+  // The workers are in this process: what they are doing is what a user asking "is my query still running?" wants.
+  return Object.assign(backend, {
+    queryWorkers: () => {
+      const st = handle.queryPool.stats();
+      return { running: st.busy + st.stopping, queued: st.queued, terminated: st.terminated };
+    },
+  });
 }

@@ -19,6 +19,7 @@ import type {
   WatchlistItemSummary,
   WatchlistSummary,
   WorkspaceIds,
+  WorkspacePermission,
 } from "./backend.js";
 import type {
   AlertRuleTemplateSummary,
@@ -315,14 +316,23 @@ export class SdkBackend implements SentinelBackend {
     return toEntityDetail(await wrap(() => this.clients.securityInsights.entities.get(...this.rg, id)));
   }
 
-  async entityTimeline(id: string, req: TimelineRequest): Promise<EntityTimeline> {
+  async entityTimeline(
+    id: string,
+    req: TimelineRequest,
+    opts: { abortSignal?: AbortSignal } = {},
+  ): Promise<EntityTimeline> {
     const res = await wrap(() =>
-      this.clients.securityInsights.entitiesGetTimeline.list(...this.rg, id, {
-        startTime: new Date(req.startTime),
-        endTime: new Date(req.endTime),
-        ...(req.kinds ? { kinds: req.kinds } : {}),
-        ...(req.buckets ? { numberOfBucket: req.buckets } : {}),
-      }),
+      this.clients.securityInsights.entitiesGetTimeline.list(
+        ...this.rg,
+        id,
+        {
+          startTime: new Date(req.startTime),
+          endTime: new Date(req.endTime),
+          ...(req.kinds ? { kinds: req.kinds } : {}),
+          ...(req.buckets ? { numberOfBucket: req.buckets } : {}),
+        },
+        opts.abortSignal ? { abortSignal: opts.abortSignal } : undefined,
+      ),
     );
     return toTimeline(res);
   }
@@ -409,6 +419,28 @@ export class SdkBackend implements SentinelBackend {
    */
   async queryLogs(query: string, timespan: string, opts: QueryOptions = {}): Promise<QueryTable> {
     return runLogsQuery(this.clients.logsQuery, this.ids.workspaceId, query, timespan, opts);
+  }
+
+  /** GET …/workspaces/{name}/providers/Microsoft.Authorization/permissions, under this backend's own credential. */
+  async permissions(): Promise<WorkspacePermission[]> {
+    const auth = this.clients.authorization;
+    if (!auth)
+      throw new BackendError("failed", "this backend has no Microsoft.Authorization client", {
+        fix: "open it with openAzureBackend or the embedded workspace's clients",
+      });
+    const out: WorkspacePermission[] = [];
+    await wrap(async () => {
+      // No parent resource: the workspace is a top-level resource of Microsoft.OperationalInsights.
+      for await (const p of auth.permissions.listForResource(
+        this.ids.resourceGroup,
+        "Microsoft.OperationalInsights",
+        "",
+        "workspaces",
+        this.ids.workspaceName,
+      ))
+        out.push(p);
+    });
+    return out;
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as NodeHttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -11,6 +11,7 @@ import { blockDecision } from "../governance/stages/receipt-draft.js";
 import type { Caller } from "../governance/stages/types.js";
 import { CLOCK_SKEW_SECONDS, verifyToken } from "../governance/token.js";
 import type { CstClaims } from "../types/cst.js";
+import { type AdminOptions, createAdminEndpoint } from "./admin.js";
 import { ClientAddresses } from "./client-address.js";
 import { createMcpServer } from "./mcp.js";
 import { RateLimiter, retryAfterSeconds, takeAll } from "./rate-limit.js";
@@ -28,8 +29,10 @@ export interface HttpOptions {
    * second, burst = ratePerMinute). `limits` wins where both are given.
    */
   ratePerMinute?: number;
-  /** Operator bearer token for /admin/jobs/{job}/pause|resume (absent: the endpoint refuses everything). */
+  /** Operator bearer token for the /admin routes (src/server/admin.ts; absent: the endpoint refuses everything). */
   adminToken?: string;
+  /** The operator endpoint's limits and incident webhook options (src/server/admin.ts); its token is adminToken. */
+  admin?: Omit<AdminOptions, "token">;
   /** Limits (config.json `http`, overridden by `serve` flags); absent fields take HTTP_DEFAULTS. */
   limits?: HttpConfig;
   /** Interval of the aggregated transport refusals (ms, default 10 s). */
@@ -124,7 +127,9 @@ function remember<V>(m: Map<string, V>, k: string, v: V): void {
  * requests fail. Sessions are capped (in total and per job) and closed after an idle timeout. Transport refusals are
  * recorded through a RefusalAggregator (one receipt for the first of a kind per interval, one with the count of the
  * rest). Responses are JSON (the SDK's enableJsonResponse): this server never streams within a call; server-initiated
- * requests (elicitation) use the session's GET stream.
+ * requests (elicitation) and progress notifications use the session's GET stream. A POST whose connection drops is
+ * not a cancellation (MCP spec): its call runs to its end and is sealed as executed; only notifications/cancelled, or
+ * the session's end (DELETE, shutdown), cancels (test/server/cancel.test.ts).
  */
 export async function startHttpServer(
   runtime: Runtime,
@@ -284,6 +289,13 @@ export async function startHttpServer(
     );
   };
 
+  // The operator endpoint (/admin/…, src/server/admin.ts): its own token, limits and routes.
+  const admin = createAdminEndpoint(
+    runtime,
+    { ...opts.admin, ...(opts.adminToken ? { token: opts.adminToken } : {}) },
+    { refuseUnauthenticated, refusals, clientOf },
+  );
+
   const release = (s: Session) => {
     if (s.released) return;
     s.released = true;
@@ -373,38 +385,8 @@ export async function startHttpServer(
           "Present a CST (scoped token) issued with `gsmcp token issue` as Authorization: Bearer.",
       });
     }
-    // Operator endpoint for response playbooks (e.g. a Sentinel Logic App): pause or resume a job.
-    const admin = /^\/admin\/jobs\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/(pause|resume)$/.exec(path);
-    if (admin && req.method === "POST") {
-      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-      const presented = Buffer.from(bearer ?? "");
-      const expected = Buffer.from(opts.adminToken ?? "");
-      if (!opts.adminToken || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-        const err = new GovernanceError(
-          bearer ? "auth_invalid" : "auth_missing",
-          "operator token required",
-          opts.adminToken
-            ? "send Authorization: Bearer <the operator token: GSMCP_ADMIN_TOKEN or keys/admin-token>"
-            : "this server has no operator token: set GSMCP_ADMIN_TOKEN or write keys/admin-token, then restart it",
-        );
-        return refuseUnauthenticated(req, res, err, "http.admin");
-      }
-      const wait = tokenLimit.take("\u0000operator");
-      if (wait > 0) {
-        const after = retryAfterSeconds(wait);
-        return json(
-          res,
-          429,
-          { error: "rate_limited", message: "too many operator requests", fix: `retry after ${after} s` },
-          { "retry-after": String(after) },
-        );
-      }
-      const [, job, verb] = admin;
-      const ok = await runtime.jobs.setStatus(job!, verb === "pause" ? "paused" : "active", `${verb}d by playbook`);
-      return ok
-        ? json(res, 200, { job, status: verb === "pause" ? "paused" : "active" })
-        : json(res, 404, { error: "no_such_job", job });
-    }
+    // Operator endpoint for response playbooks (Sentinel Logic Apps): src/server/admin.ts.
+    if (path === "/admin" || path.startsWith("/admin/")) return admin.handle(req, res, rawUrl);
     return json(res, 404, { error: "not_found" });
   };
 
@@ -617,6 +599,7 @@ export async function startHttpServer(
     }),
     async close() {
       clearInterval(reaper);
+      admin.close();
       for (const s of [...sessions.values()]) {
         release(s);
         await s.transport.close().catch(() => {});

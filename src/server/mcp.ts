@@ -12,6 +12,7 @@ import {
 import { CODES } from "../governance/codes.js";
 import { GovernanceError } from "../governance/errors.js";
 import { VERSION } from "../version.js";
+import { ProgressReporter } from "./progress.js";
 import { getPrompt, listPrompts } from "./prompts.js";
 import { RESOURCE_URIS, type SessionHost } from "./session.js";
 
@@ -37,19 +38,23 @@ export function createMcpServer(session: SessionHost): Server {
   );
 
   // Interactive approvals: ask the user through MCP elicitation when the client declares it.
-  session.setElicitor?.(async (message) => {
+  // A cancelled call withdraws its question: the SDK sends notifications/cancelled for the elicitation request.
+  session.setElicitor?.(async (message, signal) => {
     if (!server.getClientCapabilities()?.elicitation) return undefined;
-    const r = await server.elicitInput({
-      message,
-      requestedSchema: {
-        type: "object",
-        properties: {
-          approve: { type: "boolean", title: "Approve this exact call" },
-          reason: { type: "string", title: "Reason (recorded with the approval)" },
+    const r = await server.elicitInput(
+      {
+        message,
+        requestedSchema: {
+          type: "object",
+          properties: {
+            approve: { type: "boolean", title: "Approve this exact call" },
+            reason: { type: "string", title: "Reason (recorded with the approval)" },
+          },
+          required: ["approve"],
         },
-        required: ["approve"],
       },
-    });
+      signal ? { signal } : undefined,
+    );
     if (r.action !== "accept") return { approve: false, reason: `user chose ${r.action}` };
     const c = (r.content ?? {}) as { approve?: unknown; reason?: unknown };
     return { approve: c.approve === true, ...(typeof c.reason === "string" ? { reason: c.reason.slice(0, 500) } : {}) };
@@ -112,14 +117,38 @@ export function createMcpServer(session: SessionHost): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await session.listTools() }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (req) => {
+  // extra.signal fires on notifications/cancelled for this call (and when the session's transport closes): the
+  // governor seals the call as cancelled and stops a read's backend work; the SDK then sends no response.
+  // A request that carries _meta.progressToken gets rate-limited notifications/progress (./progress.ts). They are
+  // sent unrelated to the request: over Streamable HTTP calls are answered as JSON, so they travel on the session's
+  // GET stream (as elicitations do); over stdio there is one stream anyway.
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const meta = (req.params._meta ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof meta[k] === "string" ? (meta[k] as string).slice(0, 200) : undefined);
-    const result = await session.call(req.params.name, req.params.arguments ?? {}, {
-      ...(str("promptHash") ? { promptHash: str("promptHash")! } : {}),
-      ...(str("responseHash") ? { responseHash: str("responseHash")! } : {}),
-      ...(str("modelId") ? { modelId: str("modelId")! } : {}),
-    });
+    const token = req.params._meta?.progressToken;
+    const reporter =
+      token === undefined
+        ? undefined
+        : new ProgressReporter((n) => {
+            server
+              .notification({ method: "notifications/progress", params: { progressToken: token, ...n } })
+              .catch(() => undefined); // progress is best effort; the call's outcome never depends on it
+          });
+    const stopReporting = () => reporter?.close();
+    extra.signal.addEventListener("abort", stopReporting, { once: true });
+    let result: Awaited<ReturnType<SessionHost["call"]>>;
+    try {
+      result = await session.call(req.params.name, req.params.arguments ?? {}, {
+        ...(str("promptHash") ? { promptHash: str("promptHash")! } : {}),
+        ...(str("responseHash") ? { responseHash: str("responseHash")! } : {}),
+        ...(str("modelId") ? { modelId: str("modelId")! } : {}),
+        signal: extra.signal,
+        ...(reporter ? { progress: (phase, detail) => reporter.update(phase, detail) } : {}),
+      });
+    } finally {
+      stopReporting();
+      extra.signal.removeEventListener("abort", stopReporting);
+    }
     const refusal = (result._meta as Record<string, { error?: { code?: GovernanceError["code"] } }> | undefined)?.[
       "gsmcp/refusal"
     ];

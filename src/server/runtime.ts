@@ -152,6 +152,8 @@ export interface Runtime {
   receipts: ReceiptStore;
   /** The one backend connection every session of this runtime shares (opened on first use). */
   backend: () => Promise<SentinelBackend>;
+  /** A registry workspace's backend (the default one without a name), shared the same way. */
+  backendFor: (workspace?: string) => Promise<SentinelBackend>;
   /** Rolls back a write from its intent receipt, as an operator (receipts and events like any call). */
   rollback(intentReceiptId: string, operator: string): Promise<ToolCallResult>;
   /** Write intents without an outcome, with the resource's state now. */
@@ -307,6 +309,7 @@ export async function openRuntime(opts: RuntimeOptions): Promise<Runtime> {
     sessionFor,
     receipts,
     backend,
+    backendFor,
     rollback: (id, operator) => rollbackWrite(governor, id, operator),
     danglingIntents: () => danglingIntents({ receipts, backend: backendFor, rollbackState }),
     jobs,

@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { executeKql } from "../kql/index.js";
-import type { KqlDataSource, KqlResult } from "../kql/types.js";
+import { stampIngestionTime } from "../kql/ingestion.js";
+import type { KqlDataSource, KqlResult, KqlTable } from "../kql/types.js";
+import type { AgentSecurityEvent } from "../types/agent-security-event.js";
+import { LOG_TABLES, STORED_FUNCTIONS } from "../workspace/schemas.js";
+import { watchlistItemRow } from "../workspace/seed-watchlists.js";
+import { eventsTable } from "./events-table.js";
 
 /** An analytic rule in the Azure-Sentinel repository's YAML format (the fields we use). */
 export interface DetectionRule {
@@ -19,6 +24,27 @@ export interface DetectionRule {
   relevantTechniques: string[];
   query: string;
   entityMappings: { entityType: string; fieldMappings: { identifier: string; columnName: string }[] }[];
+  /** Alert custom details: name → result column. */
+  customDetails?: Record<string, string>;
+  alertDetailsOverride?: {
+    alertDisplayNameFormat?: string;
+    alertDescriptionFormat?: string;
+    alertSeverityColumnName?: string;
+    alertTacticsColumnName?: string;
+  };
+  eventGroupingSettings?: { aggregationKind: "SingleAlert" | "AlertPerResult" };
+  incidentConfiguration?: {
+    createIncident: boolean;
+    groupingConfiguration?: {
+      enabled: boolean;
+      reopenClosedIncident: boolean;
+      lookbackDuration: string;
+      matchingMethod: "AllEntities" | "AnyAlert" | "Selected";
+      groupByEntities?: string[];
+      groupByAlertDetails?: string[];
+      groupByCustomDetails?: string[];
+    };
+  };
   version: string;
   kind: "Scheduled";
   file: string;
@@ -33,11 +59,43 @@ export function loadDetections(dir: string): DetectionRule[] {
 
 const SPAN: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** Sentinel's entity types (there are no custom ones). */
+export const BUILT_IN_ENTITY_TYPES: readonly string[] = [
+  "Account",
+  "Host",
+  "IP",
+  "Malware",
+  "File",
+  "Process",
+  "CloudApplication",
+  "DNS",
+  "AzureResource",
+  "FileHash",
+  "RegistryKey",
+  "RegistryValue",
+  "SecurityGroup",
+  "URL",
+  "Mailbox",
+  "MailCluster",
+  "MailMessage",
+  "SubmissionMail",
+];
+
+/** Tables a rule's query period does not bound: Sentinel analytics look watchlists up whatever the period. */
+export const UNBOUNDED_TABLES: readonly string[] = ["Watchlist"];
+
 /** "5m" / "1h" / "14d" → ms, as the YAML format writes durations. */
 export function shortDurationMs(s: string): number {
   const m = /^(\d+)([mhd])$/.exec(s);
   if (!m) throw new Error(`"${s}" is not a duration like 5m, 1h or 1d`);
   return Number(m[1]) * SPAN[m[2]!]!;
+}
+
+/** A duration as the YAML writes it: "5m" / "1h" / "14d", or ISO 8601 "PT5H" / "P1D" (grouping lookbackDuration). */
+export function durationMs(s: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(s);
+  if (!m || s === "P" || s.endsWith("T")) return shortDurationMs(s);
+  return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000;
 }
 
 /** Sentinel's CI checks on a rule's fields (period ≥ frequency, 5 minutes to 14 days, 1–5 entity mappings). */
@@ -52,6 +110,34 @@ export function ruleProblems(r: DetectionRule): string[] {
   ] as const)
     if (v < 5 * SPAN.m! || v > 14 * SPAN.d!) p.push(`${k} must be between 5m and 14d`);
   if (r.entityMappings.length < 1 || r.entityMappings.length > 5) p.push("1 to 5 entity mappings");
+  for (const m of r.entityMappings) {
+    if (!BUILT_IN_ENTITY_TYPES.includes(m.entityType)) p.push(`entity type ${m.entityType} is not a built-in type`);
+    if (m.fieldMappings.length < 1 || m.fieldMappings.length > 3) p.push(`${m.entityType}: 1 to 3 identifiers`);
+  }
+  const details = Object.keys(r.customDetails ?? {});
+  if (details.length > 20) p.push("at most 20 custom details");
+  for (const k of details) if (!/^[A-Za-z][A-Za-z0-9_]{0,19}$/.test(k)) p.push(`custom detail key "${k}"`);
+  const o = r.alertDetailsOverride;
+  for (const [k, max] of [
+    ["alertDisplayNameFormat", 256],
+    ["alertDescriptionFormat", 5000],
+  ] as const) {
+    const v = o?.[k];
+    if (v === undefined) continue;
+    if (v.length > max) p.push(`${k} longer than ${max}`);
+    if ((v.match(/\{\{[^}]+\}\}/g) ?? []).length > 3) p.push(`${k}: at most 3 parameters`);
+  }
+  const g = r.incidentConfiguration?.groupingConfiguration;
+  if (g) {
+    const look = durationMs(g.lookbackDuration);
+    if (look < 5 * SPAN.m! || look > 7 * SPAN.d!) p.push("grouping lookbackDuration must be between 5m and 7d");
+    if (g.matchingMethod !== "Selected" && (g.groupByCustomDetails?.length || g.groupByEntities?.length))
+      p.push("grouping by entities or custom details needs matchingMethod Selected");
+    for (const d of g.groupByCustomDetails ?? [])
+      if (!details.includes(d)) p.push(`groupByCustomDetails names ${d}, not a custom detail`);
+    for (const e of g.groupByEntities ?? [])
+      if (!r.entityMappings.some((m) => m.entityType === e)) p.push(`groupByEntities names ${e}, not a mapped entity`);
+  }
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(r.id)) p.push("id must be a GUID");
   if (r.kind !== "Scheduled") p.push("kind must be Scheduled");
   return p;
@@ -61,6 +147,8 @@ export interface DetectionRun {
   rule: DetectionRule;
   result: KqlResult;
   fired: boolean;
+  /** Alerts the run raises: one per result row (AlertPerResult), else one when it fires. */
+  alerts: number;
   entities: string[];
 }
 
@@ -69,6 +157,8 @@ export function runDetection(rule: DetectionRule, source: KqlDataSource, now = D
   const result = executeKql(rule.query, source, {
     now,
     timespan: { start: now - shortDurationMs(rule.queryPeriod), end: now + 1 },
+    unboundedTables: UNBOUNDED_TABLES,
+    ingestedBy: now,
   });
   const n = result.rows.length;
   const t = rule.triggerThreshold;
@@ -83,5 +173,47 @@ export function runDetection(rule: DetectionRule, source: KqlDataSource, now = D
   const cols = rule.entityMappings.flatMap((m) => m.fieldMappings.map((f) => f.columnName));
   const idx = cols.map((c) => result.columns.findIndex((x) => x.name === c)).filter((i) => i >= 0);
   const entities = [...new Set(result.rows.flatMap((r) => idx.map((i) => String(r[i]))))];
-  return { rule, result, fired, entities };
+  const alerts = !fired ? 0 : rule.eventGroupingSettings?.aggregationKind === "AlertPerResult" ? n : 1;
+  return { rule, result, fired, alerts, entities };
+}
+
+/** An AgentAllowlist watchlist entry (examples/watchlists/AgentAllowlist.csv). */
+export interface AllowlistEntry {
+  Agent: string;
+  Tool: string;
+  JobPattern: string;
+  /** ISO 8601; the entry suppresses events before it. */
+  Expiry: string;
+  Reason?: string;
+}
+
+/**
+ * A data source as the rules see a workspace: the events (each visible from its ingestion time, when given: ms after
+ * its TimeGenerated, per event) in AgentSecurityEvent_CL, the allowlist as Watchlist rows, and the stored functions.
+ */
+export function detectionSource(
+  events: AgentSecurityEvent[],
+  opts: { allowlist?: AllowlistEntry[]; ingestionDelayMs?: (e: AgentSecurityEvent, i: number) => number } = {},
+): KqlDataSource {
+  const t = eventsTable(events);
+  const delay = opts.ingestionDelayMs;
+  if (delay) t.rows.forEach((r, i) => void stampIngestionTime(r, (r[0] as number) + delay(events[i]!, i)));
+  const watchlist: KqlTable = {
+    name: "Watchlist",
+    columns: LOG_TABLES.Watchlist!,
+    rows: (opts.allowlist ?? []).map((e, i) =>
+      watchlistItemRow({
+        alias: "AgentAllowlist",
+        id: `allow-${i}`,
+        item: { ...e } as unknown as Record<string, string>,
+        searchKey: e.Agent,
+        updated: 0,
+      }),
+    ),
+  };
+  return {
+    table: (name) => (name === t.name ? t : name === "Watchlist" ? watchlist : undefined),
+    tableNames: () => [t.name, "Watchlist"],
+    storedFunction: (name) => STORED_FUNCTIONS[name],
+  };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describeTool } from "./describe.js";
 import { TOOLS } from "./registry.js";
-import { toolNameFor } from "./types.js";
+import { type ToolRbac, toolNameFor } from "./types.js";
 
 /** The reviewer's view of one tool: what it does, what it may change, what it needs and how it is undone. */
 export function manifestFor(op: string): Record<string, unknown> {
@@ -22,6 +22,14 @@ export function manifestFor(op: string): Record<string, unknown> {
   };
 }
 
+/** The RBAC column: every operation, what only rollback needs, and the policy's tables for KQL tools. */
+function rbacCell(r: ToolRbac): string {
+  const ops = [...r.actions, ...(r.dataActions ?? [])].map((a) => `\`${a}\``);
+  if (r.tables) ops.push("read on the policy's `kql.allowed_tables` (`…/query/<table>/read`)");
+  if (r.rollback?.length) ops.push(`rollback: ${r.rollback.map((a) => `\`${a}\``).join(", ")}`);
+  return ops.length ? ops.join("<br>") : `none (${r.note ?? "nothing is sent to Azure"})`;
+}
+
 export function manifestReadme(): string {
   const rows = TOOLS.map((t) => {
     const kind = t.op.startsWith("governance.")
@@ -31,7 +39,7 @@ export function manifestReadme(): string {
         : t.effects.destructive
           ? "write (destructive)"
           : "write";
-    return `| [\`${toolNameFor(t.op)}\`](${toolNameFor(t.op)}.json) | \`${t.op}\` | ${kind} | ${t.rbac.role} | \`${t.rbac.action}\` | ${t.approvalDefault} | ${t.rollback.posture}: ${t.rollback.description} |`;
+    return `| [\`${toolNameFor(t.op)}\`](${toolNameFor(t.op)}.json) | \`${t.op}\` | ${kind} | ${t.rbac.role} | ${rbacCell(t.rbac)} | ${t.approvalDefault} | ${t.rollback.posture}: ${t.rollback.description} |`;
   });
   return [
     "# Tool manifest",
@@ -41,7 +49,7 @@ export function manifestReadme(): string {
     "Every tool runs through the governance pipeline: a tool listed here is callable only when the active policy allows",
     "its op and the job's token carries it. Writes are refused without a signed approval when the policy gates them.",
     "",
-    "| tool | op | kind | least Azure role | RBAC action | approval default | rollback |",
+    "| tool | op | kind | least Azure role | RBAC operations | approval default | rollback |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Decision, KqlFacts } from "../governance/decide.js";
 import { GovernanceError } from "../governance/errors.js";
+import type { ProgressSink } from "../governance/stages/types.js";
 import type { SentinelBackend } from "../sentinel/backend.js";
 
 export interface ToolEffects {
@@ -43,6 +44,10 @@ export interface ToolContext<P = unknown> {
   governance?: GovernanceView;
   /** The benchmarks' ungoverned baseline: no decision was made, so there is nothing to check results against. */
   ungoverned?: true;
+  /** Reads only: fires when the client cancels the call; pass it to the backend so its work stops. */
+  signal?: AbortSignal;
+  /** Reports the handler's phases (e.g. rows received) to a client that asked for progress. */
+  progress?: ProgressSink;
 }
 
 /** Read-only view of the caller's governance state, for governance_* tools. */
@@ -74,6 +79,26 @@ export interface GovernanceView {
 }
 
 /**
+ * What a tool needs in Azure RBAC, as operation names from src/rbac/operations.ts (a test fails on a name that is not
+ * there). `gsmcp policy role` builds a policy's custom role from these, and the permission check compares an identity
+ * with them.
+ */
+export interface ToolRbac {
+  /** The least built-in role that covers the tool, for teams that assign built-in roles. */
+  role: string;
+  /** Every control-plane operation its calls need, reads before writes included. Empty: nothing is sent to Azure. */
+  actions: string[];
+  /** Data-plane operations. */
+  dataActions?: string[];
+  /** Operations only its rollback needs beyond `actions` (deleting what a create made). */
+  rollback?: string[];
+  /** KQL: also read access to the tables the policy lets it query (query/<table>/read; all tables when unbounded). */
+  tables?: "policy";
+  /** Why, when the operations do not say it (e.g. nothing is sent to Azure). */
+  note?: string;
+}
+
+/**
  * One declaration per tool: everything a reviewer, the manifest and the pipeline need. `I` and `O` are the zod
  * schemas of arguments and result (the result is checked against `O` before it leaves); `P` is the state `capture`
  * records before a write and `revert` restores. Handlers are methods, so any ToolDef<I, O, P> is a ToolDef (the
@@ -86,7 +111,7 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   input: I;
   output: O;
   effects: ToolEffects;
-  rbac: { role: string; action: string };
+  rbac: ToolRbac;
   approvalDefault: "none" | "required";
   rollback: { posture: RollbackPosture; description: string };
   facts?(args: z.infer<I>): CallFacts;

@@ -1,7 +1,7 @@
 // Generated from schemas/agent-security-event.schema.json by scripts/gen-types.ts. Do not edit.
 
 /**
- * One row of the AgentSecurityEvent_CL custom table in Log Analytics: a policy evaluation, tool invocation, auth failure, local anomaly, receipt-log checkpoint (ToolParameters: checkpoint note, origin, tree_size, root_hash) or approval decision (ToolParameters: approval_id, decision, approver, approval_hash, args_hash, rule, client_asserted).
+ * One row of the AgentSecurityEvent_CL custom table in Log Analytics: a policy evaluation, tool invocation, auth failure, local anomaly, receipt-log checkpoint (ToolParameters: checkpoint note, origin, tree_size, root_hash), approval decision (ToolParameters: approval_id, decision, approver, approval_hash, args_hash, rule, client_asserted), or permission check of the server's own Azure identity on a workspace (Action rbac.check; ToolResult ok | excess:N,missing:M | error; ToolParameters: workspace, scope, require_least_privilege, refused, missing [{name, tools}], excess [{name, danger, why}] dangerous first).
  */
 export interface AgentSecurityEvent {
 TimeGenerated: string
@@ -11,7 +11,7 @@ TimeGenerated: string
 EventId: string
 AgentId: string
 TenantId: string
-EventType: ("PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly" | "Checkpoint" | "ApprovalDecision")
+EventType: ("PolicyEvaluation" | "ToolInvocation" | "AuthFailure" | "Anomaly" | "Checkpoint" | "ApprovalDecision" | "PermissionCheck")
 /**
  * The op id (e.g. incidents.close) or anomaly kind.
  */
@@ -25,7 +25,7 @@ ToolParameters?: {
 [k: string]: unknown
 }
 /**
- * ok | refused | error | approval_required, with the reason code.
+ * ok | refused | error | cancelled | approval_required, with the reason code (cancelled:cancelled: the client cancelled the call before its result was sealed).
  */
 ToolResult?: string
 PromptHash?: string

@@ -78,7 +78,7 @@ phase: ("intent" | "outcome" | "single")
  */
 intent_receipt_id?: string
 outcome: {
-status: ("ok" | "refused" | "error" | "pending")
+status: ("ok" | "refused" | "error" | "pending" | "cancelled")
 result_hash?: Hash
 rows?: number
 error?: {

@@ -87,6 +87,10 @@ require_policy_hash_pinning?: boolean
  * Tokens must pin exactly one tenant (token issue --tenants T): every job then works in one tenant, so its receipts and proof bundle hold nothing of another.
  */
 require_single_tenant_pin?: boolean
+/**
+ * The server's own Azure identity may hold nothing beyond what this policy's allowed ops need (gsmcp policy role). serve refuses to start, and stops, when the permission check finds excess on a workspace it checks or cannot read the identity's permissions; doctor reports it unsafe. Without it, excess is a warning and a PermissionCheck event.
+ */
+require_least_privilege?: boolean
 }
 export interface Constraints {
 /**

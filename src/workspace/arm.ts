@@ -5,6 +5,7 @@ import { incidentEntitiesBody } from "./arm-entities.js";
 import { handleBookmarks } from "./arm-hunting.js";
 import { assertSpecBody, handleCollection, KINDS, providerPrefix } from "./arm-resources.js";
 import type { WorkspaceIds } from "./ids.js";
+import { recordWatchlistItemChange } from "./seed-watchlists.js";
 import type { StoredResource, WorkspaceStore } from "./store.js";
 
 // The shared pieces live in arm-core.ts, so the route modules need not import this dispatcher (no import cycle).
@@ -54,7 +55,7 @@ export function handleArm(
   if (collection === "watchlists") {
     if (sub === "watchlistItems") {
       if (!store.get("watchlists", id!)) throw new ArmError(404, "NotFound", `watchlist ${id} not found`);
-      return handleCollection(
+      const out = handleCollection(
         store,
         KINDS.watchlistItems!,
         `${prefix}/watchlists/${id}/watchlistItems`,
@@ -62,6 +63,9 @@ export function handleArm(
         subId,
         req,
       );
+      // As Sentinel does: every item change is a Watchlist log row, which _GetWatchlist reads.
+      if (subId && out.status < 300) recordWatchlistItemChange(store, id!, subId, req.method);
+      return out;
     }
     if (sub) throw new ArmError(404, "NotFound", `no sub-resource "${sub}" on watchlists`);
     return handleCollection(store, KINDS.watchlists!, `${prefix}/watchlists`, "", id, req);

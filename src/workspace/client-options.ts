@@ -1,3 +1,4 @@
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { OperationalInsightsManagementClient } from "@azure/arm-operationalinsights";
 import { SecurityInsights } from "@azure/arm-securityinsight";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
@@ -23,6 +24,8 @@ export function localClientOptions(handle: WorkspaceHandle) {
     securityInsights: { endpoint: handle.url, credentialScopes: [scope], tlsOptions },
     // The same ARM endpoint and scope: saved searches live under Microsoft.OperationalInsights on the same host.
     operationalInsights: { endpoint: handle.url, credentialScopes: [scope], tlsOptions },
+    // Microsoft.Authorization/permissions, on the same host: the identity's permissions (arm-authorization.ts).
+    authorization: { endpoint: handle.url, credentialScopes: [scope], tlsOptions },
     logsQuery: { endpoint: `${handle.url}/v1`, credentials: { scopes: [scope] }, tlsOptions },
     logsIngestion: { tlsOptions, audience: scope },
   };
@@ -38,6 +41,7 @@ export function createLocalClients(handle: WorkspaceHandle) {
       handle.ids.subscriptionId,
       o.operationalInsights,
     ),
+    authorization: new AuthorizationManagementClient(o.credential, handle.ids.subscriptionId, o.authorization),
     logsQuery: new LogsQueryClient(o.credential, o.logsQuery),
     logsIngestion: new LogsIngestionClient(handle.url, o.credential, o.logsIngestion),
   };

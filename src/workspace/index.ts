@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type IdentityConfig, readIdentityConfig } from "./arm-authorization.js";
 import { type FaultConfig, faultsFromEnv } from "./faults.js";
 import type { WorkspaceIds } from "./ids.js";
-import { type SeedSize, seedStore } from "./seed.js";
+import { type SeedOptions, type SeedSize, seedStore } from "./seed.js";
 import { type QueryPoolOptions, type RunningServer, startServer } from "./server.js";
 import { WorkspaceStore } from "./store.js";
 import { makeLoopbackCertificate } from "./tls.js";
@@ -23,6 +24,8 @@ export interface WorkspaceHandle extends WorkspaceInfo {
   caPem: string;
   secret: string;
   store: WorkspaceStore;
+  /** The role sets its bearer secret holds (identity.json); undefined: none configured. */
+  identity?: IdentityConfig;
   setFaults(f: FaultConfig): void;
   /** The query worker pool (tests and the bench watch it). */
   queryPool: RunningServer["queryPool"];
@@ -70,10 +73,7 @@ export async function initWorkspace(
   return { dir, ids };
 }
 
-export async function seedWorkspace(
-  dir: string,
-  opts: { seed: number; size: SeedSize; now?: number },
-): Promise<{ incidents: number; logRows: number }> {
+export async function seedWorkspace(dir: string, opts: SeedOptions): Promise<{ incidents: number; logRows: number }> {
   const store = new WorkspaceStore(files(dir).db);
   try {
     return seedStore(store, opts);
@@ -91,10 +91,12 @@ export async function resetWorkspace(dir: string): Promise<void> {
 /** Starts the HTTPS workspace on 127.0.0.1 (port 0: any free port). */
 export async function startWorkspace(
   dir: string,
-  opts: { port?: number; faults?: FaultConfig; queryPool?: QueryPoolOptions } = {},
+  opts: { port?: number; faults?: FaultConfig; queryPool?: QueryPoolOptions; identity?: IdentityConfig } = {},
 ): Promise<WorkspaceHandle> {
   const f = files(dir);
   if (!existsSync(f.ids)) throw new Error(`no local workspace in ${dir}; run "gsmcp init"`);
+  // The role sets its bearer secret holds: the option, else identity.json (a bad file stops here, naming the field).
+  const identity = opts.identity ?? readIdentityConfig(dir);
   const ids = JSON.parse(readFileSync(f.ids, "utf8")) as WorkspaceIds;
   const store = new WorkspaceStore(f.db);
   const caPem = readFileSync(f.cert, "utf8");
@@ -108,6 +110,8 @@ export async function startWorkspace(
     port: opts.port ?? 0,
     faults: opts.faults ?? faultsFromEnv(),
     ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
+    // Re-read on each permissions request, as Azure answers role assignments made since (tests change it live).
+    identity: opts.identity ? () => opts.identity : () => readIdentityConfig(dir),
   });
   return {
     dir,
@@ -116,6 +120,7 @@ export async function startWorkspace(
     caPem,
     secret,
     store,
+    ...(identity ? { identity } : {}),
     setFaults: server.setFaults,
     queryPool: server.queryPool,
     async close() {

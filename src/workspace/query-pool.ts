@@ -78,6 +78,8 @@ export interface QueryPoolStats {
   heapMb: number[];
   busy: number;
   queued: number;
+  /** Workers terminated (timeout, cancellation) whose thread has not exited yet: their query may still hold a core. */
+  stopping: number;
   spawned: number;
   /** Workers terminated because a query passed its timeout or its client went away. */
   terminated: number;
@@ -134,6 +136,8 @@ export class QueryPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** Terminated workers until their thread has exited. */
+  private readonly stopping = new Set<Slot>();
   private readonly counters = { spawned: 0, terminated: 0, failed: 0, completed: 0 };
   /** Tables some worker has loaded: a replacement worker preloads them. */
   private readonly tablesInUse = new Set<string>();
@@ -155,6 +159,7 @@ export class QueryPool {
       heapMb: this.slots.map((s) => Math.round((s.heapUsed / 2 ** 20) * 10) / 10),
       busy: this.slots.filter((s) => s.job).length,
       queued: this.queue.length,
+      stopping: this.stopping.size,
       ...this.counters,
     };
   }
@@ -236,8 +241,7 @@ export class QueryPool {
     const slot = job.slot;
     if (slot && slot.job === job) {
       this.counters.terminated++;
-      this.retire(slot);
-      void slot.worker.terminate();
+      this.stop(slot);
       this.replace();
     }
     job.reject(err);
@@ -331,10 +335,17 @@ export class QueryPool {
       setPriority(slot.tid, 0);
       slot.reniced = false;
     } catch {
-      this.retire(slot);
-      void slot.worker.terminate();
+      this.stop(slot);
       this.replace();
     }
+  }
+
+  /** Terminates a worker now (not asked: its query may be in a tight loop); counted as stopping until it has exited. */
+  private stop(slot: Slot): void {
+    this.retire(slot);
+    this.stopping.add(slot);
+    void slot.exited.then(() => this.stopping.delete(slot));
+    void slot.worker.terminate();
   }
 
   private retire(slot: Slot): void {

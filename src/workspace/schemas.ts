@@ -130,6 +130,13 @@ export const LOG_TABLES: Record<string, KqlColumn[]> = {
     MaliciousIP ThreatSeverity:int IndicatorThreatType ThreatDescription ThreatConfidence ReportReferenceLink
     MaliciousIPLongitude:real MaliciousIPLatitude:real MaliciousIPCountry Computer SourceSystem
     SimplifiedDeviceAction CollectorHostName TenantId Type`),
+  // Microsoft Sentinel's watchlist table (Azure Monitor table reference: Watchlist): one row per watchlist or item
+  // change; _GetWatchlist() below reads the newest row of each item.
+  Watchlist: cols(`
+    TimeGenerated:datetime _DTItemId _DTItemStatus _DTItemType _DTTimestamp:datetime AzureTenantId CorrelationId
+    CreatedBy:dynamic CreatedTimeUTC:datetime DefaultDuration LastUpdatedTimeUTC:datetime Notes Provider SearchKey
+    Source Tags:dynamic TenantId TimeToLive:datetime UpdatedBy:dynamic WatchlistAlias WatchlistCategory WatchlistId
+    WatchlistItem:dynamic WatchlistItemId WatchlistName SourceSystem Type`),
   // Ours (not a Microsoft table): the governance events this server writes; see detections/ and src/telemetry.
   AgentSecurityEvent_CL: [
     c("TimeGenerated", "datetime"),
@@ -159,6 +166,22 @@ export const LOG_TABLES: Record<string, KqlColumn[]> = {
 };
 
 /** Saved functions of the workspace (functionAlias → body). */
+/**
+ * Saved functions of the workspace (functionAlias → body). A body written `(p:type, ...) { query }` is a function
+ * with parameters (as Log Analytics saves `functionParameters`), called as `Name(args)`.
+ *
+ * _GetWatchlist is Microsoft Sentinel's: the current items of one watchlist (the newest Watchlist row per item, deleted
+ * ones left out), with SearchKey, _DTItemId, LastUpdatedTimeUTC and the item as WatchlistItem. Sentinel also unpacks
+ * the item's fields into columns (evaluate bag_unpack), which this engine does not run; our content reads the fields
+ * as WatchlistItem.<Field>, which works on both.
+ */
 export const STORED_FUNCTIONS: Record<string, string> = {
   AgentSecurityEvent: "AgentSecurityEvent_CL",
+  _GetWatchlist: `(watchlistAlias:string) {
+Watchlist
+| where _DTItemType == "watchlist-item" and WatchlistAlias == watchlistAlias
+| summarize arg_max(_DTTimestamp, _DTItemStatus, LastUpdatedTimeUTC, SearchKey, WatchlistItem) by _DTItemId
+| where _DTItemStatus != "Delete"
+| project _DTItemId, LastUpdatedTimeUTC, SearchKey, WatchlistItem
+}`,
 };

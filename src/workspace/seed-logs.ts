@@ -33,14 +33,22 @@ const spraySuccessTime = (now: number) => sprayStartTime(now) + 40 * 15_000;
 const powershellTime = (now: number) => sprayStartTime(now) + 50 * 15_000;
 
 /** Every log table's rows, in the order they draw from the PRNG. */
-export function seedLogs(run: SeedRun, total: number): void {
-  completeAlertsAndIncidents(run);
-  seedBackgroundAlerts(run);
-  seedSigninLogs(run, total);
-  seedAuditLogs(run, total);
-  seedProcessEvents(run, total);
-  seedOfficeActivity(run, total);
-  seedFirewall(run, total);
+export function seedLogs(run: SeedRun, total: number, onStep?: (done: number, of: number) => void): void {
+  // Each generator in turn (fixed order: they share the one PRNG); onStep reports how many have run, for a progress bar.
+  const steps = [
+    () => completeAlertsAndIncidents(run),
+    () => seedBackgroundAlerts(run),
+    () => seedSigninLogs(run, total),
+    () => seedAuditLogs(run, total),
+    () => seedProcessEvents(run, total),
+    () => seedOfficeActivity(run, total),
+    () => seedFirewall(run, total),
+  ];
+  steps.forEach((step, i) => {
+    onStep?.(i, steps.length);
+    step();
+  });
+  onStep?.(steps.length, steps.length);
 }
 
 /** Identity Protection alert names and their alert types (background alerts, not in incidents). */

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ArmError, handleArm } from "./arm.js";
+import { armOperationOf, authorizeRequest, handlePermissions, type IdentityConfig } from "./arm-authorization.js";
 import { handleSavedSearches } from "./arm-hunting.js";
 import { type FaultConfig, Faults } from "./faults.js";
 import type { WorkspaceIds } from "./ids.js";
@@ -11,6 +12,8 @@ import { QueryPool, type QueryPoolOptions, type QueryPoolStats, queryPoolOptions
 import type { WorkspaceStore } from "./store.js";
 
 const MAX_BODY = 1024 * 1024;
+/** What the query API needs (table-level read access is not enforced by the embedded workspace). */
+const QUERY_READ = "Microsoft.OperationalInsights/workspaces/query/read";
 /** Server timeout of a query when the request has no `Prefer: wait=N` (our callers always send one). */
 const DEFAULT_QUERY_SECONDS = 10;
 /** The Log Analytics API's maximum server timeout. */
@@ -124,6 +127,8 @@ export async function startServer(opts: {
   faults?: FaultConfig;
   /** Query workers; unset fields come from GSMCP_QUERY_* (queryPoolOptionsFromEnv), then the defaults. */
   queryPool?: QueryPoolOptions;
+  /** The role sets the bearer secret holds now (arm-authorization.ts); undefined: none configured (owner). */
+  identity?: () => IdentityConfig | undefined;
 }): Promise<RunningServer> {
   const { store, ids } = opts;
   if (store.db.memory) throw new Error("the workspace store must be a file: query workers open it read-only");
@@ -157,6 +162,12 @@ export async function startServer(opts: {
     const path = decodeURIComponent(url.pathname);
     const raw = req.method === "POST" || req.method === "PUT" ? await readBody(req) : Buffer.alloc(0);
 
+    const permissions = handlePermissions(ids, opts.identity ?? (() => undefined), {
+      method: req.method ?? "GET",
+      path,
+      query: url.searchParams,
+    });
+    if (permissions) return send(res, permissions.status, permissions.body);
     const lower = path.toLowerCase();
     const savedSearches =
       lower.startsWith(workspacePrefix) && /^savedsearches(\/|$)/.test(lower.slice(workspacePrefix.length));
@@ -179,6 +190,13 @@ export async function startServer(opts: {
         .slice(savedSearches ? workspacePrefix.length : armPrefix.length)
         .split("/")
         .filter(Boolean);
+      authorizeRequest(
+        opts.identity?.(),
+        savedSearches
+          ? armOperationOf(req.method ?? "GET", segments, "Microsoft.OperationalInsights/workspaces")
+          : armOperationOf(req.method ?? "GET", segments, "Microsoft.SecurityInsights"),
+        path,
+      );
       const r = (savedSearches ? handleSavedSearches : handleArm)(store, ids, {
         method: req.method ?? "GET",
         segments,
@@ -192,6 +210,7 @@ export async function startServer(opts: {
     const q = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(path);
     if (q && (req.method === "POST" || req.method === "GET")) {
       if (q[1] !== ids.workspaceId) throw new ArmError(404, "WorkspaceNotFoundError", `workspace ${q[1]} not found`);
+      authorizeRequest(opts.identity?.(), QUERY_READ, path);
       // GET carries the query and timespan as URL parameters; POST as a JSON body.
       const body =
         req.method === "GET"
@@ -214,6 +233,7 @@ export async function startServer(opts: {
       return sendText(res, 200, answer.body);
     }
     if (path === "/v1/$batch" && req.method === "POST") {
+      authorizeRequest(opts.identity?.(), QUERY_READ, path);
       const gone = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) gone.abort();

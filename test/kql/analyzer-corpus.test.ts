@@ -16,6 +16,7 @@ const ALL = [
   "SecurityAlert",
   "SecurityIncident",
   "SigninLogs",
+  "Watchlist",
 ];
 const CORPUS: Case[] = [
   ["SecurityAlert | take 1", ["SecurityAlert"]],

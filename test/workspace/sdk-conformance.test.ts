@@ -129,7 +129,7 @@ describe("embedded workspace through the Azure SDK clients", () => {
 
     const lists = [];
     for await (const w of si.watchlists.list(rg(), name())) lists.push(w);
-    expect(lists.map((w) => w.watchlistAlias)).toEqual(["HighValueAssets"]);
+    expect(lists.map((w) => w.watchlistAlias).sort()).toEqual(["AgentAllowlist", "HighValueAssets"]);
     await si.watchlistItems.createOrUpdate(rg(), name(), "HighValueAssets", "i-1", {
       itemsKeyValue: { Hostname: "SRV-X" },
     });

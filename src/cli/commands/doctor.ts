@@ -19,6 +19,7 @@ import {
   TrustStore,
   type TrustStoreFile,
 } from "../../governance/trust.js";
+import { doctorIdentityChecks } from "../../rbac/check.js";
 import { type ChainProblem, verifyStoredLog, verifyStoredRows } from "../../receipts/verify-chain.js";
 import { type Db, openStateDb, STATE_SCHEMA_VERSION } from "../../state/db.js";
 import { allRows } from "../../state/pages.js";
@@ -616,6 +617,8 @@ export async function runDoctor(
     }
   }
   checks.push(checkTokenFiles(paths, nowSec), config.check);
+  // The server's own Azure identity against GSMCP_POLICY, on workspaces that have one (src/rbac/check.ts).
+  if (config.check.status !== "unsafe") checks.push(...(await doctorIdentityChecks(paths, env)));
   return checks;
 }
 
@@ -627,7 +630,10 @@ export function registerDoctorCommand(program: Command, home: () => string): voi
     .description(
       "check GSMCP_HOME is safe: permissions, keys and roles, trust store, policies, receipt chain, config, tokens at rest (exit 2 if unsafe)",
     )
-    .option("--json", "machine-readable: an array of {check, status, message, fix, details}")
+    .option(
+      "--json",
+      "machine-readable: an array of {check, status, message, fix, details} (schemas/cli/doctor.schema.json)",
+    )
     .action(async (o: { json?: boolean }) => {
       const checks = await runDoctor(home());
       if (o.json) out(JSON.stringify(checks, null, 2));
@@ -636,6 +642,7 @@ export function registerDoctorCommand(program: Command, home: () => string): voi
           out(`${MARK[c.status]} ${c.check}: ${c.message}${c.status !== "ok" && c.fix ? ` — fix: ${c.fix}` : ""}`);
       const overall = checks.reduce<DoctorStatus>((s, c) => worst(s, c.status), "ok");
       const unsafe = checks.filter((c) => c.status === "unsafe").length;
-      if (overall === "unsafe") throw new CliError(`${unsafe} unsafe finding(s) in ${home()}`, 2);
+      if (overall === "unsafe")
+        throw new CliError(`${unsafe} unsafe finding(s) in ${home()}`, 2, "apply the fixes above", "check_failed");
     });
 }

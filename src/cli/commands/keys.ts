@@ -15,7 +15,9 @@ import {
   type TrustRole,
   TrustStore,
 } from "../../governance/trust.js";
-import { CliError, out } from "../output.js";
+import type { KeysListOutput } from "../../types/cli/keys-list.js";
+import type { KeysRotateOutput } from "../../types/cli/keys-rotate.js";
+import { CliError, out, printJson } from "../output.js";
 
 // Key validity windows and rotation. A receipt (or checkpoint) dated outside its signing key's window fails
 // verification (key_outside_window), so rotation closes the old key's window and opens the new one's at the same
@@ -31,7 +33,12 @@ const ROTATABLE: Record<string, KeyName> = {
 /** "90s", "15m", "2h", "1d" or plain seconds → milliseconds. */
 export function parseDuration(s: string): number {
   const m = /^(\d+)(s|m|h|d)?$/.exec(s.trim());
-  if (!m) throw new CliError(`--grace "${s}" is not a duration (e.g. 90s, 15m, 2h, 1d)`, 2);
+  if (!m)
+    throw new CliError(
+      `--grace "${s}" is not a duration`,
+      2,
+      "give a number with s, m, h or d (e.g. 90s, 15m, 2h, 1d)",
+    );
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
 }
@@ -136,10 +143,10 @@ export function registerKeysCommands(program: Command, home: () => string): void
   keys
     .command("list")
     .description("every trusted key: role, keyid, name, validity window, active, and whether keys/ holds it")
-    .option("--json", "JSON output")
+    .option("--json", "JSON output (schemas/cli/keys-list.schema.json)")
     .action((o: { json?: boolean }) => {
       const rows = listKeys(home());
-      if (o.json) return out(JSON.stringify(rows, null, 2));
+      if (o.json) return printJson(rows satisfies KeysListOutput);
       for (const r of rows)
         out(
           `${r.role}\t${r.keyid}\t${r.name}\t${describeWindow({ from: r.valid_from, until: r.valid_until })}\t${r.active ? "active" : r.retired_at ? `retired ${r.retired_at}` : "inactive"}${r.local ? "\tlocal" : ""}`,
@@ -157,10 +164,10 @@ export function registerKeysCommands(program: Command, home: () => string): void
       "0",
     )
     .option("--name <label>", "the new key's name in trust.json")
-    .option("--json", "JSON output")
+    .option("--json", "JSON output (schemas/cli/keys-rotate.schema.json)")
     .action((roleArg: string, o: { grace: string; name?: string; json?: boolean }) => {
       const r = rotateKey(home(), roleArg, { grace: parseDuration(o.grace), ...(o.name ? { name: o.name } : {}) });
-      if (o.json) return out(JSON.stringify(r, null, 2));
+      if (o.json) return printJson(r satisfies KeysRotateOutput);
       out(
         `${r.role}: new key ${r.new_key.keyid} (${r.new_key.name}) valid from ${r.new_key.valid_from}, written to ${r.file}`,
       );

@@ -14,7 +14,11 @@ import {
 } from "../../receipts/verify-bundle.js";
 import { bundleWitnessReceiveOrder } from "../../receipts/verify-checkpoints.js";
 import { WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
-import { CliError, out } from "../output.js";
+import type { ProofExportOutput } from "../../types/cli/proof-export.js";
+import type { ProofReportOutput } from "../../types/cli/proof-report.js";
+import type { ProofVerifyOutput } from "../../types/cli/proof-verify.js";
+import { CliError, out, printJson } from "../output.js";
+import { type ProgressReport, withProgress } from "../progress.js";
 import { withStore } from "../store-access.js";
 import { workspaceWitnessFor } from "./receipts.js";
 
@@ -27,8 +31,43 @@ export function includeLiveTokenRemoved(): CliError {
   );
 }
 
-export function exportJob(home: string, job: string, o: { out?: string; attach?: string[] }) {
-  return withStore(home, (store, { paths, config }) => {
+export function exportJob(
+  home: string,
+  job: string,
+  o: { out?: string; attach?: string[]; onProgress?: (p: ProgressReport) => void },
+) {
+  // Attachments are checked before anything is written: each one names its flag when it cannot be used.
+  for (const f of o.attach ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      throw new CliError(
+        `--attach ${f} cannot be read: ${(e as Error).message}`,
+        2,
+        "give a readable JSON file",
+        "unreadable_input",
+      );
+    }
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new CliError(
+        `--attach ${f} is not JSON`,
+        2,
+        "attachments are JSON documents (e.g. model-gateway receipts)",
+        "unreadable_input",
+      );
+    }
+  }
+  return withStore(home, async (store, { paths, config }) => {
+    if (!(await store.receipts.jobRange(job, 0, 1)).length)
+      throw new CliError(
+        `no receipts for job "${job}"`,
+        1,
+        "see gsmcp jobs list for the jobs this home knows",
+        "not_found",
+      );
     const file = o.out ?? join(paths.proofs, `${job.replace(/[^A-Za-z0-9._-]/g, "_")}.proof.json`);
     return exportBundle({
       paths,
@@ -39,6 +78,7 @@ export function exportJob(home: string, job: string, o: { out?: string; attach?:
       job,
       out: file,
       ...(o.attach ? { attach: o.attach } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
   });
 }
@@ -60,10 +100,16 @@ export async function verifyFile(
 /** Token files given to `proof verify --token`: each holds one compact JWS. */
 function readTokenFiles(files: string[] = []): string[] {
   return files.map((f) => {
-    if (!existsSync(f)) throw new CliError(`--token ${f} does not exist`, 2);
+    if (!existsSync(f))
+      throw new CliError(`--token ${f} does not exist`, 2, "give the path of a token file", "unreadable_input");
     const jws = readFileSync(f, "utf8").trim();
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(jws))
-      throw new CliError(`--token ${f} does not hold a compact JWS (header.payload.signature)`, 2);
+      throw new CliError(
+        `--token ${f} does not hold a compact JWS (header.payload.signature)`,
+        2,
+        "give a file holding one token, as gsmcp token issue -o writes it",
+        "unreadable_input",
+      );
     return jws;
   });
 }
@@ -77,10 +123,15 @@ async function verifyForCli(
   tokenFiles?: string[],
   witnessFiles?: string[],
   eventsFile?: string,
+  onProgress?: VerifyOptions["onProgress"],
 ): Promise<VerifyReport> {
-  const n = workers === undefined ? undefined : Number(workers);
+  const n = workers === undefined ? undefined : /^\d+$/.test(workers.trim()) ? Number(workers) : Number.NaN;
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64))
-    throw new CliError(`--workers must be an integer from 1 to 64 (got "${workers}")`, 2);
+    throw new CliError(
+      `--workers must be an integer from 1 to 64 (got "${workers}")`,
+      2,
+      "e.g. --workers 2, or leave it out for all cores",
+    );
   const tokens = readTokenFiles(tokenFiles);
   // `--witness workspace`: the configured workspace's Checkpoint events, in its ingestion order.
   const fromWorkspace = await workspaceWitnessFor(home, witnessFiles);
@@ -89,7 +140,12 @@ async function verifyForCli(
     try {
       return { name: f, text: readFileSync(f, "utf8") };
     } catch (e) {
-      throw new CliError(`--witness ${f} cannot be read: ${(e as Error).message}`, 2);
+      throw new CliError(
+        `--witness ${f} cannot be read: ${(e as Error).message}`,
+        2,
+        'give a checkpoint file, or the word "workspace"',
+        "unreadable_input",
+      );
     }
   });
   let events: string[] | undefined;
@@ -97,7 +153,12 @@ async function verifyForCli(
     try {
       events = readFileSync(eventsFile, "utf8").split("\n");
     } catch (e) {
-      throw new CliError(`--events ${eventsFile} cannot be read: ${(e as Error).message}`, 2);
+      throw new CliError(
+        `--events ${eventsFile} cannot be read: ${(e as Error).message}`,
+        2,
+        "give a readable JSON-lines file of AgentSecurityEvents",
+        "unreadable_input",
+      );
     }
   }
   try {
@@ -106,10 +167,17 @@ async function verifyForCli(
       ...(n === undefined ? {} : { workers: n }),
       ...(tokens.length ? { tokens } : {}),
       ...(witnesses.length ? { witnesses } : {}),
+      ...(onProgress ? { onProgress } : {}),
     });
     return withReceiveOrder(report, file, witnesses);
   } catch (e) {
-    if (e instanceof UnreadableBundle) throw new CliError(`unreadable bundle: ${e.message}`, 2);
+    if (e instanceof UnreadableBundle)
+      throw new CliError(
+        `unreadable bundle: ${e.message}`,
+        2,
+        "give a proof bundle written by gsmcp proof export",
+        "unreadable_input",
+      );
     throw e;
   }
 }
@@ -138,22 +206,44 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .requiredOption("--job <id>", "job to export")
     .option("-o, --out <file>", "bundle file (default: GSMCP_HOME/proofs/<job>.proof.json)")
     .option("--attach <file...>", "JSON attachments, e.g. model-gateway receipts")
+    .option("--json", "JSON output (schemas/cli/proof-export.schema.json)")
+    .option("--quiet", "no progress bar (there is none unless stderr is a terminal, nor under CI=true)")
     // Removed (the server keeps no token to include); kept hidden so that using it says what replaces it.
     .addOption(new Option("--include-live-token").hideHelp())
-    .action(async (o: { job: string; out?: string; attach?: string[]; includeLiveToken?: boolean }) => {
-      if (o.includeLiveToken) throw includeLiveTokenRemoved();
-      const r = await exportJob(home(), o.job, {
-        ...(o.out ? { out: o.out } : {}),
-        ...(o.attach ? { attach: o.attach } : {}),
-      });
-      out(`exported ${r.receipts} receipts of job ${o.job}, Merkle root ${r.root}`);
-      out(r.file);
-    });
+    .action(
+      async (o: {
+        job: string;
+        out?: string;
+        attach?: string[];
+        includeLiveToken?: boolean;
+        json?: boolean;
+        quiet?: boolean;
+      }) => {
+        if (o.includeLiveToken) throw includeLiveTokenRemoved();
+        const r = await withProgress("proof export", o, (onProgress) =>
+          exportJob(home(), o.job, {
+            ...(o.out ? { out: o.out } : {}),
+            ...(o.attach ? { attach: o.attach } : {}),
+            onProgress,
+          }),
+        );
+        if (o.json)
+          return printJson({
+            job: o.job,
+            receipts: r.receipts,
+            root: r.root,
+            file: r.file,
+          } satisfies ProofExportOutput);
+        out(`exported ${r.receipts} receipts of job ${o.job}, Merkle root ${r.root}`);
+        out(r.file);
+      },
+    );
   proof
     .command("verify")
     .argument("<file>", "proof bundle")
     .option("--trust <file>", "trust store (trust.json) to check keys against")
-    .option("--json", "machine-readable report")
+    .option("--json", "machine-readable report (schemas/cli/proof-verify.schema.json)")
+    .option("--quiet", "no progress bar (there is none unless stderr is a terminal, nor under CI=true)")
     .option("--workers <n>", "threads checking receipt signatures (default: available cores; 1: this thread only)")
     .option(
       "--token <file...>",
@@ -171,10 +261,20 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .action(
       async (
         file: string,
-        o: { trust?: string; json?: boolean; workers?: string; token?: string[]; witness?: string[]; events?: string },
+        o: {
+          trust?: string;
+          json?: boolean;
+          quiet?: boolean;
+          workers?: string;
+          token?: string[];
+          witness?: string[];
+          events?: string;
+        },
       ) => {
-        const report = await verifyForCli(file, o.trust, home(), o.workers, o.token, o.witness, o.events);
-        if (o.json) out(JSON.stringify(report, null, 2));
+        const report = await withProgress("proof verify", o, (onProgress) =>
+          verifyForCli(file, o.trust, home(), o.workers, o.token, o.witness, o.events, onProgress),
+        );
+        if (o.json) printJson(report satisfies ProofVerifyOutput);
         else {
           for (const s of report.steps) {
             out(`${s.ok ? "✓" : "✗"} ${s.step}`);
@@ -184,7 +284,8 @@ export function registerProofCommands(program: Command, home: () => string): voi
           }
           out(`${report.verdict.toUpperCase()} (${report.trust}): job ${report.job}, ${report.receipts} receipts`);
         }
-        if (report.verdict !== "valid") throw new CliError("proof bundle is NOT valid", 1);
+        if (report.verdict !== "valid")
+          throw new CliError("proof bundle is NOT valid", 1, "see the failed steps above", "check_failed");
       },
     );
   proof
@@ -192,8 +293,9 @@ export function registerProofCommands(program: Command, home: () => string): voi
     .argument("<file>", "proof bundle")
     .option("-o, --out <dir>", "output directory (default: next to the bundle)")
     .option("--trust <file>", "trust store to verify against")
+    .option("--json", "JSON output (schemas/cli/proof-report.schema.json)")
     .description("write the Trust Pulse (HTML and Markdown)")
-    .action(async (file: string, o: { out?: string; trust?: string }) => {
+    .action(async (file: string, o: { out?: string; trust?: string; json?: boolean }) => {
       const report = await verifyForCli(file, o.trust, home());
       const bundle = parseBundle(readFileSync(file, "utf8"));
       const dir = o.out ?? join(file, "..");
@@ -202,6 +304,12 @@ export function registerProofCommands(program: Command, home: () => string): voi
       // Owner-only like the bundle (by default both sit in GSMCP_HOME/proofs); share them deliberately.
       writeFileSync(`${base}.html`, renderHtml(bundle, report), { mode: 0o600 });
       writeFileSync(`${base}.md`, renderMarkdown(bundle, report), { mode: 0o600 });
+      if (o.json)
+        return printJson({
+          verdict: report.verdict,
+          html: `${base}.html`,
+          markdown: `${base}.md`,
+        } satisfies ProofReportOutput);
       out(`${base}.html`);
       out(`${base}.md`);
     });

@@ -25,9 +25,15 @@ import {
 } from "../../receipts/verify-checkpoints.js";
 import { type EventCheckReport, verifyEventsAgainstLog } from "../../receipts/verify-events.js";
 import { readWorkspaceWitness, WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
-import { allRows } from "../../state/pages.js";
-import { CliError, out } from "../output.js";
+import { pages } from "../../state/pages.js";
+import type { ReceiptsCosignOutput } from "../../types/cli/receipts-cosign.js";
+import type { ReceiptsDanglingOutput } from "../../types/cli/receipts-dangling.js";
+import type { ReceiptsVerifyOutput } from "../../types/cli/receipts-verify.js";
+import { CliError, out, printJson } from "../output.js";
+import { type ProgressReport, startProgress } from "../progress.js";
 import { withStore } from "../store-access.js";
+
+type OnProgress = (p: ProgressReport) => void;
 
 /**
  * `--witness workspace`: the Checkpoint events the configured workspace received, in its ingestion order. A
@@ -43,23 +49,38 @@ export async function workspaceWitnessFor(home: string, witness: string[] | unde
       `--witness workspace: ${(e as Error).message}`,
       2,
       "check the backend (config.json backend, GSMCP_BACKEND; for Azure the same credentials as serve), or export the Checkpoint events by hand (docs/operations.md)",
+      "unreadable_input",
     );
   }
 }
 
-/** Every stored row of the home's log (SQLite, or GSMCP_STORE's PostgreSQL), page by page. */
-export function readStoredRows(home: string): Promise<StoredRow[]> {
-  return withStore(home, (store) => allRows(store.receipts));
+/**
+ * Every stored row of the home's log (SQLite, or GSMCP_STORE's PostgreSQL), page by page; with onProgress, phase
+ * "reading": the seq reached of the head's.
+ */
+export function readStoredRows(home: string, onProgress?: OnProgress): Promise<StoredRow[]> {
+  return withStore(home, async (store) => {
+    const total = onProgress ? (await store.receipts.head()).seq : 0;
+    const rows: StoredRow[] = [];
+    for await (const row of pages((after, n) => store.receipts.range(after, n))) {
+      rows.push(row);
+      if (onProgress && rows.length % 2000 === 0)
+        onProgress({ phase: "reading", done: Math.min(row.seq, total), total });
+    }
+    onProgress?.({ phase: "reading", done: total, total });
+    return rows;
+  });
 }
 
 /** Verifies the home's stored log (see verifyStoredRows). */
 export async function verifyStoredReceipts(
   home: string,
   rows?: StoredRow[],
+  onProgress?: OnProgress,
 ): Promise<{ count: number; problems: ChainProblem[]; receipts: Receipt[] }> {
   const { paths } = requireHome(home);
   const trust = TrustStore.load(paths);
-  return verifyStoredRows(rows ?? (await readStoredRows(home)), trust.keys("receipt_signers", true));
+  return verifyStoredRows(rows ?? (await readStoredRows(home)), trust.keys("receipt_signers", true), onProgress);
 }
 
 export interface CheckpointVerifyOptions {
@@ -79,18 +100,29 @@ export async function verifyStoredCheckpoints(
   home: string,
   o: CheckpointVerifyOptions = {},
   rows?: StoredRow[],
+  onProgress?: OnProgress,
 ): Promise<CheckpointReport> {
   const { paths, config } = requireHome(home);
   const trust = TrustStore.load(paths);
   const cosigners = new Map(
     (o.cosigner ?? []).map((spec) => {
       const at = spec.indexOf("=");
-      if (at <= 0) throw new CliError(`--cosigner "${spec}" is not name=public-key.pem`, 2);
+      if (at <= 0)
+        throw new CliError(
+          `--cosigner "${spec}" is not name=public-key.pem`,
+          2,
+          "e.g. --cosigner auditor=auditor.pub.pem",
+        );
       const file = spec.slice(at + 1);
       try {
         return [spec.slice(0, at), publicKeyFromPem(readFileSync(file, "utf8"))] as const;
       } catch (e) {
-        throw new CliError(`--cosigner ${file}: ${(e as Error).message}`, 2);
+        throw new CliError(
+          `--cosigner ${file}: ${(e as Error).message}`,
+          2,
+          "give the co-signer's Ed25519 public key (PEM)",
+          "unreadable_input",
+        );
       }
     }),
   );
@@ -104,12 +136,20 @@ export async function verifyStoredCheckpoints(
     try {
       text = readFileSync(w, "utf8");
     } catch (e) {
-      throw new CliError(`--witness ${w} cannot be read: ${(e as Error).message}`, 2);
+      throw new CliError(
+        `--witness ${w} cannot be read: ${(e as Error).message}`,
+        2,
+        'give a checkpoint file (gsmcp receipts cosign --out), or the word "workspace"',
+        "unreadable_input",
+      );
     }
     sources.push({ name: `witness ${w}`, text, cosigners });
   }
   const leaves: Buffer[] = [];
-  for (const row of rows ?? (await readStoredRows(home))) {
+  const all = rows ?? (await readStoredRows(home));
+  for (const row of all) {
+    if (onProgress && leaves.length % 2000 === 0)
+      onProgress({ phase: "checkpoints", done: leaves.length, total: all.length });
     try {
       leaves.push(logLeaf(JSON.parse(row.body) as Receipt));
     } catch {
@@ -117,6 +157,7 @@ export async function verifyStoredCheckpoints(
       leaves.push(Buffer.alloc(32));
     }
   }
+  onProgress?.({ phase: "checkpoints", done: all.length, total: all.length });
   return verifyLogAgainstCheckpoints(
     leaves,
     sources,
@@ -154,31 +195,82 @@ export function registerReceiptCommands(program: Command, home: () => string): v
       "--events <file>",
       "a copy of the AgentSecurityEvents (JSON lines, e.g. the SOC's export): each event's receipt must be in the log with the hash the event recorded",
     )
-    .action(async (o: CheckpointVerifyOptions & { events?: string }) => {
-      const workspaceSource = await workspaceWitnessFor(home(), o.witness);
-      const rows = await readStoredRows(home());
-      const cps = await verifyStoredCheckpoints(
-        home(),
-        { ...o, ...(workspaceSource ? { workspaceSource } : {}) },
-        rows,
-      );
-      const { count, problems, receipts: stored } = await verifyStoredReceipts(home(), rows);
+    .option("--json", "JSON output (schemas/cli/receipts-verify.schema.json)")
+    .option("--quiet", "no progress bar (there is none unless stderr is a terminal, nor under CI=true)")
+    .action(async (o: CheckpointVerifyOptions & { events?: string; json?: boolean; quiet?: boolean }) => {
       let eventLines: string[] = [];
       if (o.events) {
         try {
           eventLines = readFileSync(o.events, "utf8").split("\n");
         } catch (e) {
-          throw new CliError(`cannot read --events ${o.events}: ${(e as Error).message}`, 2);
+          throw new CliError(
+            `--events ${o.events} cannot be read: ${(e as Error).message}`,
+            2,
+            "give a readable JSON-lines file of AgentSecurityEvents",
+            "unreadable_input",
+          );
         }
       }
+      const workspaceSource = await workspaceWitnessFor(home(), o.witness);
+      const bar = startProgress("receipts verify", o);
+      let count: number;
+      let problems: ChainProblem[];
+      let stored: Receipt[];
+      let cps: CheckpointReport;
+      try {
+        const onProgress = (p: ProgressReport) => bar.report(p);
+        const rows = await readStoredRows(home(), onProgress);
+        cps = await verifyStoredCheckpoints(
+          home(),
+          { ...o, ...(workspaceSource ? { workspaceSource } : {}) },
+          rows,
+          onProgress,
+        );
+        ({ count, problems, receipts: stored } = await verifyStoredReceipts(home(), rows, onProgress));
+      } finally {
+        bar.stop();
+      }
       const ev = o.events ? verifyEventsAgainstLog(eventLines, stored, await storedApprovals(home())) : undefined;
+      const total = problems.length + cps.problems.length + (ev?.problems.length ?? 0);
+      if (o.json) {
+        printJson({
+          valid: total === 0,
+          receipts: count,
+          problems,
+          checkpoints: { checked: cps.checkpoints, largest: cps.largest, problems: cps.problems },
+          ...(ev
+            ? {
+                events: {
+                  matched: ev.matched,
+                  receipts_without_event: ev.receiptsWithoutEvent,
+                  decisions: ev.decisions,
+                  unused_approvals: ev.unused,
+                  problems: ev.problems,
+                },
+              }
+            : {}),
+        } satisfies ReceiptsVerifyOutput);
+        if (total)
+          throw new CliError(
+            `receipt log is NOT valid: ${total} problem(s) in ${count} receipts`,
+            1,
+            undefined,
+            "check_failed",
+          );
+        return;
+      }
       for (const p of problems) out(`seq ${p.seq} (${p.receipt_id}): ${p.code}: ${p.message}`);
       for (const p of cps.problems) out(`checkpoint ${p.code} [${p.source}]: ${p.message}`);
       for (const p of ev?.problems ?? [])
         out(`${p.line ? `event line ${p.line}` : "approvals"}: ${p.code}: ${p.message}`);
       if (ev) out(eventSummary(ev, o.events!));
-      const total = problems.length + cps.problems.length + (ev?.problems.length ?? 0);
-      if (total) throw new CliError(`receipt log is NOT valid: ${total} problem(s) in ${count} receipts`, 1);
+      if (total)
+        throw new CliError(
+          `receipt log is NOT valid: ${total} problem(s) in ${count} receipts`,
+          1,
+          undefined,
+          "check_failed",
+        );
       out(
         cps.checkpoints
           ? `OK ${count} receipts: signatures valid, chain intact, consistent with ${cps.checkpoints} witnessed checkpoint(s) up to size ${cps.largest}`
@@ -194,20 +286,33 @@ export function registerReceiptCommands(program: Command, home: () => string): v
     .requiredOption("--name <name>", "the co-signer's key name in the signed note")
     .requiredOption("--out <file>", "the witness file to append to (keep it off this host)")
     .option("--from <file>", "checkpoints to co-sign (default: GSMCP_HOME/checkpoints.log)")
-    .action((o: { key: string; name: string; out: string; from?: string }) => {
+    .option("--json", "JSON output (schemas/cli/receipts-cosign.schema.json)")
+    .action((o: { key: string; name: string; out: string; from?: string; json?: boolean }) => {
       const { paths } = requireHome(home());
       const trust = TrustStore.load(paths);
       let key: ReturnType<typeof signingKeyFromPem>;
       try {
         key = signingKeyFromPem(readFileSync(o.key, "utf8"));
       } catch (e) {
-        throw new CliError(`--key ${o.key}: ${(e as Error).message}`, 2);
+        throw new CliError(
+          `--key ${o.key}: ${(e as Error).message}`,
+          2,
+          "give the co-signer's Ed25519 private key (PEM), e.g. from openssl genpkey -algorithm ed25519",
+          "unreadable_input",
+        );
       }
       const name = noteName(o.name);
       const from = o.from ?? join(paths.root, CHECKPOINTS_FILE);
-      if (!existsSync(from)) throw new CliError(`${from} does not exist: no checkpoints yet`, 2);
+      if (!existsSync(from))
+        throw new CliError(
+          `${from} does not exist: no checkpoints yet`,
+          2,
+          "let gsmcp serve write a checkpoint first, or name the file with --from",
+          "unreadable_input",
+        );
       const { checkpoints, errors } = parseCheckpointsFile(readFileSync(from, "utf8"));
-      if (errors.length) throw new CliError(`${from}: ${errors.map((e) => e.message).join("; ")}`, 1);
+      if (errors.length)
+        throw new CliError(`${from}: ${errors.map((e) => e.message).join("; ")}`, 1, undefined, "check_failed");
       const have = new Set(
         existsSync(o.out) ? parseCheckpointsFile(readFileSync(o.out, "utf8")).checkpoints.map((c) => c.body) : [],
       );
@@ -217,7 +322,12 @@ export function registerReceiptCommands(program: Command, home: () => string): v
         if (have.has(cp.body)) continue;
         // Only what the log's own key signed is co-signed: the co-signer vouches for having seen that head.
         if (!verifySigners(cp, logKeys).length)
-          throw new CliError(`checkpoint of size ${cp.size} is not signed by a trusted receipt signer`, 1);
+          throw new CliError(
+            `checkpoint of size ${cp.size} is not signed by a trusted receipt signer`,
+            1,
+            "run gsmcp receipts verify to see which checkpoint and why",
+            "check_failed",
+          );
         appendCheckpoint(
           o.out,
           `${cp.body}\n${cp.signatures.map((s) => s.line).join("")}${signatureLine(cp.body, name, key)}`,
@@ -225,29 +335,49 @@ export function registerReceiptCommands(program: Command, home: () => string): v
         have.add(cp.body);
         n++;
       }
-      out(`co-signed ${n} checkpoint(s) into ${o.out}; verifier key ${noteVerifierKey(name, key.publicKey)}`);
+      const verifierKey = noteVerifierKey(name, key.publicKey);
+      if (o.json)
+        return printJson({ cosigned: n, out: o.out, verifier_key: verifierKey } satisfies ReceiptsCosignOutput);
+      out(`co-signed ${n} checkpoint(s) into ${o.out}; verifier key ${verifierKey}`);
     });
   receipts
     .command("dangling")
     .description(
-      "writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now",
+      "writes whose intent was recorded but whose outcome never was (the process stopped), with Sentinel's state now (exit 1 if any)",
     )
-    .action(async () => {
+    .option("--json", "JSON output (schemas/cli/receipts-dangling.schema.json)")
+    .action(async (o: { json?: boolean }) => {
       const { openRuntime } = await import("../../server/runtime.js");
       const runtime = await openRuntime({ home: home() });
       try {
         const list = await runtime.danglingIntents();
-        if (!list.length) return out("no dangling intents");
-        for (const d of list) {
-          out(
-            `${d.receipt.receipt_id}\t${d.receipt.time}\tjob ${d.receipt.job}\t${d.receipt.op}\targs ${JSON.stringify(d.receipt.args_redacted)}`,
-          );
-          out(`    prior state:   ${JSON.stringify(d.receipt.rollback?.prior_state ?? null)}`);
-          out(`    current state: ${d.error ? `unavailable (${d.error})` : JSON.stringify(d.currentState ?? null)}`);
-        }
+        if (o.json)
+          printJson({
+            dangling: list.map((d) => ({
+              receipt_id: d.receipt.receipt_id,
+              time: d.receipt.time,
+              job: d.receipt.job,
+              op: d.receipt.op,
+              args_redacted: d.receipt.args_redacted ?? null,
+              prior_state: d.receipt.rollback?.prior_state ?? null,
+              current_state: d.error ? null : (d.currentState ?? null),
+              error: d.error ?? null,
+            })),
+          } satisfies ReceiptsDanglingOutput);
+        if (!list.length) return o.json ? undefined : out("no dangling intents");
+        if (!o.json)
+          for (const d of list) {
+            out(
+              `${d.receipt.receipt_id}\t${d.receipt.time}\tjob ${d.receipt.job}\t${d.receipt.op}\targs ${JSON.stringify(d.receipt.args_redacted)}`,
+            );
+            out(`    prior state:   ${JSON.stringify(d.receipt.rollback?.prior_state ?? null)}`);
+            out(`    current state: ${d.error ? `unavailable (${d.error})` : JSON.stringify(d.currentState ?? null)}`);
+          }
         throw new CliError(
           `${list.length} dangling intent(s): compare prior and current state, then roll back or record the outcome`,
           1,
+          undefined,
+          "check_failed",
         );
       } finally {
         await runtime.close();
@@ -256,7 +386,7 @@ export function registerReceiptCommands(program: Command, home: () => string): v
   receipts
     .command("list")
     .option("--job <id>", "only this job")
-    .option("--json", "one JSON receipt per line")
+    .option("--json", "JSON Lines: one receipt per line (schemas/cli/receipts-list.schema.json)")
     .description("list receipts")
     .action(async (o: { job?: string; json?: boolean }) => {
       const rows = o.job

@@ -12,6 +12,7 @@ import {
   validateNotifyConfig,
 } from "../../governance/home.js";
 import { NotifyError } from "../../notify/webhook.js";
+import { fixFor, LeastPrivilegeRefusal, watchServingIdentity } from "../../rbac/check.js";
 import { LOOPBACK_BIND_HOSTS } from "../../server/client-address.js";
 import { createMcpServer } from "../../server/mcp.js";
 import { openRuntime, type Runtime, type RuntimeOptions } from "../../server/runtime.js";
@@ -141,6 +142,18 @@ export function registerServeCommand(program: Command, home: () => string): void
       if (runtime.policy instanceof Error) {
         process.stderr.write(`gsmcp: policy not usable, every call will be refused: ${runtime.policy.message}\n`);
       }
+      // The server's own Azure identity against the policy (src/rbac/check.ts): now, and every GSMCP_RBAC_CHECK_SECONDS.
+      let stopServing = () => void process.kill(process.pid, "SIGTERM");
+      const identity = await watchServingIdentity(runtime, {
+        onRefuse: () => {
+          process.exitCode = 2;
+          stopServing();
+        },
+      }).catch(async (e: unknown) => {
+        await runtime.close();
+        if (e instanceof LeastPrivilegeRefusal) throw new CliError(e.message, 2, fixFor(e.reports[0]!));
+        throw e;
+      });
       if (o.transport === "http") {
         if (!LOOPBACK_BIND_HOSTS.has(o.host) && !o.allowRemote) {
           throw new CliError(
@@ -169,17 +182,20 @@ export function registerServeCommand(program: Command, home: () => string): void
           process.once("SIGINT", resolve);
           process.once("SIGTERM", resolve);
         });
+        identity.stop();
         await http.close();
         await runtime.close();
         return;
       }
       const server = createMcpServer(runtime.session);
       const transport = new StdioServerTransport();
+      stopServing = () => void transport.close();
       await new Promise<void>((resolve) => {
         transport.onclose = () => resolve();
         process.stdin.on("end", () => resolve());
         void server.connect(transport);
       });
+      identity.stop();
       await runtime.close();
     });
 }

@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { requireHome } from "../../governance/home.js";
 import { openStateDb, STATE_SCHEMA_VERSION } from "../../state/db.js";
 import { migratePgStore, pgStoreOptionsFromEnv, pgStoreStatus } from "../../state/pg-store.js";
-import { CliError, out } from "../output.js";
+import type { StoreMigrateOutput } from "../../types/cli/store-migrate.js";
+import type { StoreStatusOutput } from "../../types/cli/store-status.js";
+import { CliError, out, printJson } from "../output.js";
 
 /** What `gsmcp store status` reports: no password or connection string, only where the store is. */
 export interface StoreStatus {
@@ -30,7 +32,12 @@ function sqliteVersion(path: string): number {
 
 function sqliteStatus(path: string): StoreStatus {
   if (!existsSync(path))
-    throw new CliError(`no state database at ${path} yet`, 1, "run gsmcp store migrate (or start gsmcp serve)");
+    throw new CliError(
+      `no state database at ${path} yet`,
+      1,
+      "run gsmcp store migrate (or start gsmcp serve)",
+      "not_found",
+    );
   const db = openStateDb(path, { readonly: true });
   try {
     const version = db.pragma("user_version", { simple: true }) as number;
@@ -76,7 +83,7 @@ export function registerStoreCommands(program: Command, home: () => string): voi
   store
     .command("migrate")
     .description("apply the store's schema migrations (refuses a schema newer than this gsmcp)")
-    .option("--json", "JSON output")
+    .option("--json", "JSON output (schemas/cli/store-migrate.schema.json)")
     .action(async (o: { json?: boolean }) => {
       const pg = await pgStoreOptionsFromEnv(process.env);
       let r: { kind: "sqlite" | "postgres"; where: string; from: number; to: number };
@@ -93,7 +100,7 @@ export function registerStoreCommands(program: Command, home: () => string): voi
         openStateDb(path).close();
         r = { kind: "sqlite", where: path, from, to: sqliteVersion(path) };
       }
-      if (o.json) return out(JSON.stringify(r, null, 2));
+      if (o.json) return printJson(r satisfies StoreMigrateOutput);
       out(
         r.from === r.to
           ? `${r.kind} store ${r.where}: schema version ${r.to}, up to date`
@@ -103,7 +110,7 @@ export function registerStoreCommands(program: Command, home: () => string): voi
   store
     .command("status")
     .description("kind, where (no secrets), schema version, receipts, head")
-    .option("--json", "JSON output")
+    .option("--json", "JSON output (schemas/cli/store-status.schema.json)")
     .action(async (o: { json?: boolean }) => {
       const pg = await pgStoreOptionsFromEnv(process.env);
       let s: StoreStatus;
@@ -120,7 +127,7 @@ export function registerStoreCommands(program: Command, home: () => string): voi
       } else {
         s = sqliteStatus(requireHome(home()).paths.stateDb);
       }
-      if (o.json) return out(JSON.stringify(s, null, 2));
+      if (o.json) return printJson(s satisfies StoreStatusOutput);
       printStatus(s);
     });
 }

@@ -6,7 +6,8 @@ import { issueToken } from "../../governance/token.js";
 import { loadSigningKey, TrustStore } from "../../governance/trust.js";
 import { readRegistry } from "../../registry/workspaces.js";
 import { KNOWN_OPS } from "../../tools/registry.js";
-import { CliError, out } from "../output.js";
+import type { TokenIssueOutput } from "../../types/cli/token-issue.js";
+import { CliError, out, printJson } from "../output.js";
 
 export interface IssueOptions {
   policy: string;
@@ -99,6 +100,7 @@ export function registerTokenCommands(program: Command, home: () => string): voi
     .option("--tenants <list>", "comma-separated tenants to pin: every workspace the job names must belong to one")
     .option("--requested-by <who>", "who started the job (console identity tid:oid, or UPN): recorded in the token")
     .option("-o, --out <file>", "write the token to a file (mode 0600) instead of stdout")
+    .option("--json", "JSON output: the token (unless -o) and what it allows (schemas/cli/token-issue.schema.json)")
     .description("issue a CST and print it")
     .action(
       async (o: {
@@ -111,7 +113,14 @@ export function registerTokenCommands(program: Command, home: () => string): voi
         tenants?: string;
         requestedBy?: string;
         out?: string;
+        json?: boolean;
       }) => {
+        if (o.ttl !== undefined && !/^\d+$/.test(o.ttl.trim()))
+          throw new CliError(
+            `--ttl "${o.ttl}" is not a number of seconds`,
+            2,
+            "give a positive integer, e.g. --ttl 600",
+          );
         const list = (s?: string) =>
           s
             ? s
@@ -132,10 +141,19 @@ export function registerTokenCommands(program: Command, home: () => string): voi
           ...(tenants ? { tenants } : {}),
           ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
         });
-        if (o.out) {
-          writeSecret(o.out, `${r.token}\n`);
+        if (o.out) writeSecret(o.out, `${r.token}\n`);
+        if (o.json)
+          return printJson({
+            ...(o.out ? { file: o.out } : { token: r.token }),
+            job: o.job,
+            agent: o.agent,
+            scope: r.scope,
+            ttl: r.ttl,
+            policy_hash: r.policyHash,
+          } satisfies TokenIssueOutput);
+        if (o.out)
           process.stderr.write(`token for job ${o.job} (${r.scope.length} ops, ${r.ttl}s) written to ${o.out}\n`);
-        } else out(r.token);
+        else out(r.token);
       },
     );
 }

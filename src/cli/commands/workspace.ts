@@ -9,9 +9,16 @@ import {
   WorkspaceEntrySchema,
   writeRegistry,
 } from "../../registry/workspaces.js";
+import type { WorkspaceAddOutput } from "../../types/cli/workspace-add.js";
+import type { WorkspaceListOutput } from "../../types/cli/workspace-list.js";
+import type { WorkspaceRemoveOutput } from "../../types/cli/workspace-remove.js";
+import type { WorkspaceResetOutput } from "../../types/cli/workspace-reset.js";
+import type { WorkspaceSeedOutput } from "../../types/cli/workspace-seed.js";
+import type { WorkspaceStartOutput } from "../../types/cli/workspace-start.js";
 import { resetWorkspace, seedWorkspace, startWorkspace } from "../../workspace/index.js";
 import { WorkspaceStore } from "../../workspace/store.js";
-import { CliError, out } from "../output.js";
+import { CliError, out, printJson } from "../output.js";
+import { withProgress } from "../progress.js";
 
 const SIZES = ["demo", "small", "medium", "large"] as const;
 
@@ -169,14 +176,26 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
   ws.command("start")
     .option("--port <n>", "port on 127.0.0.1 (0 = any free port)", "0")
     .option(...WORKSPACE_OPTION)
+    .option("--json", "print where it listens as JSON, then run (schemas/cli/workspace-start.schema.json)")
     .description("run a local workspace in the foreground (for SDK tools and tests)")
-    .action(async (o: { port: string; workspace?: string }) => {
+    .action(async (o: { port: string; workspace?: string; json?: boolean }) => {
+      const port = /^\d+$/.test(o.port.trim()) ? Number(o.port) : Number.NaN;
+      if (!Number.isInteger(port) || port > 65535)
+        throw new CliError(`--port "${o.port}" is not a port`, 2, "use 0 (any free port) or 1-65535");
       const { dir, entry } = localDir(home(), o.workspace);
-      const handle = await startWorkspace(dir, { port: Number(o.port) });
-      out(
-        `local Sentinel workspace ${entry.name} at ${handle.url} (workspace ${handle.ids.workspaceName}, id ${handle.ids.workspaceId})`,
-      );
-      out("press Ctrl+C to stop");
+      const handle = await startWorkspace(dir, { port });
+      if (o.json)
+        printJson({
+          workspace: entry.name,
+          url: handle.url,
+          workspace_name: handle.ids.workspaceName,
+          workspace_id: handle.ids.workspaceId,
+        } satisfies WorkspaceStartOutput);
+      else
+        out(
+          `local Sentinel workspace ${entry.name} at ${handle.url} (workspace ${handle.ids.workspaceName}, id ${handle.ids.workspaceId})`,
+        );
+      if (!o.json) out("press Ctrl+C to stop");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
@@ -187,20 +206,35 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
     .option("--seed <n>", "PRNG seed (same seed, same data; default: the workspace's current seed, else 1)")
     .option("--size <size>", `${SIZES.join("|")} or a row count`, "demo")
     .option(...WORKSPACE_OPTION)
+    .option("--json", "JSON output (schemas/cli/workspace-seed.schema.json)")
+    .option("--quiet", "no progress bar (there is none unless stderr is a terminal, nor under CI=true)")
     .description("replace a local workspace's data with a deterministic seeded data set")
-    .action(async (o: { seed?: string; size: string; workspace?: string }) => {
+    .action(async (o: { seed?: string; size: string; workspace?: string; json?: boolean; quiet?: boolean }) => {
+      const size = parseSize(o.size);
       const { dir, entry } = localDir(home(), o.workspace);
-      const seed = o.seed === undefined ? currentSeed(dir) : Number(o.seed);
-      if (!Number.isInteger(seed)) throw new CliError(`--seed "${o.seed}" is not an integer`, 2);
-      await seedWorkspace(dir, { seed, size: parseSize(o.size) });
+      const seed =
+        o.seed === undefined ? currentSeed(dir) : /^-?\d+$/.test(o.seed.trim()) ? Number(o.seed) : Number.NaN;
+      if (!Number.isSafeInteger(seed))
+        throw new CliError(`--seed "${o.seed}" is not an integer`, 2, "give an integer, e.g. --seed 7");
+      const r = await withProgress("workspace seed", o, (onProgress) => seedWorkspace(dir, { seed, size, onProgress }));
+      if (o.json)
+        return printJson({
+          workspace: entry.name,
+          seed,
+          size,
+          incidents: r.incidents,
+          log_rows: r.logRows,
+        } satisfies WorkspaceSeedOutput);
       out(`seeded workspace ${entry.name} (seed ${seed}, size ${o.size})`);
     });
   ws.command("reset")
     .option(...WORKSPACE_OPTION)
+    .option("--json", "JSON output (schemas/cli/workspace-reset.schema.json)")
     .description("delete all data of a local workspace (incidents, rules, logs); keeps the certificate and secret")
-    .action(async (o: { workspace?: string }) => {
+    .action(async (o: { workspace?: string; json?: boolean }) => {
       const { dir, entry } = localDir(home(), o.workspace);
       await resetWorkspace(dir);
+      if (o.json) return printJson({ workspace: entry.name } satisfies WorkspaceResetOutput);
       out(`workspace ${entry.name} reset`);
     });
 
@@ -214,7 +248,8 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
     .option("--credential <kind>", `${CREDENTIALS.join("|")} (default: default)`)
     .option("--client-id <id>", "client id of the user-assigned managed identity (with --credential managed-identity)")
     .option("--default", "calls that name no workspace target this one")
-    .action((name: string, o: AddOptions) => {
+    .option("--json", "JSON output (schemas/cli/workspace-add.schema.json)")
+    .action((name: string, o: AddOptions & { json?: boolean }) => {
       const { paths, config } = requireHome(home());
       const registry = readRegistry(paths, config);
       if (registry.has(name))
@@ -231,22 +266,23 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
       });
       // A home without a file had its one workspace implied; it is written out, still the default unless --default.
       saveRegistry(paths, [...others, entry]);
+      if (o.json)
+        return printJson({
+          workspace: { ...entry, default: readRegistry(paths, config).defaultEntry.name === name },
+        } satisfies WorkspaceAddOutput);
       out(
         `added workspace ${name} (tenant ${entry.tenant}, ${entry.workspace_name})${entry.default ? ", default" : ""}`,
       );
     });
   ws.command("list")
     .description("the registered workspaces: name, tenant, backend, workspace name, default")
-    .option("--json", "as JSON")
+    .option("--json", "JSON output (schemas/cli/workspace-list.schema.json)")
     .action((o: { json?: boolean }) => {
       const { paths, config } = requireHome(home());
       const registry = readRegistry(paths, config);
       const def = registry.defaultEntry.name;
       const rows = registry.entries.map((e) => ({ ...e, default: e.name === def }));
-      if (o.json) {
-        out(JSON.stringify({ workspaces: rows }, null, 2));
-        return;
-      }
+      if (o.json) return printJson({ workspaces: rows } satisfies WorkspaceListOutput);
       const header = ["NAME", "TENANT", "BACKEND", "WORKSPACE", "DEFAULT"];
       const table = [header, ...rows.map((r) => [r.name, r.tenant, r.backend, r.workspace_name, r.default ? "*" : ""])];
       const widths = header.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
@@ -260,7 +296,8 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
     });
   ws.command("remove <name>")
     .description("unregister a workspace (an embedded workspace's data stay in its directory)")
-    .action((name: string) => {
+    .option("--json", "JSON output (schemas/cli/workspace-remove.schema.json)")
+    .action((name: string, o: { json?: boolean }) => {
       const { paths, config } = requireHome(home());
       const registry = readRegistry(paths, config);
       if (!registry.has(name))
@@ -279,6 +316,8 @@ export function registerWorkspaceCommands(program: Command, home: () => string):
       let rest = registry.entries.filter((e) => e.name !== name);
       if (wasDefault) rest = rest.map((e, i) => (i === 0 ? { ...e, default: true } : e));
       saveRegistry(paths, rest);
+      const nowDefault = readRegistry(paths, config).defaultEntry.name;
+      if (o.json) return printJson({ removed: name, default: nowDefault } satisfies WorkspaceRemoveOutput);
       out(`removed workspace ${name}`);
       if (wasDefault) out(`the default workspace is now ${rest[0]!.name}`);
     });

@@ -4,10 +4,17 @@ import { approvalDecisionEvent } from "../approval-events.js";
 import { type Approval, verifyApproval } from "../approvals.js";
 import type { Decision } from "../decide.js";
 import { GovernanceError } from "../errors.js";
-import { type CallEnv, type Caller, refused, type StageResult } from "./types.js";
+import { cancelledAt } from "./cancel.js";
+import { type CallEnv, type Caller, type ProgressSink, refused, type StageResult } from "./types.js";
 
-/** Asks the user in the MCP client (elicitation); undefined when the client cannot ask. */
-export type Elicitor = (message: string) => Promise<{ approve: boolean; reason?: string } | undefined>;
+/**
+ * Asks the user in the MCP client (elicitation); undefined when the client cannot ask. `signal` (the call was
+ * cancelled) withdraws the question: the SDK sends notifications/cancelled for the elicitation request.
+ */
+export type Elicitor = (
+  message: string,
+  signal?: AbortSignal,
+) => Promise<{ approve: boolean; reason?: string } | undefined>;
 
 export interface Approved {
   approvalId?: string;
@@ -32,6 +39,8 @@ export async function approvalGate(
   elicit?: Elicitor,
   /** Publishes an AgentSecurityEvent to the SOC's sinks (throws under a fail-closed policy when it cannot). */
   publish?: (e: AgentSecurityEvent) => void,
+  /** The call's cancellation and progress: a wait for the user's answer reports itself and ends when cancelled. */
+  call: { signal?: AbortSignal; progress?: ProgressSink } = {},
 ): Promise<StageResult<Approved>> {
   const rule = decision.approval;
   if (!rule) return { ok: true };
@@ -92,9 +101,18 @@ export async function approvalGate(
   // Only where the policy's rule opts in (mode "interactive") is the user asked in the MCP client; its answer is
   // signed with the client-assertion key and marked client_asserted, never with an approver's key.
   if (rule.mode === "interactive" && elicit && clientAssertionSigner) {
+    call.progress?.("waiting for approval", `approval ${pending.approval_id} is asked in your client`);
     const answer = await elicit(
       `The agent (job ${claims.job}) asks to run ${op} with ${JSON.stringify(shownArgs)}. Approve this exact call?`,
+      call.signal,
     ).catch(() => undefined);
+    // Cancelled while the question was open: the answer (if one raced in) is not recorded; the request stays pending
+    // for an approver, as when the client cannot ask.
+    const stopped = cancelledAt(call.signal, "awaiting approval", { approvalId: pending.approval_id });
+    if (stopped) {
+      announce();
+      return stopped;
+    }
     if (answer) {
       let decided: Approval;
       try {

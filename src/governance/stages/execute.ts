@@ -4,8 +4,17 @@ import type { Receipt } from "../../types/receipt.js";
 import { toGovernanceError } from "../codes.js";
 import type { Decision, DecisionRequest } from "../decide.js";
 import { GovernanceError } from "../errors.js";
+import { cancelledRefusal } from "./cancel.js";
 import { draftReceipt } from "./receipt-draft.js";
-import { type CallEnv, type Caller, type CallRecord, failed, refused, type StageResult } from "./types.js";
+import {
+  type CallEnv,
+  type Caller,
+  type CallRecord,
+  failed,
+  type ProgressSink,
+  refused,
+  type StageResult,
+} from "./types.js";
 
 export interface ExecuteInput {
   tool: ToolDef;
@@ -18,18 +27,24 @@ export interface ExecuteInput {
   record: CallRecord;
   /** What the governance_* tools read about their caller. */
   governance: ToolContext["governance"];
+  /** The call's cancellation: handed to a read's backend work only (a write, once executing, completes). */
+  signal?: AbortSignal;
+  progress?: ProgressSink;
 }
 
 /**
  * Stage 5, execute: the handler runs on the backend with the decision's constraints. A write is two-phase: the state
  * it will change is captured, the real arguments and prior state are stored for rollback, the intent receipt (redacted
  * forms) is persisted and the approval consumed — only then does the write run. Without the intent nothing executes.
+ * A read gets the call's abort signal (its query stops when the client cancels); a write never does.
  */
 export async function execute(
   input: ExecuteInput,
   env: CallEnv,
 ): Promise<StageResult<{ output: Record<string, unknown>; intent?: Receipt }>> {
   const { tool, args, decision, request, facts, record } = input;
+  const read = tool.effects.readOnly;
+  const signal = read ? input.signal : undefined;
   let intent: Receipt | undefined;
   const after = () => (intent ? { intentReceiptId: intent.receipt_id } : {});
   try {
@@ -40,6 +55,8 @@ export async function execute(
       ...constraintsOf(decision),
       ...(request.kql ? { kql: request.kql } : {}),
       ...(input.governance ? { governance: input.governance } : {}),
+      ...(signal ? { signal } : {}),
+      ...(input.progress ? { progress: input.progress } : {}),
     };
     if (!tool.effects.readOnly) {
       const prior = tool.capture ? await tool.capture(args, ctx) : undefined;
@@ -53,7 +70,16 @@ export async function execute(
     }
     return { ok: true, output: (await tool.run(args, ctx)) as Record<string, unknown>, ...(intent ? { intent } : {}) };
   } catch (e) {
-    return failed(toGovernanceError(e, "backend_error"), after());
+    // A read stopped by its cancellation fails however the backend words it (aborted request, terminated worker).
+    if (signal?.aborted) return cancelledRefusal(signal, "while running");
+    const err = toGovernanceError(e, "backend_error");
+    // A cancellation that did not come from this call (e.g. the workspace shutting down) is a failure like any other.
+    return failed(
+      err.code === "cancelled"
+        ? new GovernanceError("backend_error", err.message, err.fix, err.details, { cause: e })
+        : err,
+      after(),
+    );
   }
 }
 

@@ -22,8 +22,11 @@ export type Ok<T> = { ok: true } & T;
 export interface Refusal {
   ok: false;
   error: GovernanceError;
-  /** "error": the call was admitted and failed while running (backend, defect); "refused": governance said no. */
-  status: "refused" | "error";
+  /**
+   * "error": the call was admitted and failed while running (backend, defect); "refused": governance said no;
+   * "cancelled": the client cancelled it before its result was sealed (see ./cancel.ts).
+   */
+  status: "refused" | "error" | "cancelled";
   /** The decision to record; a BLOCK built from the error when absent. */
   decision?: Decision;
   /** What the decision was made on, recorded so a verifier can re-evaluate the refusal. */
@@ -57,7 +60,15 @@ export interface CallMeta {
   promptHash?: string;
   responseHash?: string;
   modelId?: string;
+  /** Fires when the client cancels the call (MCP notifications/cancelled): see ./cancel.ts for what it stops. */
+  signal?: AbortSignal;
+  /** Told each phase of a long call (the MCP server turns it into rate-limited notifications/progress). */
+  progress?: ProgressSink;
 }
+
+/** The phases a call reports while it runs; `detail` is one line for a person (never result data). */
+export type ProgressPhase = "analysing" | "waiting for approval" | "running" | "rows";
+export type ProgressSink = (phase: ProgressPhase, detail?: string) => void;
 
 /** Telemetry writes that failed under a fail-open policy, shared by every session of the server. */
 export interface TelemetryHealth {
@@ -135,7 +146,7 @@ export interface CallRecord {
   phase?: "intent" | "outcome" | "single";
   intentReceiptId?: string;
   rollback?: { posture: ToolDef["rollback"]["posture"]; description: string; prior_state?: unknown };
-  status?: "ok" | "refused" | "error" | "pending";
+  status?: "ok" | "refused" | "error" | "pending" | "cancelled";
   error?: GovernanceError;
   output?: Record<string, unknown>;
   text?: string;

@@ -16,7 +16,7 @@ export default defineTool({
     createArgumentsProblem: z.string().optional(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/alertRuleTemplates/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/alertRuleTemplates/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   async run(args, ctx) {

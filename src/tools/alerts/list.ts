@@ -26,7 +26,10 @@ export default defineTool({
   effects: READ_EFFECTS,
   rbac: {
     role: "Microsoft Sentinel Reader",
-    action: "Microsoft.OperationalInsights/workspaces/query/SecurityAlert/read",
+    actions: [
+      "Microsoft.OperationalInsights/workspaces/query/read",
+      "Microsoft.OperationalInsights/workspaces/query/SecurityAlert/read",
+    ],
   },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },

@@ -23,7 +23,11 @@ export default defineTool({
     }),
   output: z.object({ rule: analyticsRule }),
   effects: WRITE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/alertRules/write" },
+  rbac: {
+    role: "Microsoft Sentinel Contributor",
+    actions: ["Microsoft.SecurityInsights/alertRules/read", "Microsoft.SecurityInsights/alertRules/write"],
+    rollback: ["Microsoft.SecurityInsights/alertRules/delete"],
+  },
   approvalDefault: "required",
   rollback: { posture: "delete", description: "Delete the rule the agent created." },
   facts: (a) => ({ kql: { query: a.query } }),

@@ -9,7 +9,10 @@ export default defineTool({
   input: z.strictObject({ ruleId, reason: z.string().min(1).max(2000) }),
   output: z.object({ rule: analyticsRule }),
   effects: DESTRUCTIVE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/alertRules/write" },
+  rbac: {
+    role: "Microsoft Sentinel Contributor",
+    actions: ["Microsoft.SecurityInsights/alertRules/read", "Microsoft.SecurityInsights/alertRules/write"],
+  },
   approvalDefault: "required",
   rollback: { posture: "revert", description: "Re-enable the rule with its captured configuration." },
   capture: (args, ctx) => ctx.backend.getAnalyticsRule(args.ruleId),

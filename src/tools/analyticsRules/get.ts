@@ -9,7 +9,7 @@ export default defineTool({
   input: z.strictObject({ ruleId }),
   output: z.object({ rule: analyticsRule }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/alertRules/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/alertRules/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   async run(args, ctx) {

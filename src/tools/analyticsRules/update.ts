@@ -22,7 +22,10 @@ export default defineTool({
   }),
   output: z.object({ rule: analyticsRule }),
   effects: { ...WRITE_EFFECTS, destructive: true, idempotent: true },
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/alertRules/write" },
+  rbac: {
+    role: "Microsoft Sentinel Contributor",
+    actions: ["Microsoft.SecurityInsights/alertRules/read", "Microsoft.SecurityInsights/alertRules/write"],
+  },
   approvalDefault: "required",
   rollback: {
     posture: "disable-restore",

@@ -9,7 +9,10 @@ export default defineTool({
   input: z.strictObject({ ruleId, reason: z.string().min(1).max(2000) }),
   output: z.object({ rule: automationRule }),
   effects: DESTRUCTIVE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/automationRules/write" },
+  rbac: {
+    role: "Microsoft Sentinel Responder",
+    actions: ["Microsoft.SecurityInsights/automationRules/read", "Microsoft.SecurityInsights/automationRules/write"],
+  },
   approvalDefault: "required",
   rollback: { posture: "revert", description: "Re-enable the automation rule with its captured configuration." },
   capture: (args, ctx) => ctx.backend.getAutomationRule(args.ruleId),

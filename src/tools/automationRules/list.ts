@@ -9,7 +9,7 @@ export default defineTool({
   input: z.strictObject({}),
   output: z.object({ rules: z.array(automationRule), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/automationRules/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/automationRules/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   async run(_args, ctx) {

@@ -15,7 +15,10 @@ export default defineTool({
     .refine((a) => a.displayName !== undefined || a.order !== undefined, { message: "give displayName or order" }),
   output: z.object({ rule: automationRule }),
   effects: { readOnly: false, destructive: true, idempotent: true, openWorld: true },
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/automationRules/write" },
+  rbac: {
+    role: "Microsoft Sentinel Responder",
+    actions: ["Microsoft.SecurityInsights/automationRules/read", "Microsoft.SecurityInsights/automationRules/write"],
+  },
   approvalDefault: "required",
   rollback: { posture: "disable-restore", description: "Restore the configuration captured before the write." },
   capture: (args, ctx) => ctx.backend.getAutomationRule(args.ruleId),

@@ -31,7 +31,11 @@ export default defineTool({
     }),
   output: z.object({ bookmark }),
   effects: WRITE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Contributor", action: "Microsoft.SecurityInsights/bookmarks/write" },
+  rbac: {
+    role: "Microsoft Sentinel Contributor",
+    actions: ["Microsoft.SecurityInsights/Bookmarks/write"],
+    rollback: ["Microsoft.SecurityInsights/Bookmarks/delete"],
+  },
   approvalDefault: "required",
   rollback: { posture: "delete", description: "Delete the bookmark the agent created." },
   // The new bookmark's id is fixed before the write, so the intent receipt names what rollback deletes.

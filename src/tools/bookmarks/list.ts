@@ -11,7 +11,7 @@ export default defineTool({
   input: z.strictObject({}),
   output: z.object({ note: untrustedNote, bookmarks: z.array(bookmark), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/bookmarks/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/Bookmarks/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   async run(_args, ctx) {

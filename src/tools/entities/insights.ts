@@ -43,7 +43,13 @@ export default defineTool({
     truncated: z.boolean(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/entities/getInsights/action" },
+  rbac: {
+    role: "Microsoft Sentinel Reader",
+    actions: [
+      "Microsoft.SecurityInsights/entities/getInsights/action",
+      "Microsoft.SecurityInsights/entities/queries/read",
+    ],
+  },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),

@@ -53,17 +53,24 @@ export default defineTool({
     truncated: z.boolean(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/entities/gettimeline/action" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/entities/gettimeline/action"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),
   async run(args, ctx) {
     const range = resolveRange(args);
-    const tl = await ctx.backend.entityTimeline(args.entityId, {
-      ...range,
-      ...(args.kinds ? { kinds: args.kinds } : {}),
-      ...(args.buckets ? { buckets: args.buckets } : {}),
-    });
+    ctx.progress?.("running", `timeline of ${args.entityId} computing in the workspace`);
+    const tl = await ctx.backend.entityTimeline(
+      args.entityId,
+      {
+        ...range,
+        ...(args.kinds ? { kinds: args.kinds } : {}),
+        ...(args.buckets ? { buckets: args.buckets } : {}),
+      },
+      ctx.signal ? { abortSignal: ctx.signal } : {},
+    );
+    // The timeline API answers in one response: the items arrive at once.
+    ctx.progress?.("rows", `${tl.items.length} timeline item(s) received`);
     const cap = ctx.maxRows ?? tl.items.length;
     return {
       note: UNTRUSTED_NOTE,

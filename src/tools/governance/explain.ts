@@ -22,7 +22,7 @@ export default defineTool({
     policy: z.string(),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-  rbac: { role: "none", action: "none (reads this server's policy)" },
+  rbac: { role: "none", actions: [], note: "reads this server's policy; nothing is sent to Azure" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only." },
   async run(args, ctx) {

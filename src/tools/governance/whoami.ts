@@ -19,9 +19,23 @@ export default defineTool({
     telemetry: z.object({
       failures: z.number().describe("Telemetry writes that failed so far on this server (fail-open policies go on)."),
     }),
+    query_workers: z
+      .object({
+        running: z
+          .number()
+          .describe("KQL queries running now, a terminated query until its thread has exited included."),
+        queued: z.number().describe("KQL queries waiting for a worker."),
+        terminated: z
+          .number()
+          .describe("Workers stopped since the server started: a query timed out or was cancelled."),
+      })
+      .optional()
+      .describe(
+        "The default workspace's local query workers (all jobs on this server), when this job may reach it; absent with Azure, whose queries run in Azure.",
+      ),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-  rbac: { role: "none", action: "none (reads this server's state)" },
+  rbac: { role: "none", actions: [], note: "reads this server's state; nothing is sent to Azure" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only." },
   async run(_args, ctx) {
@@ -34,6 +48,10 @@ export default defineTool({
       workspaces: g.workspaces,
       token_expires_at: g.tokenExpiresAt,
       telemetry: { failures: g.telemetryFailures },
+      // Only about a workspace this job may reach (a job pinned elsewhere learns nothing of the default's load).
+      ...(ctx.backend.queryWorkers && g.workspaces.some((w) => w.default)
+        ? { query_workers: ctx.backend.queryWorkers() }
+        : {}),
     };
   },
 });

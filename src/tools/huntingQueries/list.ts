@@ -16,7 +16,7 @@ export default defineTool({
   }),
   output: z.object({ note: untrustedNote, queries: z.array(huntingQuery), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.OperationalInsights/workspaces/savedSearches/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.OperationalInsights/workspaces/savedSearches/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),

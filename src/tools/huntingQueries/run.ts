@@ -24,9 +24,12 @@ export default defineTool({
   output: z.object({ savedSearch: z.object({ id: z.string(), query: z.string() }), ...queryResultFields }),
   effects: READ_EFFECTS,
   rbac: {
-    role: "Log Analytics Reader",
-    action:
-      "Microsoft.OperationalInsights/workspaces/savedSearches/read + Microsoft.OperationalInsights/workspaces/query/read",
+    role: "Microsoft Sentinel Reader",
+    actions: [
+      "Microsoft.OperationalInsights/workspaces/savedSearches/read",
+      "Microsoft.OperationalInsights/workspaces/query/read",
+    ],
+    tables: "policy",
   },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; restrict retention and sharing of query output." },

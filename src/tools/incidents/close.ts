@@ -21,7 +21,10 @@ export default defineTool({
     previous: z.object({ status: z.string(), classification: z.string().optional() }),
   }),
   effects: { readOnly: false, destructive: true, idempotent: true, openWorld: true },
-  rbac: { role: "Microsoft Sentinel Responder", action: "Microsoft.SecurityInsights/incidents/write" },
+  rbac: {
+    role: "Microsoft Sentinel Responder",
+    actions: ["Microsoft.SecurityInsights/incidents/read", "Microsoft.SecurityInsights/incidents/write"],
+  },
   approvalDefault: "required",
   rollback: {
     posture: "revert",

@@ -18,7 +18,7 @@ export default defineTool({
   input: z.strictObject({ incidentId, message: z.string().min(1).max(30000), workspace }),
   output: z.object({ comment }),
   effects: WRITE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Responder", action: "Microsoft.SecurityInsights/incidents/comments/write" },
+  rbac: { role: "Microsoft Sentinel Responder", actions: ["Microsoft.SecurityInsights/incidents/comments/write"] },
   approvalDefault: "required",
   rollback: {
     posture: "supersede",

@@ -20,7 +20,7 @@ export default defineTool({
     truncated: z.boolean(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/incidents/comments/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/incidents/comments/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),

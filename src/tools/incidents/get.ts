@@ -9,7 +9,7 @@ export default defineTool({
   input: z.strictObject({ incidentId, workspace }),
   output: z.object({ note: untrustedNote, incident: incidentSummary }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/incidents/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/incidents/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),

@@ -14,7 +14,7 @@ export default defineTool({
   }),
   output: z.object({ note: untrustedNote, incidents: z.array(incidentSummary), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/incidents/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/incidents/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: listFacts,

@@ -24,7 +24,10 @@ export default defineTool({
     ),
   output: z.object({ incident: incidentSummary }),
   effects: DESTRUCTIVE_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Responder", action: "Microsoft.SecurityInsights/incidents/write" },
+  rbac: {
+    role: "Microsoft Sentinel Responder",
+    actions: ["Microsoft.SecurityInsights/incidents/read", "Microsoft.SecurityInsights/incidents/write"],
+  },
   approvalDefault: "required",
   rollback: {
     posture: "revert",

@@ -27,7 +27,13 @@ export async function runBoundedQuery(ctx: ToolContext, query: string, requested
   const timespan = ctx.timespan ?? requestedTimespan ?? "P1D";
   const limit = ctx.decision.constraints.find((c) => c.kind === "query_timeout");
   const seconds = limit?.kind === "query_timeout" ? limit.seconds : DEFAULT_MAX_QUERY_SECONDS;
-  const table = await ctx.backend.queryLogs(query, timespan, { serverTimeoutSeconds: seconds });
+  ctx.progress?.("running", `query running in the workspace (timespan ${timespan}, limit ${seconds} s)`);
+  const table = await ctx.backend.queryLogs(query, timespan, {
+    serverTimeoutSeconds: seconds,
+    ...(ctx.signal ? { abortSignal: ctx.signal } : {}),
+  });
+  // The query API answers with every row at once: there is no partial-row progress to report, only that they came.
+  ctx.progress?.("rows", `${table.rows.length} row(s) received; checking, masking and capping them`);
   if (!ctx.ungoverned) checkReads(table, ctx.kql);
   const redactedColumns = ctx.ungoverned ? [] : maskColumns(table, ctx);
   const cap = ctx.maxRows ?? table.rows.length;

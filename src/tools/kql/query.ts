@@ -17,7 +17,11 @@ export default defineTool({
   }),
   output: z.object(queryResultFields),
   effects: READ_EFFECTS,
-  rbac: { role: "Log Analytics Reader", action: "Microsoft.OperationalInsights/workspaces/query/read" },
+  rbac: {
+    role: "Log Analytics Reader",
+    actions: ["Microsoft.OperationalInsights/workspaces/query/read"],
+    tables: "policy",
+  },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; restrict retention and sharing of query output." },
   facts: (a) => ({

@@ -27,7 +27,7 @@ export default defineTool({
       ),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-  rbac: { role: "none", action: "none (analysis only; nothing is sent to Log Analytics)" },
+  rbac: { role: "none", actions: [], note: "analysis only; nothing is sent to Log Analytics" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only." },
   async run(args, ctx) {

@@ -13,7 +13,7 @@ export default defineTool({
     filteredByPolicy: z.boolean(),
   }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-  rbac: { role: "Log Analytics Reader", action: "Microsoft.OperationalInsights/workspaces/tables/read" },
+  rbac: { role: "none", actions: [], note: "served from this server's table schemas; nothing is sent to Azure" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only." },
   async run(_args, ctx) {

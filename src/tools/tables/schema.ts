@@ -10,7 +10,7 @@ export default defineTool({
   input: z.strictObject({ table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/) }),
   output: z.object({ table: z.string(), columns: z.array(z.object({ name: z.string(), type: z.string() })) }),
   effects: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-  rbac: { role: "Log Analytics Reader", action: "Microsoft.OperationalInsights/workspaces/tables/read" },
+  rbac: { role: "none", actions: [], note: "served from this server's table schemas; nothing is sent to Azure" },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only." },
   async run(args, ctx) {

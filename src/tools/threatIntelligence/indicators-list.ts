@@ -11,7 +11,10 @@ export default defineTool({
   input: z.strictObject({ top: indicatorTop, workspace }),
   output: z.object({ note: untrustedNote, indicators: z.array(indicatorSummary), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/threatintelligence/read" },
+  rbac: {
+    role: "Microsoft Sentinel Reader",
+    actions: ["Microsoft.SecurityInsights/threatintelligence/indicators/read"],
+  },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: listFacts,

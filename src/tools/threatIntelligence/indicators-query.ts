@@ -66,7 +66,7 @@ export default defineTool({
   effects: READ_EFFECTS,
   rbac: {
     role: "Microsoft Sentinel Reader",
-    action: "Microsoft.SecurityInsights/threatintelligence/queryIndicators/action",
+    actions: ["Microsoft.SecurityInsights/threatintelligence/queryIndicators/action"],
   },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },

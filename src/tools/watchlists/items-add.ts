@@ -22,7 +22,8 @@ export default defineTool({
   effects: WRITE_EFFECTS,
   rbac: {
     role: "Microsoft Sentinel Contributor",
-    action: "Microsoft.SecurityInsights/watchlists/watchlistItems/write",
+    actions: ["Microsoft.SecurityInsights/watchlists/watchlistItems/write"],
+    rollback: ["Microsoft.SecurityInsights/watchlists/watchlistItems/delete"],
   },
   approvalDefault: "required",
   rollback: { posture: "delete", description: "Delete the item the agent added." },

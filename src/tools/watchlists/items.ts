@@ -16,7 +16,7 @@ export default defineTool({
     truncated: z.boolean(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", action: "Microsoft.SecurityInsights/watchlists/watchlistItems/read" },
+  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/watchlists/watchlistItems/read"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   async run(args, ctx) {

@@ -50,7 +50,7 @@ describe("closed codes", () => {
       ["limit", "kql_query_limit"],
       ["not_found", "backend_error"],
       ["failed", "backend_error"],
-      ["cancelled", "backend_error"],
+      ["cancelled", "cancelled"],
     ] as const;
     for (const [failure, code] of cases) {
       const e = new BackendError(failure, "x", { status: 418 });

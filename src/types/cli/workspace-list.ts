@@ -1,0 +1,24 @@
+// Generated from schemas/cli/workspace-list.schema.json by scripts/gen-types.ts. Do not edit.
+
+/**
+ * gsmcp workspace list --json.
+ */
+export interface WorkspaceListOutput {
+/**
+ * Items: A registry entry (src/registry/workspaces.ts) with default set.
+ */
+workspaces: {
+name: string
+tenant: string
+backend: ("local" | "azure")
+subscription?: string
+resource_group?: string
+workspace_name: string
+workspace_id?: string
+local_dir?: string
+credential?: ("default" | "managed-identity")
+client_id?: string
+default: boolean
+[k: string]: unknown
+}[]
+}
