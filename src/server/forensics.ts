@@ -4,7 +4,7 @@ import { type ProofBundle, receiptLeaf } from "../receipts/bundle.js";
 import { merkleRoot } from "../receipts/merkle.js";
 import type { Receipt } from "../receipts/receipt.js";
 import { signTreeHead, type TreeHead, verifyTreeHead } from "../receipts/tree-head.js";
-import type { VerifyReport } from "../receipts/verify-bundle.js";
+import { parseBundle, type VerifyReport } from "../receipts/verify-bundle.js";
 
 // Forensics of one job for a Sentinel incident comment (the collect-forensics playbook, GET /admin/jobs/{job}/forensics).
 //
@@ -340,7 +340,7 @@ export function renderComment(c: CommentInput, maxChars = SENTINEL_COMMENT_MAX):
   );
   const how = p(
     t(
-      "To check: GET /admin/jobs/JOB/forensics?tree_size=SIZE returns the same root; or gsmcp proof export --job JOB, gsmcp proof verify the file, then npx tsx examples/playbooks/check-forensics-comment.ts BUNDLE COMMENT_FILE. Values are attacker-influenced text, shown escaped.",
+      "To check: GET /admin/jobs/JOB/forensics?tree_size=SIZE returns the same root; or gsmcp proof export --job JOB, gsmcp proof verify the file, then gsmcp proof check-comment BUNDLE COMMENT_FILE. Values are attacker-influenced text, shown escaped.",
     ),
   );
   const tableHead = `<table><tr><th>${t("seq")}</th><th>${t("time")}</th><th>${t("operation")}</th><th>${t("phase")}</th><th>${t("decision")}</th><th>${t("outcome")}</th><th>${t("arguments (redacted)")}</th></tr>`;
@@ -454,4 +454,11 @@ export function checkDigest(b: ProofBundle, d: ParsedDigest): DigestCheck {
     problems.push(`the comment is signed by key ${d.keyid}, which is not a receipt signer of the bundle`);
   else if (!verifyTreeHead(head, keys)) problems.push("the comment's tree head signature does not verify");
   return { ok: problems.length === 0, problems };
+}
+
+/** A comment (raw message or the portal's text) against a proof bundle's text: `gsmcp proof check-comment`. */
+export function checkForensicsComment(bundleText: string, comment: string): DigestCheck {
+  const claimed = parseDigestLine(comment);
+  if (!claimed) return { ok: false, problems: [`the comment has no ${FORENSICS_FORMAT} digest line`] };
+  return checkDigest(parseBundle(bundleText), claimed);
 }

@@ -147,6 +147,12 @@ describe("--json outputs match schemas/cli/*.schema.json", () => {
     expect(e.receipts).toBeGreaterThan(0);
     expect(await json("proof verify", [bundle, "--workers", "1"], "proof-verify")).toMatchObject({ verdict: "valid" });
     expect(await json("proof report", [bundle, "--out", dir], "proof-report")).toMatchObject({ verdict: "valid" });
+    // A comment without a forensics digest does not match: the check's result on stdout, exit 1.
+    writeFileSync(join(dir, "comment.txt"), "no digest here");
+    expect(await json("proof check-comment", [bundle, join(dir, "comment.txt")], "proof-check-comment", 1)).toEqual({
+      ok: false,
+      problems: ["the comment has no gsmcp-forensics/v1 digest line"],
+    });
   });
 
   it("policy hash | sign | verify | lint | explain", async () => {

@@ -14,6 +14,7 @@ import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import type { AgentSecurityEvent } from "../../src/types/agent-security-event.js";
 import type { WorkPolicyContract } from "../../src/types/wpc.js";
 import { IDENTITY_FILE, type IdentityConfig } from "../../src/workspace/arm-authorization.js";
+import { createLocalClients, startWorkspace } from "../../src/workspace/index.js";
 import { runCli } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { examplePolicy, signTestPolicy } from "../helpers/policy.js";
@@ -191,6 +192,34 @@ describe("effective-permission check against the embedded workspace", () => {
       expect(refused![0]!.excess[0]).toMatchObject({ name: "*", danger: "critical" });
     } finally {
       await runtime.close();
+    }
+  });
+
+  it("the SOC's alert query of docs/azure.md finds the event in the workspace's AgentSecurityEvent_CL", async () => {
+    setIdentity({ roles: ["contributor"] });
+    const wpc: WorkPolicyContract = examplePolicy("triage-readonly");
+    wpc.policy_name = "triage-local-telemetry-rbac";
+    wpc.telemetry = { sink: "local" };
+    await check(signTestPolicy(h, wpc)); // closing the runtime flushes the Logs Ingestion sink
+    const doc = readFileSync("docs/azure.md", "utf8");
+    // The block as the page shows it (indented in a list item).
+    const query = /```kql\n((?: *)AgentSecurityEvent\n *\| where EventType == "PermissionCheck"[\s\S]*?) *```/
+      .exec(doc)![1]!
+      .replace(/^ +/gm, "");
+    const ws = await startWorkspace(defaultDir, { port: 0 });
+    try {
+      const r = await createLocalClients(ws).logsQuery.queryWorkspace(ws.ids.workspaceId, query, { duration: "PT1H" });
+      if (r.status !== "Success") throw new Error("query failed");
+      const t = r.tables[0]!;
+      const col = (name: string) => t.columnDescriptors.findIndex((c) => c.name === name);
+      expect(t.rows.length).toBeGreaterThan(0);
+      const row = t.rows.at(-1)!;
+      expect(row[col("PolicyDecision")]).toBe("LOG");
+      expect(row[col("Severity")]).toBe(4);
+      const excess = row[col("excess")] as { name: string; danger: string }[];
+      expect(excess[0]).toMatchObject({ name: "*", danger: "critical" });
+    } finally {
+      await ws.close();
     }
   });
 

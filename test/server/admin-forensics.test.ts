@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkForensicsComment } from "../../examples/playbooks/check-forensics-comment.js";
 import { exportJob } from "../../src/cli/commands/proof.js";
 import { issueCst } from "../../src/cli/commands/token.js";
 import type { ProofBundle } from "../../src/receipts/bundle.js";
@@ -13,6 +10,7 @@ import { parseBundle, verifyBundle } from "../../src/receipts/verify-bundle.js";
 import {
   COMMENT_GRAMMAR,
   checkDigest,
+  checkForensicsComment,
   commentText,
   type ForensicsDigest,
   parseDigestLine,
@@ -21,6 +19,7 @@ import {
 } from "../../src/server/forensics.js";
 import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
+import { runCli } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
 import { receiptsOf } from "../helpers/state.js";
 
@@ -33,7 +32,6 @@ const OPERATOR = "operator-secret-forensics-0123456789";
 // Attacker-influenced text that ends up in the job's receipts (arguments) and in the agent name.
 const EVIL = `<img src=x onerror=alert(1)> [click](javascript:alert(1)) ![p](https://evil.example/x.png) **bold** | a | https://evil.example/phish www.evil.example &amp; &#60;script&#62; \`code\` \u202Eevil`;
 const JOB = "ops:triage.42-x";
-const SCRIPT = fileURLToPath(new URL("../../examples/playbooks/check-forensics-comment.ts", import.meta.url));
 
 interface Raw {
   status: number;
@@ -162,7 +160,7 @@ describe("collect forensics: GET /admin/jobs/{job}/forensics → incident commen
     expect(checkDigest(bundle, claimed)).toEqual({ ok: true, problems: [] });
     // And from the portal's rendered text.
     expect(checkDigest(bundle, parseDigestLine(commentText(stored!.message))!).ok).toBe(true);
-    // The analyst's script, as documented: a bundle file and the comment's text; exit 0, or 1 on a mismatch.
+    // The analyst's command, as documented: a bundle file and the comment's text; exit 0, or 1 on a mismatch.
     const dir = mkdtempSync(join(tmpdir(), "gsmcp-check-"));
     writeFileSync(join(dir, "b.json"), text);
     writeFileSync(join(dir, "comment.txt"), commentText(stored!.message));
@@ -171,14 +169,10 @@ describe("collect forensics: GET /admin/jobs/{job}/forensics → incident commen
       commentText(stored!.message).replace(f.digest.root_hash, `sha256:${"0".repeat(64)}`),
     );
     expect(checkForensicsComment(text, stored!.message)).toEqual({ ok: true, problems: [] });
-    const run = (comment: string) =>
-      new Promise<{ status: number | null; stdout: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          ["--import", "tsx", SCRIPT, join(dir, "b.json"), join(dir, comment)],
-          (err, stdout) => resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout }),
-        );
-      });
+    const run = async (comment: string) => {
+      const r = await runCli(["proof", "check-comment", join(dir, "b.json"), join(dir, comment)]);
+      return { status: r.code, stdout: r.stdout };
+    };
     const good = await run("comment.txt");
     expect({ status: good.status, out: good.stdout }).toEqual({ status: 0, out: expect.stringMatching(/^ok: /) });
     const mismatch = await run("forged.txt");

@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkForensicsComment } from "../../examples/playbooks/check-forensics-comment.js";
 import { generateSigningKey, publicKeyPem } from "../../src/crypto/keys.js";
 import type { ProofBundle } from "../../src/receipts/bundle.js";
 import type { Receipt } from "../../src/receipts/receipt.js";
@@ -8,6 +7,7 @@ import {
   COMMENT_GRAMMAR,
   COMMENT_MIN,
   checkDigest,
+  checkForensicsComment,
   commentText,
   displayText,
   escapeText,

@@ -14,6 +14,8 @@ import {
 } from "../../receipts/verify-bundle.js";
 import { bundleWitnessReceiveOrder } from "../../receipts/verify-checkpoints.js";
 import { WORKSPACE_WITNESS } from "../../receipts/witness-workspace.js";
+import { checkForensicsComment } from "../../server/forensics.js";
+import type { ProofCheckCommentOutput } from "../../types/cli/proof-check-comment.js";
 import type { ProofExportOutput } from "../../types/cli/proof-export.js";
 import type { ProofReportOutput } from "../../types/cli/proof-report.js";
 import type { ProofVerifyOutput } from "../../types/cli/proof-verify.js";
@@ -288,6 +290,52 @@ export function registerProofCommands(program: Command, home: () => string): voi
           throw new CliError("proof bundle is NOT valid", 1, "see the failed steps above", "check_failed");
       },
     );
+  proof
+    .command("check-comment")
+    .argument(
+      "<bundle>",
+      "proof bundle of the job (gsmcp proof export), exported when the comment was written or later",
+    )
+    .argument(
+      "<comment>",
+      "the incident comment: a file with its text as the portal shows it or the API's message, or - for stdin",
+    )
+    .option("--json", "JSON output (schemas/cli/proof-check-comment.schema.json)")
+    .description(
+      "check a collect-forensics incident comment's digest against a proof bundle (run proof verify on the bundle too)",
+    )
+    .action((bundleFile: string, commentFile: string, o: { json?: boolean }) => {
+      const read = (f: string, what: string) => {
+        try {
+          return readFileSync(f === "-" ? 0 : f, "utf8");
+        } catch (e) {
+          throw new CliError(
+            `${what} ${f} cannot be read: ${(e as Error).message}`,
+            2,
+            `pass a readable file${what === "<comment>" ? ", or - for stdin" : ""}`,
+            "unreadable_input",
+          );
+        }
+      };
+      const bundleText = read(bundleFile, "<bundle>");
+      const comment = read(commentFile, "<comment>");
+      let r: ProofCheckCommentOutput;
+      try {
+        r = checkForensicsComment(bundleText, comment);
+      } catch (e) {
+        throw new CliError(
+          `<bundle> ${bundleFile}: ${(e as Error).message}`,
+          2,
+          "pass a proof bundle written by gsmcp proof export",
+          "unreadable_input",
+        );
+      }
+      if (o.json) printJson(r satisfies ProofCheckCommentOutput);
+      else if (r.ok) out("ok: the comment's digest matches the bundle and its signature verifies");
+      else for (const p of r.problems) out(`MISMATCH: ${p}`);
+      if (!r.ok)
+        throw new CliError("the comment does not match the bundle", 1, "see the problems above", "check_failed");
+    });
   proof
     .command("report")
     .argument("<file>", "proof bundle")
