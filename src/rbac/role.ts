@@ -7,7 +7,7 @@ import { ALL_TABLES, type OperationKind, operationFact, TABLE_NAME, tableQueryAc
 
 // The Azure custom roles a policy needs: from the ops it allows, each tool's declared operations (src/tools/*/*.ts
 // `rbac`), and for KQL tools the tables the policy lets them read. Reads and writes become two roles when the policy
-// has writes, so the write role can be made eligible (PIM) instead of standing.
+// has writes, so the write role can be assigned only while a write is approved (docs/azure.md, Just-in-time writes).
 
 export type RbacErrorCode = "rbac_unknown_operation" | "rbac_invalid_table" | "rbac_invalid_scope";
 
@@ -285,7 +285,7 @@ function armTemplate(needs: PolicyNeeds, roles: GeneratedRoles["roles"]): Record
               defaultValue: false,
               metadata: {
                 description:
-                  "Assign the write role now (standing). Leave false and make it eligible through PIM instead (docs/azure.md)",
+                  "Assign the write role now (standing). Leave false and assign it time-bound when a write is approved (docs/azure.md, Just-in-time writes)",
               },
             },
           }
@@ -329,13 +329,13 @@ function bicepFile(needs: PolicyNeeds, roles: GeneratedRoles["roles"]): string {
   ];
   if (roles.length > 1)
     out.push(
-      "@description('Assign the write role now (standing); leave false and make it eligible through PIM instead')",
+      "@description('Assign the write role now (standing); leave false and assign it time-bound when a write is approved (docs/azure.md)')",
       "param assignWriteRole bool = false",
     );
   out.push(
     "@description('The DCR of AgentSecurityEvent_CL; empty: no telemetry assignment')",
     "param dataCollectionRuleName string = ''",
-    "@description('The identity that sends telemetry, when not the server own')",
+    "@description('The identity that sends telemetry, when it is not the server identity')",
     "param telemetryPrincipalId string = ''",
     "",
     "resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' existing = {",
@@ -378,7 +378,7 @@ function bicepFile(needs: PolicyNeeds, roles: GeneratedRoles["roles"]): string {
     );
   }
   out.push(
-    "resource dcr 'Microsoft.Insights/dataCollectionRules@2022-06-01' existing = if (!empty(dataCollectionRuleName)) {",
+    "resource dcr 'Microsoft.Insights/dataCollectionRules@2022-06-01' existing = {",
     "  name: empty(dataCollectionRuleName) ? 'none' : dataCollectionRuleName",
     "}",
     "",

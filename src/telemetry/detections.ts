@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { executeKql } from "../kql/index.js";
 import { stampIngestionTime } from "../kql/ingestion.js";
+import { slideRule, type TriggerOperator } from "../kql/slide.js";
 import type { KqlDataSource, KqlResult, KqlTable } from "../kql/types.js";
 import type { AgentSecurityEvent } from "../types/agent-security-event.js";
 import { LOG_TABLES, STORED_FUNCTIONS } from "../workspace/schemas.js";
@@ -140,6 +141,7 @@ export function ruleProblems(r: DetectionRule): string[] {
   }
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(r.id)) p.push("id must be a GUID");
   if (r.kind !== "Scheduled") p.push("kind must be Scheduled");
+  if (r.query.length > 10_000) p.push("query longer than 10,000 characters");
   return p;
 }
 
@@ -154,7 +156,7 @@ export interface DetectionRun {
 
 /** Runs a rule's query as Sentinel would at `now`, and applies its trigger. */
 export function runDetection(rule: DetectionRule, source: KqlDataSource, now = Date.now()): DetectionRun {
-  const result = executeKql(rule.query, source, {
+  const result = executeKql(rule.query, withWatchlist(source), {
     now,
     timespan: { start: now - shortDurationMs(rule.queryPeriod), end: now + 1 },
     unboundedTables: UNBOUNDED_TABLES,
@@ -175,6 +177,75 @@ export function runDetection(rule: DetectionRule, source: KqlDataSource, now = D
   const entities = [...new Set(result.rows.flatMap((r) => idx.map((i) => String(r[i]))))];
   const alerts = !fired ? 0 : rule.eventGroupingSettings?.aggregationKind === "AlertPerResult" ? n : 1;
   return { rule, result, fired, alerts, entities };
+}
+
+/** The expected ingestion delay every rule allows for (the `Delay` let of its query). */
+export const EXPECTED_DELAY_MS = 5 * 60_000;
+
+const TRIGGER: Record<DetectionRule["triggerOperator"], TriggerOperator> = {
+  gt: "GreaterThan",
+  lt: "LessThan",
+  eq: "Equal",
+  ne: "NotEqual",
+};
+
+export interface DetectionReplay {
+  rule: DetectionRule;
+  /** Scheduled runs replayed. */
+  runs: number;
+  /** Alerts raised over all runs. */
+  alerts: number;
+  fired: boolean;
+  /** Entities of every alerting run. */
+  entities: string[];
+}
+
+/**
+ * The rule as Sentinel would have run it over events in [from, to]: every scheduled run (multiples of its frequency)
+ * from before `from` until the last event has arrived and been judged, each seeing only what had been ingested by then.
+ */
+export function replayDetection(
+  rule: DetectionRule,
+  source: KqlDataSource,
+  window: { from: number; to: number },
+): DetectionReplay {
+  const f = shortDurationMs(rule.queryFrequency);
+  const end = Math.ceil((window.to + EXPECTED_DELAY_MS + 2 * f) / f) * f;
+  const start = window.from - f;
+  const src = withWatchlist(source);
+  const slide = slideRule(rule.query, src, {
+    end,
+    lookbackMs: end - start,
+    frequencyMs: f,
+    periodMs: shortDurationMs(rule.queryPeriod),
+    operator: TRIGGER[rule.triggerOperator],
+    threshold: rule.triggerThreshold,
+    sampleSize: 0,
+    asIngested: true,
+    unboundedTables: UNBOUNDED_TABLES,
+    maxFirings: 10_000,
+  });
+  const perResult = rule.eventGroupingSettings?.aggregationKind === "AlertPerResult";
+  const entities = new Set<string>();
+  for (const firing of slide.firings) for (const e of runDetection(rule, src, firing.runTime).entities) entities.add(e);
+  return {
+    rule,
+    runs: slide.runs,
+    alerts: perResult ? slide.firings.reduce((n, x) => n + x.count, 0) : slide.fired,
+    fired: slide.fired > 0,
+    entities: [...entities].sort(),
+  };
+}
+
+/** The source with an empty Watchlist table when it has none (the rules read the AgentAllowlist watchlist). */
+function withWatchlist(source: KqlDataSource): KqlDataSource {
+  if (source.table("Watchlist")) return source;
+  const empty: KqlTable = { name: "Watchlist", columns: LOG_TABLES.Watchlist!, rows: [] };
+  return {
+    table: (name) => (name === "Watchlist" ? empty : source.table(name)),
+    tableNames: () => [...new Set([...source.tableNames(), "Watchlist"])],
+    storedFunction: (name) => source.storedFunction?.(name) ?? STORED_FUNCTIONS[name],
+  };
 }
 
 /** An AgentAllowlist watchlist entry (examples/watchlists/AgentAllowlist.csv). */

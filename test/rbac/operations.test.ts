@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type AzurePermission, isAllowed } from "../../src/rbac/effective.js";
 import {
   DERIVED_OPERATIONS,
   KNOWN_OPERATIONS,
@@ -9,6 +10,7 @@ import {
 } from "../../src/rbac/operations.js";
 import { policyNeeds, RbacError } from "../../src/rbac/role.js";
 import { KNOWN_OPS, TOOLS } from "../../src/tools/registry.js";
+import { ROLE_SETS } from "../../src/workspace/arm-authorization.js";
 import { examplePolicy } from "../helpers/policy.js";
 
 /**
@@ -119,6 +121,47 @@ describe("operation facts", () => {
     expect(operationFact(tableQueryAction("SigninLogs"))?.source).toBe("permissions-monitor");
     expect(operationFact(tableQueryAction("BrandNewTable"))?.source).toBe("manage-access");
     for (const bad of ["", "Sign-in Logs", "1Table", "a/b", "*"]) expect(() => tableQueryAction(bad)).toThrow();
+  });
+
+  it("each tool's `role` is a built-in role that covers its operations, by the published role definitions", () => {
+    // Log Analytics Reader as manage-access describes it.
+    const logAnalyticsReader = {
+      actions: [
+        "*/read",
+        "Microsoft.OperationalInsights/workspaces/analytics/query/action",
+        "Microsoft.OperationalInsights/workspaces/search/action",
+        "Microsoft.Support/*",
+      ],
+      notActions: ["Microsoft.OperationalInsights/workspaces/sharedKeys/read"],
+    };
+    const roles: Record<string, AzurePermission> = {
+      "Microsoft Sentinel Reader": ROLE_SETS.reader,
+      "Microsoft Sentinel Responder": ROLE_SETS.responder,
+      "Microsoft Sentinel Contributor": {
+        actions: [
+          "Microsoft.SecurityInsights/*",
+          "Microsoft.OperationalInsights/workspaces/*/read",
+          "Microsoft.OperationalInsights/workspaces/savedSearches/*",
+          "Microsoft.OperationalInsights/workspaces/query/read",
+          "Microsoft.OperationalInsights/workspaces/query/*/read",
+        ],
+      },
+      "Log Analytics Reader": logAnalyticsReader,
+    };
+    const order = ["Microsoft Sentinel Reader", "Microsoft Sentinel Responder", "Microsoft Sentinel Contributor"];
+    for (const t of TOOLS) {
+      const ops = [...t.rbac.actions, ...(t.rbac.rollback ?? [])];
+      if (t.rbac.role === "none") {
+        expect(ops, t.op).toEqual([]);
+        continue;
+      }
+      const role = roles[t.rbac.role];
+      expect(role, `${t.op}: ${t.rbac.role}`).toBeDefined();
+      for (const a of ops) expect(isAllowed([role!], a), `${t.op}: ${t.rbac.role} lacks ${a}`).toBe(true);
+      // And it is the least of the Sentinel roles that does.
+      const least = order.find((r) => ops.every((a) => isAllowed([roles[r]!], a)));
+      if (t.rbac.role !== "Log Analytics Reader") expect(t.rbac.role, t.op).toBe(least);
+    }
   });
 
   it("every op of the registry has a tool with a declaration", () => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { homePaths } from "../../governance/home.js";
 import { connectStdio } from "../../server/stdio-client.js";
-import { loadDetections, runDetection } from "../../telemetry/detections.js";
+import { loadDetections, replayDetection } from "../../telemetry/detections.js";
 import { eventsSource, readEventsFile } from "../../telemetry/events-table.js";
 import { out } from "../output.js";
 import { decideApproval } from "./approvals.js";
@@ -152,8 +152,11 @@ export async function runDemo(
     `    ${events.length} events: ${["PolicyEvaluation", "ToolInvocation", "AuthFailure", "Anomaly"].map((t) => `${t} ${events.filter((e) => e.EventType === t).length}`).join(", ")}`,
   );
   const fired: string[] = [];
+  const times = events.map((e) => Date.parse(e.TimeGenerated));
+  const span = times.length ? { from: Math.min(...times), to: Math.max(...times) } : { from: started, to: started };
   for (const rule of loadDetections(join(REPO_ROOT, "examples", "detections"))) {
-    const run = runDetection(rule, eventsSource(events));
+    // Replayed over the rule's scheduled runs, as Sentinel would judge these events once they have arrived.
+    const run = replayDetection(rule, eventsSource(events), span);
     if (run.fired) fired.push(rule.name);
     log(
       `    ${run.fired ? "FIRED" : "quiet"}  ${rule.name}${run.fired ? ` (entities: ${run.entities.join(", ")})` : ""}`,

@@ -44,7 +44,7 @@ export default defineTool({
   }),
   effects: READ_EFFECTS,
   rbac: {
-    role: "Microsoft Sentinel Reader",
+    role: "Microsoft Sentinel Contributor",
     actions: [
       "Microsoft.SecurityInsights/entities/getInsights/action",
       "Microsoft.SecurityInsights/entities/queries/read",

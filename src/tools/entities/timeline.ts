@@ -53,7 +53,7 @@ export default defineTool({
     truncated: z.boolean(),
   }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/entities/gettimeline/action"] },
+  rbac: { role: "Microsoft Sentinel Contributor", actions: ["Microsoft.SecurityInsights/entities/gettimeline/action"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),

@@ -9,7 +9,7 @@ export default defineTool({
   input: z.strictObject({ incidentId, workspace }),
   output: z.object({ note: untrustedNote, alerts: z.array(alertSummary), truncated: z.boolean() }),
   effects: READ_EFFECTS,
-  rbac: { role: "Microsoft Sentinel Reader", actions: ["Microsoft.SecurityInsights/incidents/alerts/action"] },
+  rbac: { role: "Microsoft Sentinel Responder", actions: ["Microsoft.SecurityInsights/incidents/alerts/action"] },
   approvalDefault: "none",
   rollback: { posture: "none", description: "Read-only; nothing to roll back." },
   facts: (a) => (a.workspace ? { workspace: a.workspace } : {}),
