@@ -17,12 +17,8 @@ import { CLI_SCHEMAS, gsmcpInProcess, schemaErrors } from "./in-process.js";
 
 /** Commands that print no result of their own: servers and the scripted demo. */
 const NO_RESULT = new Set(["serve", "console", "demo"]);
-/**
- * Commands that print a result but have no --json yet: `policy role` (issue 23, in progress) prints Azure's own
- * documents (role definitions, ARM template: JSON already; Bicep), whose schema is Azure's. Remove it from here when it
- * takes --json, and add its case above.
- */
-const JSON_PENDING = new Set(["policy role"]);
+/** Commands that print a result but have no --json yet (none). */
+const JSON_PENDING = new Set<string>();
 
 /** Command paths run with --json below, and the schemas used. */
 const covered = new Set<string>();
@@ -164,6 +160,16 @@ describe("--json outputs match schemas/cli/*.schema.json", () => {
     expect(signed.hash).not.toBe(hash.hash);
     expect(await json("policy verify", [signed.envelope], "policy-verify")).toMatchObject({ hash: signed.hash });
     expect(await json("policy lint", [src], "policy-lint")).toMatchObject({ errors: 0 });
+    const role = (await json(
+      "policy role",
+      [
+        "examples/policies/containment-with-approvals.wpc.json",
+        "--scope",
+        `/subscriptions/${"0".repeat(8)}-0000-0000-0000-${"0".repeat(12)}`,
+      ],
+      "policy-role",
+    )) as { roles: { kind: string }[] };
+    expect(role.roles.map((r) => r.kind)).toEqual(["read", "write"]);
     expect(await json("policy explain", [src, "--op", "incidents.close"], "policy-explain")).toMatchObject({
       op: "incidents.close",
       effect: "BLOCK",

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type DetectionRule, shortDurationMs } from "../../src/telemetry/detections.js";
+import {
+  type DetectionRule,
+  detectionSource,
+  replayDetection,
+  shortDurationMs,
+} from "../../src/telemetry/detections.js";
 import type { AgentSecurityEvent } from "../../src/types/agent-security-event.js";
 import { alertsOver, CASES, DELAY, ev, MIN, place, prng, rule, spread as spreadIn } from "./harness.js";
 
@@ -84,6 +89,21 @@ describe("window semantics: one alert per burst, wherever it falls", () => {
     }
     expect(failures).toEqual([]);
     expect(placements).toBe(24);
+  });
+
+  it("replayDetection (what `gsmcp demo` shows) agrees: one alert per burst, with its entity", () => {
+    const rand = prng(77);
+    for (const c of CASES) {
+      const r = rule(c.file);
+      const s = T0 + Math.floor(rand() * 10 * MIN);
+      const burst = place(c.attack(rand), s);
+      const replay = replayDetection(r, detectionSource(burst), { from: s, to: s + c.window });
+      expect(replay.alerts, c.file).toBe(1);
+      expect(replay.entities, c.file).toEqual([burst[0]!.AgentId]);
+      expect(replayDetection(r, detectionSource(place(c.benign(rand), s)), { from: s, to: s + c.window }).fired).toBe(
+        false,
+      );
+    }
   });
 
   it("the schedule's phase does not matter (runs at any offset of the clock)", () => {
