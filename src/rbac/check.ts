@@ -44,6 +44,27 @@ export function checkedWorkspaces(
   );
 }
 
+/** The report when the permissions cannot be read. Fail closed: least privilege that cannot be shown is not assumed. */
+export function unreadableReport(
+  entry: { name: string; tenant: string },
+  wpc: WorkPolicyContract,
+  e: unknown,
+  at: Date,
+): PermissionReport {
+  const requireLeastPrivilege = wpc.token_requirements.require_least_privilege === true;
+  return {
+    workspace: entry.name,
+    tenant: entry.tenant,
+    status: "error",
+    missing: [],
+    excess: [],
+    error: (e as Error).message,
+    requireLeastPrivilege,
+    refuse: requireLeastPrivilege,
+    checkedAt: at.toISOString(),
+  };
+}
+
 /** Reads the identity's permissions through `backend` and compares them with what `wpc` needs on `entry`. */
 export async function checkWorkspace(
   backend: SentinelBackend,
@@ -58,16 +79,7 @@ export async function checkWorkspace(
     if (!backend.permissions) throw new Error("this backend cannot read its identity's permissions");
     perms = await backend.permissions();
   } catch (e) {
-    // Fail closed: least privilege that cannot be shown is not assumed.
-    return {
-      ...base,
-      status: "error",
-      missing: [],
-      excess: [],
-      error: (e as Error).message,
-      refuse: requireLeastPrivilege,
-      checkedAt: now().toISOString(),
-    };
+    return unreadableReport(entry, wpc, e, now());
   }
   const { missing, excess } = comparePermissions(perms, policyNeeds(wpc, entry).all);
   const status: CheckStatus =
@@ -220,18 +232,7 @@ export async function startPermissionWatch(
       try {
         r = await checkWorkspace(await o.backendFor(entry.name), o.wpc, entry, o.now);
       } catch (e) {
-        const requireLeastPrivilege = o.wpc.token_requirements.require_least_privilege === true;
-        r = {
-          workspace: entry.name,
-          tenant: entry.tenant,
-          status: "error",
-          missing: [],
-          excess: [],
-          error: (e as Error).message,
-          requireLeastPrivilege,
-          refuse: requireLeastPrivilege,
-          checkedAt: (o.now ?? (() => new Date()))().toISOString(),
-        };
+        r = unreadableReport(entry, o.wpc, e, (o.now ?? (() => new Date()))());
       }
       reports.push(r);
       const fp = fingerprint(r);
@@ -380,18 +381,7 @@ export async function doctorIdentityChecks(
       backend = await (forced && forced !== entry.backend ? openBackend(paths, forced) : openBackendFor(paths, entry));
       r = await checkWorkspace(backend, policy.wpc, entry);
     } catch (e) {
-      const requireLeastPrivilege = policy.wpc.token_requirements.require_least_privilege === true;
-      r = {
-        workspace: entry.name,
-        tenant: entry.tenant,
-        status: "error",
-        missing: [],
-        excess: [],
-        error: (e as Error).message,
-        requireLeastPrivilege,
-        refuse: requireLeastPrivilege,
-        checkedAt: new Date().toISOString(),
-      };
+      r = unreadableReport(entry, policy.wpc, e, new Date());
     } finally {
       await backend?.close().catch(() => undefined);
     }

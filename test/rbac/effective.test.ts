@@ -8,18 +8,9 @@ import {
   type NeededOperation,
 } from "../../src/rbac/effective.js";
 import { KNOWN_OPERATIONS } from "../../src/rbac/operations.js";
+import { mulberry32 } from "../../src/workspace/seed-determinism.js";
 
-/** A seeded generator (mulberry32): the same cases every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** The reference: a regular expression, `*` as `.*` (dotall), case-insensitive, anchored. */
 const reference = (pattern: string, name: string) =>

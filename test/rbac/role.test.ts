@@ -12,6 +12,7 @@ import {
 } from "../../src/rbac/role.js";
 import { KNOWN_OPS, TOOLS, toolByOp } from "../../src/tools/registry.js";
 import type { WorkPolicyContract } from "../../src/types/wpc.js";
+import { mulberry32 } from "../../src/workspace/seed-determinism.js";
 import { examplePolicy } from "../helpers/policy.js";
 
 const SCOPE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-sentinel";
@@ -28,16 +29,7 @@ function expectedFor(wpc: WorkPolicyContract, op: string): string[] {
   return out;
 }
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A random valid policy: some ops allowed, some of those denied, maybe table bounds for kql.query. */
 function randomPolicy(r: () => number, i: number): WorkPolicyContract {

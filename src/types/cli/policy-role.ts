@@ -6,11 +6,7 @@
 export interface PolicyRoleOutput {
 policy_name: string
 policy_hash: string
-/**
- * @minItems 1
- * @maxItems 2
- */
-roles: [{
+roles: {
 kind: ("read" | "write")
 /**
  * An Azure custom role as `az role definition create --role-definition FILE` takes it.
@@ -23,48 +19,9 @@ Actions: string[]
 NotActions: string[]
 DataActions: string[]
 NotDataActions: string[]
-/**
- * @minItems 1
- */
-AssignableScopes: [string, ...(string)[]]
+AssignableScopes: string[]
 }
-}]|[{
-kind: ("read" | "write")
-/**
- * An Azure custom role as `az role definition create --role-definition FILE` takes it.
- */
-definition: {
-Name: string
-IsCustom: true
-Description: string
-Actions: string[]
-NotActions: string[]
-DataActions: string[]
-NotDataActions: string[]
-/**
- * @minItems 1
- */
-AssignableScopes: [string, ...(string)[]]
-}
-}, {
-kind: ("read" | "write")
-/**
- * An Azure custom role as `az role definition create --role-definition FILE` takes it.
- */
-definition: {
-Name: string
-IsCustom: true
-Description: string
-Actions: string[]
-NotActions: string[]
-DataActions: string[]
-NotDataActions: string[]
-/**
- * @minItems 1
- */
-AssignableScopes: [string, ...(string)[]]
-}
-}]
+}[]
 /**
  * ARM template (resource-group deployment); its schema is Azure's.
  */
