@@ -1,3 +1,4 @@
+import { CODES } from "../governance/codes.js";
 import type { AgentSecurityEvent } from "../types/agent-security-event.js";
 
 export interface AnomalyConfig {
@@ -34,7 +35,8 @@ export class AnomalyDetector {
       map.set(e.JobId!, list);
       return list.length;
     };
-    if (this.cfg.repeatedBlocks && e.PolicyDecision === "BLOCK") {
+    // A call the client cancelled before it was decided is recorded as BLOCK, but nothing refused it.
+    if (this.cfg.repeatedBlocks && e.PolicyDecision === "BLOCK" && e.ErrorCode !== CODES.cancelled.errorCode) {
       const n = push(this.blocks, this.cfg.windowMs);
       if (n >= this.cfg.repeatedBlocks && this.once(`b:${e.JobId}:${Math.floor(t / this.cfg.windowMs)}`)) {
         out.push({

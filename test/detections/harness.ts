@@ -9,6 +9,7 @@ import {
   UNBOUNDED_TABLES,
 } from "../../src/telemetry/detections.js";
 import type { AgentSecurityEvent } from "../../src/types/agent-security-event.js";
+import { mulberry32 } from "../../src/workspace/seed-determinism.js";
 
 // Helpers for the detection tests: rules by file, synthetic events, placing a recorded attack anywhere, and running a
 // rule over consecutive scheduled runs (src/kql/slide.ts) that each see only what had been ingested by then.
@@ -21,16 +22,7 @@ export const MIN = 60_000;
 export const DELAY = 5 * MIN;
 
 /** Deterministic PRNG (mulberry32), so a failing placement can be re-run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 export function ev(agent: string, t: number, over: Partial<AgentSecurityEvent> = {}): AgentSecurityEvent {
   return {

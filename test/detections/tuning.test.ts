@@ -175,6 +175,19 @@ describe("tuning from the seed, in every rule", () => {
     },
   );
 
+  it.each([
+    "agent-blocked-tool-attempts.yaml",
+    "agent-repeated-policy-violations.yaml",
+    "agent-auth-failure-then-blocked-call.yaml",
+  ])("%s: calls the client cancelled before their decision (BLOCK, ErrorCode 499) are not refusals", (file) => {
+    const events = SCENARIOS[file]!.events({ job: "j", tenant: "t" });
+    expect(count(file, events)).toBeGreaterThanOrEqual(1);
+    const cancelled = events.map((e) =>
+      e.PolicyDecision === "BLOCK" && e.EventType !== "AuthFailure" ? { ...e, ErrorCode: 499 } : e,
+    );
+    expect(count(file, cancelled)).toBe(0);
+  });
+
   it("an entry expiring mid-burst suppresses the events before its expiry only", () => {
     // Six blocked calls 10 s apart; the entry expires after the third: the last three still make a burst.
     const file = "agent-blocked-tool-attempts.yaml";

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { analyzeKqlSync } from "../../src/kql/analyzer.js";
 import { executeKql, KqlError } from "../../src/kql/index.js";
 import type { KqlDataSource, KqlTable, KqlValue } from "../../src/kql/types.js";
+import { mulberry32 } from "../../src/workspace/seed-determinism.js";
 import { SCHEMA as LINEAGE_SCHEMA, REDACTED, run } from "./lineage-harness.js";
 
 // Window functions (prev, next, row_number, row_cumsum) and the serialize operator, as Kusto defines them: a
@@ -9,16 +10,7 @@ import { SCHEMA as LINEAGE_SCHEMA, REDACTED, run } from "./lineage-harness.js";
 // the language service as the oracle for what parses, and lineage: a value read from another row keeps its column's
 // redaction.
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 const T: KqlTable = {
   name: "T",

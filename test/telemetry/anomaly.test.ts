@@ -32,6 +32,13 @@ describe("local anomaly detector", () => {
     expect(d.observe(at(101_000))).toEqual([]); // once per window
   });
 
+  it("does not count calls the client cancelled before their decision (BLOCK with ErrorCode 499)", () => {
+    const d = new AnomalyDetector({ repeatedBlocks: 3, windowMs: 60_000 });
+    const cancelled = (ms: number) => ({ ...at(ms), ErrorCode: 499 });
+    expect([0, 1000, 2000, 3000].flatMap((t) => d.observe(cancelled(t)))).toEqual([]);
+    expect([4000, 5000, 6000].flatMap((t) => d.observe(at(t))).map((f) => f.kind)).toEqual(["repeated_blocks"]);
+  });
+
   it("fires on a call rate over the limit", () => {
     const d = new AnomalyDetector({ callsPerMinute: 5, windowMs: 60_000 });
     const found = Array.from({ length: 6 }, (_, i) => d.observe(at(i * 1000, "ALLOW"))).flat();
