@@ -75,6 +75,9 @@ export function startProgress(label: string, o: { quiet?: boolean }): Progress {
         if (bar.getTotal() !== total) bar.setTotal(total);
         bar.update(done);
       }
+      // Long operations run mostly synchronously, so cli-progress's timer rarely gets to draw: a phase's first and last
+      // states are drawn here, so every phase shows (a short one would otherwise pass between two frames unseen).
+      if (p.phase !== phase || done === total) bar.render();
       phase = p.phase;
     },
     stop() {
