@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { runCli } from "../helpers/cli.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import { receiptsOf } from "../helpers/state.js";
 
 // The collect-forensics playbook's steps, played against the real server and the embedded workspace: fetch the
@@ -33,28 +33,7 @@ const OPERATOR = "operator-secret-forensics-0123456789";
 const EVIL = `<img src=x onerror=alert(1)> [click](javascript:alert(1)) ![p](https://evil.example/x.png) **bold** | a | https://evil.example/phish www.evil.example &amp; &#60;script&#62; \`code\` \u202Eevil`;
 const JOB = "ops:triage.42-x";
 
-interface Raw {
-  status: number;
-  headers: Record<string, unknown>;
-  body: string;
-}
-function raw(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "GET", headers: opts.headers ?? {}, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    if (opts.body) req.write(opts.body);
-    req.end();
-  });
-}
+const raw = rawRequest;
 const auth = { authorization: `Bearer ${OPERATOR}` };
 
 interface ForensicsResponse {

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { checkWebhookSignature, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER 
 import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime, webhookSpoolDir } from "../../src/server/runtime.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
+import { rawJson } from "../helpers/raw-http.js";
 
 // The notify playbook's step against the real server: POST /admin/incidents/{id}/notify reads the incident from the
 // embedded workspace (SDK path) and sends a signed notice through WebhookSender to a loopback receiver that checks
@@ -51,25 +52,7 @@ class Receiver {
   }
 }
 
-function raw(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; headers: Record<string, unknown>; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "GET", headers: opts.headers ?? {}, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: body ? JSON.parse(body) : {} }),
-      );
-    });
-    req.on("error", reject);
-    if (opts.body) req.write(opts.body);
-    req.end();
-  });
-}
+const raw = rawJson;
 
 describe("notify: POST /admin/incidents/{id}/notify → signed incident notice", () => {
   let h: TestHome;

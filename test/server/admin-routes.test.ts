@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueCst } from "../../src/cli/commands/token.js";
@@ -12,6 +11,7 @@ import {
 import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
+import { rawJson } from "../helpers/raw-http.js";
 import { receiptsOf } from "../helpers/state.js";
 
 // Operator endpoint hygiene: the token check, strict routes, ids and parameters, a structured error for every bad
@@ -20,24 +20,7 @@ import { receiptsOf } from "../helpers/state.js";
 const OPERATOR = "operator-secret-routes-0123456789";
 const auth = { authorization: `Bearer ${OPERATOR}` };
 
-function raw(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Record<string, unknown>; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "GET", headers: opts.headers ?? {}, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: body ? JSON.parse(body) : {} }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const raw = rawJson;
 
 describe("operator endpoint: routes, ids and parameters (pure)", () => {
   it("matches each route and nothing else", () => {

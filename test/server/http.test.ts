@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,25 +5,10 @@ import { issueCst } from "../../src/cli/commands/token.js";
 import { startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import { eventsOf, receiptsOf } from "../helpers/state.js";
 
-function raw(
-  url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "GET", headers: opts.headers ?? {} }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    if (opts.body) req.write(opts.body);
-    req.end();
-  });
-}
+const raw = rawRequest;
 
 const INIT = JSON.stringify({
   jsonrpc: "2.0",
