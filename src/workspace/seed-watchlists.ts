@@ -46,6 +46,12 @@ export function watchlistItemRow(w: WatchlistItemRow): KqlValue[] {
  * After a watchlist item was written through the ARM API (PUT or DELETE answered with success): the Watchlist log row
  * Sentinel writes for it, so _GetWatchlist sees the change. Call after the store holds the new state.
  */
+/**
+ * The last change time recorded per store and item: _GetWatchlist keeps the newest row of an item (arg_max by
+ * _DTTimestamp), so two changes of one item in the same millisecond (a PUT then a DELETE) get increasing times.
+ */
+const lastChange = new WeakMap<WorkspaceStore, Map<string, number>>();
+
 export function recordWatchlistItemChange(
   store: WorkspaceStore,
   alias: string,
@@ -62,7 +68,12 @@ export function recordWatchlistItemChange(
   const item = stored?.itemsKeyValue ?? {};
   const searchKey = String(item[list?.itemsSearchKey ?? ""] ?? "");
   const status = method === "DELETE" ? "Delete" : "Update";
-  store.appendLogs("Watchlist", [watchlistItemRow({ alias, id, item, searchKey, updated: now, status })], now);
+  const seen = lastChange.get(store) ?? new Map<string, number>();
+  lastChange.set(store, seen);
+  const key = `${alias}\u0000${id}`;
+  const at = Math.max(now, (seen.get(key) ?? Number.NEGATIVE_INFINITY) + 1);
+  seen.set(key, at);
+  store.appendLogs("Watchlist", [watchlistItemRow({ alias, id, item, searchKey, updated: at, status })], at);
 }
 
 /** The seeded allowlist: one current entry, one entry for a batch job pattern, one that has expired. */

@@ -8,7 +8,11 @@ import { handleArm } from "../../src/workspace/arm.js";
 import { dataSource } from "../../src/workspace/logs.js";
 import { LOG_TABLES, STORED_FUNCTIONS } from "../../src/workspace/schemas.js";
 import { seedStore } from "../../src/workspace/seed.js";
-import { agentAllowlistItems, watchlistItemRow } from "../../src/workspace/seed-watchlists.js";
+import {
+  agentAllowlistItems,
+  recordWatchlistItemChange,
+  watchlistItemRow,
+} from "../../src/workspace/seed-watchlists.js";
 import { type Mapper, sdkMappers } from "../../src/workspace/spec/mappers.js";
 import { validateBody } from "../../src/workspace/spec/validate.js";
 import { WorkspaceStore } from "../../src/workspace/store.js";
@@ -194,6 +198,22 @@ describe("the AgentAllowlist watchlist template and the embedded workspace", () 
     expect(arm("PUT", "item-new", { properties: { itemsKeyValue: fields } }).status).toBeLessThan(300);
     expect(agents()).toEqual([...before, "new-bot"].sort());
     expect(arm("DELETE", "item-new").status).toBeLessThan(300);
+    expect(agents()).toEqual(before);
+  });
+
+  it("changes of one item within the same millisecond keep their order (the newest row wins in _GetWatchlist)", () => {
+    const agents = () =>
+      executeKql("_GetWatchlist('AgentAllowlist') | project SearchKey | sort by SearchKey asc", dataSource(store), {
+        now: Date.now() + 1000,
+      }).rows.map((r) => r[0]);
+    const before = agents();
+    const at = Date.now();
+    const fields = { Agent: "same-ms-bot", Tool: "*", JobPattern: "*", Expiry: "2027-01-01T00:00:00Z", Reason: "r" };
+    store.put("watchlistItems", "item-same-ms", { properties: { itemsKeyValue: fields } }, '"e"', "AgentAllowlist");
+    recordWatchlistItemChange(store, "AgentAllowlist", "item-same-ms", "PUT", at);
+    expect(agents()).toEqual([...before, "same-ms-bot"].sort());
+    store.delete("watchlistItems", "item-same-ms", "AgentAllowlist");
+    recordWatchlistItemChange(store, "AgentAllowlist", "item-same-ms", "DELETE", at);
     expect(agents()).toEqual(before);
   });
 
