@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,28 +7,11 @@ import { HttpConfigError, validateHttpConfig } from "../../src/governance/home.j
 import { type HttpOptions, startHttpServer } from "../../src/server/http.js";
 import { openRuntime, type Runtime } from "../../src/server/runtime.js";
 import { makeHome, type TestHome } from "../helpers/home.js";
+import { type RawOptions, type RawResponse, rawRequest } from "../helpers/raw-http.js";
 import { eventsOf, receiptsOf, textOf } from "../helpers/state.js";
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers ?? {} }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    if (opts.body) req.write(opts.body);
-    req.end();
-  });
-}
+/** POST unless told otherwise: most requests here are MCP JSON-RPC posts. */
+const raw = (url: string, opts: RawOptions): Promise<RawResponse> => rawRequest(url, { method: "POST", ...opts });
 
 const INIT = JSON.stringify({
   jsonrpc: "2.0",
@@ -84,7 +66,7 @@ describe("HTTP transport limits", () => {
     const valid = await token("job-flood");
     const forged = `${valid.slice(0, -6)}AAAAAA`;
     const statuses: number[] = [];
-    let limited: Raw | undefined;
+    let limited: RawResponse | undefined;
     for (let i = 0; i < 60; i++) {
       const headers = i % 3 === 0 ? POST : i % 3 === 1 ? bearer("not-a-jws") : bearer(forged);
       const r = await raw(http.url, { headers, body: INIT });
