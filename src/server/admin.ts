@@ -19,6 +19,7 @@ import type { Receipt } from "../receipts/receipt.js";
 import { parseBundle, verifyBundle } from "../receipts/verify-bundle.js";
 import { BackendError } from "../sentinel/errors.js";
 import { pages } from "../state/pages.js";
+import { collectBody } from "./body.js";
 import {
   COMMENT_MIN,
   FORENSICS_FORMAT,
@@ -247,29 +248,10 @@ async function jobHead(runtime: Runtime, job: string): Promise<{ tree_size: numb
   return { tree_size: leaves.length, root_hash: `sha256:${merkleRoot(leaves).toString("hex")}` };
 }
 
-/** The request body, or undefined when it is over `max` bytes (the rest is drained, not buffered). */
-function collectBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.off("data", onData);
-        req.resume();
-        resolve(undefined);
-      } else chunks.push(c);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
-
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = String(req.headers["content-type"] ?? "");
-  const buf = await collectBody(req, MAX_NOTIFY_BODY);
-  if (!buf)
+  const chunks = await collectBody(req, MAX_NOTIFY_BODY);
+  if (!chunks)
     throw new AdminRefusal(
       413,
       "payload_too_large",
@@ -278,7 +260,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
       `send at most {"jobs": [...]} with up to ${MAX_NOTIFY_JOBS} job ids`,
       { connection: "close" },
     );
-  const text = buf.toString("utf8");
+  const text = Buffer.concat(chunks).toString("utf8");
   if (!text.trim()) return {};
   if (!/^application\/json\b/i.test(type))
     throw bad(

@@ -12,6 +12,7 @@ import type { Caller } from "../governance/stages/types.js";
 import { CLOCK_SKEW_SECONDS, verifyToken } from "../governance/token.js";
 import type { CstClaims } from "../types/cst.js";
 import { type AdminOptions, createAdminEndpoint } from "./admin.js";
+import { collectBody } from "./body.js";
 import { ClientAddresses } from "./client-address.js";
 import { createMcpServer } from "./mcp.js";
 import { RateLimiter, retryAfterSeconds, takeAll } from "./rate-limit.js";
@@ -322,25 +323,8 @@ export async function startHttpServer(
   const reaper = setInterval(reap, opts.reapIntervalMs ?? Math.min(60_000, Math.max(1000, idleMs / 4)));
   reaper.unref();
 
-  /** The body, or undefined when a 413 was sent (data/end listeners: no async iterator per request). */
-  const collect = (req: IncomingMessage): Promise<Buffer[] | undefined> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const onData = (c: Buffer) => {
-        size += c.length;
-        if (size > maxBody) {
-          req.off("data", onData);
-          req.resume();
-          resolve(undefined);
-        } else chunks.push(c);
-      };
-      req.on("data", onData);
-      req.once("end", () => resolve(chunks));
-      req.once("error", reject);
-    });
   const readBody = async (req: IncomingMessage, res: ServerResponse): Promise<{ body: unknown } | undefined> => {
-    const chunks = await collect(req);
+    const chunks = await collectBody(req, maxBody);
     if (!chunks) {
       // The rest of the body is drained, and the connection not reused.
       json(
