@@ -179,6 +179,28 @@ class Gen {
         const name = this.fresh();
         return { text: `extend ${name} = pack_all()`, cols: [...cols, { name, kind: "dynamic" }] };
       },
+      () => {
+        // Window functions read other rows' values. The rows are serialized first (serialize, or a sort), and the
+        // expression goes into a column first (prev/next take a column, as the language service requires); then
+        // prev/next of it (with an offset and a default), a row_cumsum over it, or a row_number restarting on it.
+        const order = this.pick(cols.filter((c) => c.kind !== "dynamic").concat(cols.slice(0, 1)));
+        if (order.kind === "dynamic") return undefined;
+        const pre = this.fresh();
+        const name = this.fresh();
+        const e = this.expr(cols, 2);
+        const offset = this.pick(["1", "2", "5"]);
+        const byString = this.chance(0.5);
+        const preExpr = byString ? this.asString(e) : this.asLong(e);
+        const call = byString
+          ? this.pick([`prev(${pre}, ${offset}, 'd')`, `next(${pre}, ${offset})`])
+          : this.pick([`row_cumsum(${pre})`, `row_number(0, ${pre} > 1)`, `prev(${pre}, ${offset})`]);
+        const serialize = this.chance(0.5) ? "serialize" : `sort by ${order.name} asc`;
+        const kind = byString ? "string" : "long";
+        return {
+          text: `extend ${pre} = ${preExpr} | ${serialize} | extend ${name} = ${call}`,
+          cols: [...cols.filter((c) => c.name !== pre && c.name !== name), { name: pre, kind }, { name, kind }],
+        };
+      },
     ];
     for (;;) {
       const s = this.pick(steps)();
@@ -221,6 +243,8 @@ describe("lineage fuzz: random pipelines never hand out a redacted value", () =>
     const tally: Record<Outcome, number> = { "masked-clean": 0, refused: 0, "not-analysable": 0, "engine-error": 0 };
     let queries = 0;
     let ungovernedLeaks = 0;
+    // Queries with a window function whose ungoverned run returned the secret: the step reaches it from other rows.
+    let windowLeaks = 0;
     const deadline = Date.now() + BUDGET_MS;
     while (Date.now() < deadline) {
       await breathe();
@@ -234,12 +258,14 @@ describe("lineage fuzz: random pipelines never hand out a redacted value", () =>
       }
       tally[r.outcome]++;
       if (r.ungovernedLeaked) ungovernedLeaks++;
+      if (r.ungovernedLeaked && /\b(prev|next|row_cumsum|row_number)\(/.test(q)) windowLeaks++;
     }
     console.log(
-      `lineage fuzz (seed ${SEED}): ${queries} queries ${JSON.stringify(tally)}; ungoverned runs that returned the secret: ${ungovernedLeaks}`,
+      `lineage fuzz (seed ${SEED}): ${queries} queries ${JSON.stringify(tally)}; ungoverned runs that returned the secret: ${ungovernedLeaks} (${windowLeaks} through a window function)`,
     );
     // The generator reaches the engine and the secret: without masking many of these queries would leak it.
     expect(tally["masked-clean"]).toBeGreaterThan(queries * 0.3);
     expect(ungovernedLeaks).toBeGreaterThan(tally["masked-clean"] * 0.1);
+    expect(windowLeaks).toBeGreaterThan(0);
   });
 });
