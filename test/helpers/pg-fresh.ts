@@ -2,8 +2,7 @@
 // dropped by dropFreshPgDatabases (register it with afterAll at the top of the file, after withPgDatabase: hooks run
 // in reverse, so they are dropped before the owner role is). Tests that need an empty log (seq from 1) each take one.
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import type { PgAvailable } from "./postgres.js";
+import { adminClient, type PgAvailable } from "./postgres.js";
 
 const made: { admin: string; name: string }[] = [];
 
@@ -13,7 +12,7 @@ const made: { admin: string; name: string }[] = [];
  */
 export async function freshPgDatabase(db: PgAvailable, owner = db.owner.user): Promise<string> {
   const name = `gsmcp_fresh_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: db.url });
+  const admin = adminClient(db.url);
   await admin.connect();
   try {
     // A generated hex name and a role of the helper's or the script's: nothing to quote.
@@ -30,7 +29,7 @@ export async function freshPgDatabase(db: PgAvailable, owner = db.owner.user): P
 /** Drops the databases freshPgDatabase made. */
 export async function dropFreshPgDatabases(): Promise<void> {
   for (const m of made.splice(0)) {
-    const c = new pg.Client({ connectionString: m.admin });
+    const c = adminClient(m.admin);
     await c.connect();
     try {
       await c.query(`DROP DATABASE IF EXISTS ${m.name} WITH (FORCE)`);

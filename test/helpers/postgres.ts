@@ -106,6 +106,14 @@ function where(url: string): string {
   return `${u.hostname}:${u.port || 5432}`;
 }
 
+/**
+ * A superuser client for the helpers' own DDL. Bounded: a connect or statement that never answers fails the file
+ * instead of hanging it (withPgDatabase runs while the file is collected, where vitest applies no timeout).
+ */
+export function adminClient(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, connectionTimeoutMillis: 30_000, query_timeout: 120_000 });
+}
+
 /** A fresh database (and owner role) for the calling test file, dropped after it. See the file comment. */
 export async function withPgDatabase(): Promise<PgTestDatabase> {
   server ??= resolveServer();
@@ -119,7 +127,7 @@ export async function withPgDatabase(): Promise<PgTestDatabase> {
   const database = `gsmcp_test_${suffix}`;
   const role = `gsmcp_owner_${suffix}`;
   const password = randomBytes(16).toString("hex");
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = adminClient(adminUrl);
   try {
     await admin.connect();
     // Identifiers and the password are hex we generated: nothing to quote.
@@ -131,7 +139,7 @@ export async function withPgDatabase(): Promise<PgTestDatabase> {
     await admin.end().catch(() => {});
   }
   afterAll(async () => {
-    const c = new pg.Client({ connectionString: adminUrl });
+    const c = adminClient(adminUrl);
     await c.connect();
     try {
       await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

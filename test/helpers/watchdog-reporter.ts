@@ -19,6 +19,8 @@ export interface WatchdogState {
   passed: number;
   failed: number;
   skipped: number;
+  /** Test files that finished (passed or not). */
+  finishedFiles: string[];
   /** Test files started and not finished, with how long they have run. */
   runningFiles: { file: string; seconds: number }[];
   /** Tests started and not finished, with how long they have run. */
@@ -31,6 +33,7 @@ export default class WatchdogReporter implements Reporter {
   private readonly stateFile = process.env.GSMCP_WATCHDOG_FILE;
   private readonly tests = new Map<string, Running>();
   private readonly files = new Map<string, Running>();
+  private readonly finished: string[] = [];
   private passed = 0;
   private failed = 0;
   private skipped = 0;
@@ -49,6 +52,7 @@ export default class WatchdogReporter implements Reporter {
 
   onTestModuleEnd(m: TestModule): void {
     this.files.delete(m.moduleId);
+    this.finished.push(relative(process.cwd(), m.moduleId));
     // A file that failed to load has no test results: count it once as a failure.
     if (m.state() === "failed" && [...m.children.allTests()].length === 0) this.failed++;
     this.save();
@@ -94,6 +98,7 @@ export default class WatchdogReporter implements Reporter {
       passed: this.passed,
       failed: this.failed,
       skipped: this.skipped,
+      finishedFiles: this.finished,
       runningFiles: [...this.files.values()].map((r) => ({
         file: r.name,
         seconds: Math.round((now - r.since) / 1000),
