@@ -47,6 +47,9 @@ describe("README", () => {
         env: { ...process.env, GSMCP_HOME: "", ...env },
         input: "",
         stdio: ["pipe", "pipe", "pipe"],
+        // A synchronous call blocks this worker, where vitest's own timeout cannot fire: bound it here.
+        timeout: 120_000,
+        killSignal: "SIGKILL",
       });
     }
     expect(existsSync(join(dir, ".gsmcp", "tokens", "triage-42.jwt"))).toBe(true);
