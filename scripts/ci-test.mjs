@@ -6,8 +6,8 @@
 // files still running; when the budget ends:
 //   1. the run is stopped, and the files that had not finished are named (with the tests running in them, when their
 //      worker said so before it blocked);
-//   2. those files are run once more, in a fresh vitest with their own budget. The hang is never hidden: it is printed
-//      above the counts, and a file that does not pass its second run counts as failed.
+//   2. those files are run once more, one at a time, in a fresh vitest with their own budget. The hang is never
+//      hidden: it is printed above the counts, and a file that does not pass its second run counts as failed.
 //
 // Environment: GSMCP_TEST_PHASE_SECONDS (budget of the whole run, default 1800), GSMCP_TEST_RERUN_SECONDS (budget of
 // the second run, default 600). Exit code 0 when everything passed, 1 otherwise.
@@ -116,8 +116,9 @@ if (first !== "timeout") {
     // complete; the hang is printed below.
     console.log("== every test file finished; vitest did not exit");
   } else {
+    // One file at a time: a hang that came from two files running together does not repeat.
     const second = await runVitest(
-      unfinished,
+      ["--no-file-parallelism", ...unfinished],
       rerunBudget,
       join(CI_DIR, "watchdog-rerun.json"),
       join(CI_DIR, "vitest-rerun.json"),
