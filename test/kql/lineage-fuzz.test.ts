@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { AnalysisTimeout, KqlAnalyzerWorker } from "../../src/kql/analyzer-worker.js";
 import { mulberry32 } from "../../src/workspace/seed.js";
 import { breather } from "../helpers/breathe.js";
-import { judge, type Outcome, REDACTED, type Run, SCHEMA } from "./lineage-harness.js";
+import { emptyTally, judge, REDACTED, type Run, SCHEMA } from "./lineage-harness.js";
 
 // Lineage fuzzing: random pipelines over SigninLogs — several operators in a row, each computing new columns from
 // earlier ones through random nests of functions (encodings included), renames, aggregations, expansions, self-joins,
@@ -260,13 +260,7 @@ describe("lineage fuzz: random pipelines never hand out a redacted value", () =>
   it(`holds for random pipelines (seed ${SEED}, ${BUDGET_MS} ms)`, { timeout: BUDGET_MS + 120_000 }, async () => {
     const breathe = breather();
     const gen = new Gen(mulberry32(SEED));
-    const tally: Record<Outcome, number> = {
-      "masked-clean": 0,
-      refused: 0,
-      "not-analysable": 0,
-      "engine-error": 0,
-      "analysis-timeout": 0,
-    };
+    const tally = emptyTally();
     await analyzer.analyze("print 1"); // load the language service outside the budget
     let queries = 0;
     let ungovernedLeaks = 0;

@@ -59,6 +59,11 @@ export function leaks(text: string): boolean {
 
 export type Outcome = "masked-clean" | "refused" | "not-analysable" | "engine-error" | "analysis-timeout";
 
+/** A count per outcome, all zero. */
+export function emptyTally(): Record<Outcome, number> {
+  return { "masked-clean": 0, refused: 0, "not-analysable": 0, "engine-error": 0, "analysis-timeout": 0 };
+}
+
 export interface Run {
   outcome: Outcome;
   ungovernedLeaked: boolean;

@@ -3,7 +3,7 @@ import { analyzeKqlSync } from "../../src/kql/analyzer.js";
 import { AGGREGATION_NAMES, SCALAR_FUNCTIONS } from "../../src/kql/functions.js";
 import { executeKql } from "../../src/kql/index.js";
 import { breather } from "../helpers/breathe.js";
-import { NOW, type Outcome, REDACTED, type Run, run, SCHEMA, SRC } from "./lineage-harness.js";
+import { emptyTally, NOW, REDACTED, type Run, run, SCHEMA, SRC } from "./lineage-harness.js";
 
 // Property: a secret planted in a redacted column never reaches the output — through any scalar function or
 // aggregation the engine supports, in any operator placement, in any encoding (base64, hex, reversed, split into
@@ -112,13 +112,7 @@ function workingCalls(name: string, min: number, max: number, limit: number): st
 const NO_DATA_ARGUMENT = new Set(["now", "pi", "rand", "newguid", "row_number", "getyear_now"]);
 
 describe("redaction by lineage: a secret in a redacted column never reaches the output", () => {
-  const tally: Record<Outcome, number> = {
-    "masked-clean": 0,
-    refused: 0,
-    "not-analysable": 0,
-    "engine-error": 0,
-    "analysis-timeout": 0,
-  };
+  const tally = emptyTally();
   let ungovernedLeaks = 0;
   const count = (r: Run) => {
     tally[r.outcome]++;
