@@ -11,7 +11,7 @@
 //
 // Environment: GSMCP_TEST_PHASE_SECONDS (budget of the whole run, default 1800), GSMCP_TEST_RERUN_SECONDS (budget of
 // the second run, default 600). Exit code 0 when everything passed, 1 otherwise.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -34,6 +34,7 @@ function runVitest(args, seconds, stateFile, jsonFile) {
   );
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
+      printProcesses(child.pid);
       killGroup(child.pid, "SIGTERM");
       setTimeout(() => killGroup(child.pid, "SIGKILL"), 10_000).unref();
       resolve("timeout");
@@ -52,6 +53,20 @@ function killGroup(pid, signal) {
     process.kill(-pid, signal);
   } catch {
     // already gone
+  }
+}
+
+/**
+ * The run's processes when its budget ended (vitest, its workers "node (vitest N)", the servers and CLIs tests
+ * started): state R with high CPU is a loop that never yields, S a wait on something that never answered.
+ */
+function printProcesses(groupLeader) {
+  const ps = spawnSync("ps", ["-eo", "pid=,ppid=,pgid=,stat=,etimes=,pcpu=,rss=,args="], { encoding: "utf8" });
+  console.log("\n== test phase: processes of the run when its budget ended (pid ppid stat seconds %cpu rss command)");
+  for (const line of (ps.stdout ?? "").split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!m || Number(m[3]) !== groupLeader) continue;
+    console.log(`   ${m[1]} ${m[2]} ${m[4]} ${m[5]} ${m[6]} ${m[7]} ${m[8].slice(0, 160)}`);
   }
 }
 
