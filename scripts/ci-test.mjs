@@ -18,6 +18,7 @@ import { join } from "node:path";
 const CI_DIR = ".ci";
 const budget = Number(process.env.GSMCP_TEST_PHASE_SECONDS ?? 1800);
 const rerunBudget = Number(process.env.GSMCP_TEST_RERUN_SECONDS ?? 600);
+const WATCHDOG = ["--reporter=./test/helpers/watchdog-reporter.ts"];
 
 /** Runs `npm test -- ARGS` in its own process group under a budget; resolves with its exit code or "timeout". */
 function runVitest(args, seconds, stateFile, jsonFile) {
@@ -45,8 +46,6 @@ function runVitest(args, seconds, stateFile, jsonFile) {
     });
   });
 }
-
-const WATCHDOG = ["--reporter=./test/helpers/watchdog-reporter.ts"];
 
 function killGroup(pid, signal) {
   try {
@@ -101,7 +100,6 @@ const first = await runVitest(
 );
 let passed;
 let failed;
-let hung = [];
 if (first !== "timeout") {
   const json = readJson(join(CI_DIR, "vitest.json"));
   if (!json || json.numTotalTests === 0) {
@@ -125,7 +123,6 @@ if (first !== "timeout") {
   for (const f of unfinished) console.log(`   not finished: ${f}`);
   passed = state.passed;
   failed = state.failed;
-  hung = unfinished;
   if (unfinished.length === 0) {
     // Every file finished and reported: vitest itself did not exit (a worker or handle it waits on). The counts are
     // complete; the hang is printed below.
@@ -149,7 +146,7 @@ if (first !== "timeout") {
       failed += c.failed;
     }
   }
-  console.log(`== test phase: the first run did not finish: ${hung.join(", ") || "vitest's own shutdown"}`);
+  console.log(`== test phase: the first run did not finish: ${unfinished.join(", ") || "vitest's own shutdown"}`);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -1,10 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { KqlAnalysis } from "../../src/kql/analyzer.js";
-import { AnalysisTimeout, KqlAnalyzerWorker } from "../../src/kql/analyzer-worker.js";
 import { executeKql } from "../../src/kql/engine.js";
 import { mulberry32 } from "../../src/workspace/seed.js";
 import { breather } from "../helpers/breathe.js";
-import { makeSource, SCHEMA } from "./ls-oracle.js";
+import { deadlineAnalyzer, makeSource, SCHEMA } from "./ls-oracle.js";
 
 // Differential fuzzing of the engine against the policy analyzer (Microsoft's Kusto language service): whenever the
 // engine runs a query, everything it read must be something the analyzer said the query reads, whether or not the
@@ -14,10 +12,6 @@ import { makeSource, SCHEMA } from "./ls-oracle.js";
 
 const BUDGET_MS = Number(process.env.GSMCP_FUZZ_MS ?? (process.env.CI ? 60_000 : 8_000));
 const SEED = Number(process.env.GSMCP_FUZZ_SEED ?? 0x5eed_2026);
-// Analyses run on the server's analyzer worker with a deadline: the language service never returns for some queries
-// (test/security/analyzer-hang.test.ts), and in this thread one such query would block the test file for good. The
-// server refuses a query whose analysis passes its deadline, so nothing of it runs: counted, never a violation.
-const ANALYSIS_MS = 5_000;
 
 const SEEDS = [
   "SecurityAlert | take 1",
@@ -288,7 +282,9 @@ class Gen {
 }
 
 describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
-  const analyzer = new KqlAnalyzerWorker(SCHEMA, ANALYSIS_MS);
+  // Analyses on the server's analyzer worker with a deadline (see deadlineAnalyzer): a query past it, or one the
+  // service throws on, is refused by the server before anything runs: counted, never a violation.
+  const analyzer = deadlineAnalyzer(SCHEMA);
   afterAll(() => analyzer.close());
 
   it(
@@ -322,15 +318,14 @@ describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
           stats.engineError++;
           continue;
         }
-        let a: KqlAnalysis;
-        try {
-          a = await analyzer.analyze(q);
-        } catch (e) {
-          // Refused by the server before anything runs (a deadline, or the service throwing): nothing to compare.
-          if (e instanceof AnalysisTimeout) {
-            stats.analyzerTimeout++;
-            if (timedOut.length < 3) timedOut.push(q);
-          } else stats.analyzerError++;
+        const a = await analyzer.analyze(q);
+        if (a === "timeout") {
+          stats.analyzerTimeout++;
+          if (timedOut.length < 3) timedOut.push(q);
+          continue;
+        }
+        if (a === "error") {
+          stats.analyzerError++;
           continue;
         }
         if (a.ok) stats.analyzerOk++;
@@ -349,7 +344,7 @@ describe("differential fuzz: engine reads ⊆ analyzer tables", () => {
       }
       console.log(`differential fuzz (seed ${SEED}): ${JSON.stringify(stats)}`);
       for (const q of timedOut)
-        console.log(`analysis passed its ${ANALYSIS_MS} ms deadline (refused): ${JSON.stringify(q)}`);
+        console.log(`analysis passed its ${analyzer.deadlineMs} ms deadline (refused): ${JSON.stringify(q)}`);
       expect(violations, violations.join("\n")).toEqual([]);
       expect(stats.queries).toBeGreaterThan(SEEDS.length);
     },

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { AnalysisTimeout, KqlAnalyzerWorker } from "../../src/kql/analyzer-worker.js";
 import { mulberry32 } from "../../src/workspace/seed.js";
 import { breather } from "../helpers/breathe.js";
 import { emptyTally, judge, REDACTED, type Run, SCHEMA } from "./lineage-harness.js";
+import { deadlineAnalyzer } from "./ls-oracle.js";
 
 // Lineage fuzzing: random pipelines over SigninLogs — several operators in a row, each computing new columns from
 // earlier ones through random nests of functions (encodings included), renames, aggregations, expansions, self-joins,
@@ -13,10 +13,6 @@ import { emptyTally, judge, REDACTED, type Run, SCHEMA } from "./lineage-harness
 const BUDGET_MS = Number(process.env.GSMCP_LINEAGE_FUZZ_MS ?? (process.env.CI ? 30_000 : 5_000));
 // A fixed default seed keeps CI reproducible; explore with other seeds locally.
 const SEED = Number(process.env.GSMCP_LINEAGE_FUZZ_SEED ?? 20_261_201);
-// Analyses run on the server's analyzer worker with a deadline: the language service never returns for some queries
-// (test/security/analyzer-hang.test.ts), and in this thread one such query would block the test file for good. The
-// server refuses a query whose analysis passes its deadline, so nothing of it runs: counted, never a leak.
-const ANALYSIS_MS = 5_000;
 
 type Kind = "string" | "long" | "dynamic";
 interface Col {
@@ -242,18 +238,15 @@ const CONSTANTS: Expr[] = [
 ];
 
 describe("lineage fuzz: random pipelines never hand out a redacted value", () => {
-  const analyzer = new KqlAnalyzerWorker(SCHEMA, ANALYSIS_MS);
+  // Analyses on the server's analyzer worker with a deadline (see deadlineAnalyzer): a query past it, or one the
+  // service throws on, is refused by the server before anything runs: counted, never a leak.
+  const analyzer = deadlineAnalyzer(SCHEMA);
   afterAll(() => analyzer.close());
 
-  /** Analysis on the worker, then the harness' judgement; a query past the deadline is refused, as by the server. */
   async function run(q: string): Promise<Run> {
-    let a: Awaited<ReturnType<KqlAnalyzerWorker["analyze"]>>;
-    try {
-      a = await analyzer.analyze(q, { redactedColumns: REDACTED });
-    } catch (e) {
-      if (e instanceof AnalysisTimeout) return { outcome: "analysis-timeout", ungovernedLeaked: false };
-      return { outcome: "not-analysable", ungovernedLeaked: false };
-    }
+    const a = await analyzer.analyze(q, { redactedColumns: REDACTED });
+    if (a === "timeout") return { outcome: "analysis-timeout", ungovernedLeaked: false };
+    if (a === "error") return { outcome: "not-analysable", ungovernedLeaked: false };
     return judge(q, a);
   }
 
@@ -287,7 +280,7 @@ describe("lineage fuzz: random pipelines never hand out a redacted value", () =>
     console.log(
       `lineage fuzz (seed ${SEED}): ${queries} queries ${JSON.stringify(tally)}; ungoverned runs that returned the secret: ${ungovernedLeaks} (${windowLeaks} through a window function)`,
     );
-    for (const q of timedOut) console.log(`analysis passed its ${ANALYSIS_MS} ms deadline (refused): ${q}`);
+    for (const q of timedOut) console.log(`analysis passed its ${analyzer.deadlineMs} ms deadline (refused): ${q}`);
     // The generator reaches the engine and the secret: without masking many of these queries would leak it.
     expect(tally["masked-clean"]).toBeGreaterThan(queries * 0.3);
     expect(ungovernedLeaks).toBeGreaterThan(tally["masked-clean"] * 0.1);

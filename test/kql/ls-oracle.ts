@@ -1,4 +1,11 @@
-import { analyzeKqlSync, type KqlSchema, preloadKqlAnalyzer } from "../../src/kql/analyzer.js";
+import {
+  analyzeKqlSync,
+  type KqlAnalysis,
+  type KqlAnalysisOptions,
+  type KqlSchema,
+  preloadKqlAnalyzer,
+} from "../../src/kql/analyzer.js";
+import { AnalysisTimeout, KqlAnalyzerWorker } from "../../src/kql/analyzer-worker.js";
 import type { KqlColumn, KqlDataSource, KqlTable } from "../../src/kql/types.js";
 
 // Test helpers around Microsoft's Kusto language service, the oracle for how KQL text is read.
@@ -82,3 +89,24 @@ export function makeSource(): KqlDataSource {
 }
 
 export { analyzeKqlSync };
+
+/**
+ * Analysis as the server runs it, for fuzzers: on the analyzer worker with a deadline. The language service never
+ * returns for some queries (test/security/analyzer-hang.test.ts); in the test's own thread one such query would block
+ * the file for good, where vitest's timeout cannot fire. The server refuses a query whose analysis passes its deadline
+ * or throws, so nothing of it runs: the caller counts "timeout" and "error", never as a violation.
+ */
+export function deadlineAnalyzer(schema: KqlSchema, deadlineMs = 5_000) {
+  const worker = new KqlAnalyzerWorker(schema, deadlineMs);
+  return {
+    deadlineMs,
+    async analyze(query: string, options: KqlAnalysisOptions = {}): Promise<KqlAnalysis | "timeout" | "error"> {
+      try {
+        return await worker.analyze(query, options);
+      } catch (e) {
+        return e instanceof AnalysisTimeout ? "timeout" : "error";
+      }
+    },
+    close: () => worker.close(),
+  };
+}
